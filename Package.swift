@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+import Foundation
+
+// Stages, one module each; imports point one way only:
+//   LoopDiagnostics → LoopSyntax → LoopSema → LoopInterpreter → LoopData → loopai
+let package = Package(
+    name: "loopai",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "loopai", targets: ["loopai"]),
+        .library(name: "LoopSema", targets: ["LoopSema"]),
+        .library(name: "LoopInterpreter", targets: ["LoopInterpreter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "LoopDiagnostics"),
+        .target(name: "LoopSyntax", dependencies: ["LoopDiagnostics"]),
+        .target(name: "LoopSema", dependencies: ["LoopSyntax"]),
+        .target(name: "LoopInterpreter", dependencies: ["LoopSema"]),
+        .target(name: "LoopData", dependencies: ["LoopInterpreter"]),
+        .executableTarget(name: "loopai", dependencies: [
+            "LoopData",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "LoopSyntaxTests", dependencies: ["LoopSyntax"]),
+        .testTarget(name: "LoopSemaTests", dependencies: ["LoopSema"]),
+        .testTarget(name: "LoopInterpreterTests", dependencies: ["LoopInterpreter", "LoopData"]),
+        .testTarget(name: "GrammarTests", dependencies: ["LoopSyntax"]),
+        .testTarget(name: "CLITests", dependencies: ["LoopData"]),
+    ],
+    swiftLanguageModes: [.v5]
+)
+
+// The libFuzzer harness only builds with `-sanitize=fuzzer` (it has no main), so it joins the
+// package only when asked for: `LOOPAI_FUZZ=1 swift build --sanitize=fuzzer --product LoopFuzz`.
+if ProcessInfo.processInfo.environment["LOOPAI_FUZZ"] != nil {
+    package.targets.append(.executableTarget(name: "LoopFuzz", dependencies: ["LoopInterpreter"], path: "Tests/Fuzz/LoopFuzz"))
+}

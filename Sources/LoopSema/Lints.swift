@@ -1,0 +1,74 @@
+import LoopDiagnostics
+import LoopSyntax
+
+extension Checker {
+    func runLints(rules: [TypedProgram.Rule], hasScore: [Bool], fallback: TypedProgram.Fallback?) {
+        let file = unit.file
+        // W0001: unused definitions in the program (Stdlib modules export, so theirs are not reported).
+        for (name, g) in globals.sorted(by: { $0.value.nameRange.start < $1.value.nameRange.start })
+            where g.module == nil && g.kind != .field && !used.contains(name) {
+            let what = g.kind == .fn ? "function" : g.kind == .let ? "let" : "constant"
+            var fixes: [FixIt] = []
+            if let d = unit.decls.first(where: { declName($0) == name }) {
+                fixes.append(FixIt(range: d.range, replacement: "", message: "remove the unused \(what)"))
+            }
+            warning("W0001", "\(what) `\(name)` is never used", file, g.nameRange, label: "unused", fixes: fixes)
+        }
+        // W0004: a rule that can never fire because an earlier rule fires on every input it would.
+        var ruleDecls: [(Ident, Expr, SourceRange)] = []
+        for d in unit.decls { if case .rule(let n, let c, _, _) = d.kind { ruleDecls.append((n, c, d.range)) } }
+        for j in ruleDecls.indices {
+            let cj = conjuncts(ruleDecls[j].1)
+            for i in 0..<j {
+                let ci = conjuncts(ruleDecls[i].1)
+                let always = ci == ["true"]
+                if always || ci.isSubset(of: cj) {
+                    warning("W0004", "rule `\(ruleDecls[j].0.name)` can never fire", file, ruleDecls[j].0.range, label: "unreachable",
+                            notes: [DiagnosticNote(file: file, range: ruleDecls[i].0.range,
+                                                   message: always ? "rule `\(ruleDecls[i].0.name)` fires on every input" : "rule `\(ruleDecls[i].0.name)` fires first on every input this rule matches")],
+                            hints: ["rules are tried in order and the first match wins; move the more specific rule first"])
+                    break
+                }
+            }
+        }
+        // W0005: labels nothing can produce.
+        guard fallback != nil || partial == false else { return }
+        var producible = Set(rules.map(\.label))
+        for (i, h) in hasScore.enumerated() where h { producible.insert(i) }
+        if let f = fallback { producible.insert(f.label) }
+        if !labels.isEmpty, !diags.contains(where: { $0.severity == .error }) {
+            for (i, l) in labels.enumerated() where !producible.contains(i) {
+                warning("W0005", "no rule, score block or fallback can produce label `\(l)`", file, labelRanges[i], label: "unreachable label",
+                        hints: ["add a rule `=> \(l)` or a `score \(l) { }` block, or remove the label"])
+            }
+        }
+    }
+
+    func declName(_ d: Decl) -> String? {
+        switch d.kind {
+        case .const(let n, _), .let(let n, _), .fn(let n, _, _, _): return n.name
+        default: return nil
+        }
+    }
+
+    /// The `and`-conjuncts of a condition, each in a canonical spelling without parentheses.
+    func conjuncts(_ e: Expr) -> Set<String> {
+        switch e.kind {
+        case .paren(let x): return conjuncts(x)
+        case .binary(.and, let l, let r): return conjuncts(l).union(conjuncts(r))
+        default: return [canonical(e)]
+        }
+    }
+
+    func canonical(_ e: Expr) -> String {
+        switch e.kind {
+        case .paren(let x): return canonical(x)
+        case .binary(let op, let l, let r): return "(\(op.rawValue) \(canonical(l)) \(canonical(r)))"
+        case .unary(let op, let x): return "(\(op.rawValue) \(canonical(x)))"
+        case .call(let f, let args): return "(\(f.name) " + args.map(canonical).joined(separator: " ") + ")"
+        case .ifElse(let c, let a, let b): return "(if \(canonical(c)) \(canonical(a)) \(canonical(b)))"
+        case .list(let xs): return "[" + xs.map(canonical).joined(separator: " ") + "]"
+        default: return Formatter.exprInline(e)
+        }
+    }
+}
