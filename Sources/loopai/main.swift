@@ -1,1 +1,1 @@
-print("loopai")
+Main.run()

@@ -1,0 +1,35 @@
+# The two commands of the README:
+#   make demo   check, test and run the example classifiers over their real data
+#   make test   the whole test suite (what CI runs)
+SWIFT ?= swift
+RELEASE := .build/release/loopai
+EXAMPLES := sms_spam sentiment hdfs_logs validation
+
+.PHONY: demo test setup build release unit-tests examples-test fuzz-smoke clean
+
+setup:
+	@scripts/setup
+
+build: setup
+	$(SWIFT) build
+
+release: setup
+	$(SWIFT) build -c release --product loopai
+
+demo: release
+	@scripts/demo $(RELEASE)
+
+test: setup
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	@$(MAKE) --no-print-directory examples-test LOOPAI=.build/debug/loopai
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+examples-test:
+	@scripts/examples-test $(LOOPAI)
+
+fuzz-smoke:
+	@scripts/fuzz-smoke
+
+clean:
+	rm -rf .build .build-fuzz

@@ -1,0 +1,43 @@
+import Foundation
+import LoopSema
+import LoopInterpreter
+
+/// Renders an evaluation trace for `loopai explain`.
+public enum ExplainReport {
+    public static func text(_ p: TypedProgram, _ d: Decision, _ t: Trace) -> String {
+        var s = ""
+        if !t.rules.isEmpty {
+            s += "rules (first match wins):\n"
+            for r in t.rules {
+                let rule = p.rules[r.rule]
+                s += "  \(r.fired ? "✔" : "·") \(rule.name) => \(p.labels[rule.label])\(r.fired ? "   fired" : "")\n"
+            }
+        }
+        if !t.terms.isEmpty {
+            s += "score terms:\n"
+            for term in t.terms {
+                let text = p.scores[term.label][term.term].text
+                s += "  \(term.fired ? "+" : "·") \(p.labels[term.label]): \(text)" + (term.fired ? "   = \(Formatter.formatNumber(term.value))" : "") + "\n"
+            }
+        }
+        if case .rule = d.decidedBy {} else if p.hasScore.contains(true) {
+            s += "scores: " + zip(p.labels, d.scores).map { "\($0) \(Formatter.formatNumber($1))" }.joined(separator: ", ") + "\n"
+        }
+        s += "answer: \(p.labels[d.label]) (confidence \(String(format: "%.4f", d.confidence)), decided by \(d.decidedByText(p)))\n"
+        return s
+    }
+
+    public static func json(_ p: TypedProgram, _ d: Decision, _ t: Trace) -> JSON {
+        .object([
+            ("label", JSON(p.labels[d.label])),
+            ("confidence", .number(d.confidence)),
+            ("decided_by", JSON(d.decidedByText(p))),
+            ("rules", .array(t.rules.map { .object([("rule", JSON(p.rules[$0.rule].name)), ("fired", .bool($0.fired))]) })),
+            ("terms", .array(t.terms.map {
+                .object([("label", JSON(p.labels[$0.label])), ("term", JSON(p.scores[$0.label][$0.term].text)),
+                         ("fired", .bool($0.fired)), ("value", .number($0.value))])
+            })),
+            ("scores", .object(zip(p.labels, d.scores).map { ($0, .number($1)) })),
+        ])
+    }
+}

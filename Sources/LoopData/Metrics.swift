@@ -1,0 +1,100 @@
+import LoopSema
+import LoopInterpreter
+
+/// Accuracy, per-label precision/recall/F1 and the confusion matrix of a labeled run.
+public struct Evaluation: Sendable {
+    public let labels: [String]
+    /// confusion[expected][predicted]
+    public private(set) var confusion: [[Int]]
+    /// Records whose expected label is not one of the program's labels, by that label.
+    public private(set) var unknownExpected: [String: Int] = [:]
+    public private(set) var errors = 0
+
+    public init(labels: [String]) {
+        self.labels = labels
+        confusion = Array(repeating: Array(repeating: 0, count: labels.count), count: labels.count)
+    }
+
+    public mutating func add(expected: String, predicted: Int) {
+        guard let e = labels.firstIndex(of: expected) else { unknownExpected[expected, default: 0] += 1; return }
+        confusion[e][predicted] += 1
+    }
+    public mutating func addError() { errors += 1 }
+
+    public var total: Int { confusion.joined().reduce(0, +) + unknownExpected.values.reduce(0, +) + errors }
+    public var correct: Int { labels.indices.reduce(0) { $0 + confusion[$1][$1] } }
+    /// Correct answers over all labeled records (unknown labels and failed records count as wrong).
+    public var accuracy: Double { total == 0 ? 0 : Double(correct) / Double(total) }
+
+    public func precision(_ l: Int) -> Double {
+        let p = labels.indices.reduce(0) { $0 + confusion[$1][l] }
+        return p == 0 ? 0 : Double(confusion[l][l]) / Double(p)
+    }
+    public func recall(_ l: Int) -> Double {
+        let s = confusion[l].reduce(0, +)
+        return s == 0 ? 0 : Double(confusion[l][l]) / Double(s)
+    }
+    public func f1(_ l: Int) -> Double {
+        let p = precision(l), r = recall(l)
+        return p + r == 0 ? 0 : 2 * p * r / (p + r)
+    }
+    public func support(_ l: Int) -> Int { confusion[l].reduce(0, +) }
+
+    public var json: JSON {
+        .object([
+            ("accuracy", .number(accuracy)),
+            ("total", .number(Double(total))),
+            ("correct", .number(Double(correct))),
+            ("errors", .number(Double(errors))),
+            ("labels", .array(labels.enumerated().map { i, l in
+                .object([("label", JSON(l)), ("precision", .number(precision(i))), ("recall", .number(recall(i))),
+                         ("f1", .number(f1(i))), ("support", .number(Double(support(i))))])
+            })),
+            ("confusion", .object(labels.enumerated().map { i, l in
+                (l, .object(labels.enumerated().map { j, m in (m, .number(Double(confusion[i][j]))) }))
+            })),
+            ("unknown_expected_labels", .object(unknownExpected.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value))) })),
+        ])
+    }
+
+    /// A table for people.
+    public var text: String {
+        func pct(_ x: Double) -> String { String(format: "%.2f%%", x * 100) }
+        func f3(_ x: Double) -> String { String(format: "%.3f", x) }
+        var s = "accuracy \(pct(accuracy)) (\(correct)/\(total))\n"
+        if errors > 0 { s += "records that failed: \(errors)\n" }
+        for (l, n) in unknownExpected.sorted(by: { $0.key < $1.key }) { s += "expected label not in the program: \(l) (\(n) records)\n" }
+        let w = max(5, labels.map(\.count).max() ?? 5)
+        func pad(_ x: String, _ n: Int) -> String { x.count >= n ? x : x + String(repeating: " ", count: n - x.count) }
+        func lpad(_ x: String, _ n: Int) -> String { x.count >= n ? x : String(repeating: " ", count: n - x.count) + x }
+        s += "\n" + pad("label", w) + "  precision  recall     f1  support\n"
+        for (i, l) in labels.enumerated() {
+            s += pad(l, w) + "  " + lpad(f3(precision(i)), 9) + "  " + lpad(f3(recall(i)), 6) + "  " + lpad(f3(f1(i)), 5) + "  " + lpad(String(support(i)), 7) + "\n"
+        }
+        if labels.count <= 20 {
+            s += "\nconfusion (rows: expected, columns: predicted)\n" + pad("", w)
+            let cw = max(6, labels.map(\.count).max() ?? 6)
+            for l in labels { s += " " + lpad(String(l.prefix(cw)), cw) }
+            s += "\n"
+            for (i, l) in labels.enumerated() {
+                s += pad(l, w)
+                for j in labels.indices { s += " " + lpad(String(confusion[i][j]), cw) }
+                s += "\n"
+            }
+        }
+        return s
+    }
+}
+
+/// The JSON object `loopai run` prints for one decision.
+public func decisionJSON(_ d: Decision, program p: TypedProgram, line: Int?) -> JSON {
+    var kv: [(String, JSON)] = []
+    if let line { kv.append(("line", .number(Double(line)))) }
+    kv.append(("label", JSON(p.labels[d.label])))
+    kv.append(("confidence", .number(d.confidence)))
+    kv.append(("decided_by", JSON(d.decidedByText(p))))
+    if d.decidedBy == .score {
+        kv.append(("scores", .object(zip(p.labels, d.scores).map { ($0, .number($1)) })))
+    }
+    return .object(kv)
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import LoopData
+import LoopInterpreter
+import LoopSema
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Classify inputs; one JSON line out per input, in order.",
+        discussion: """
+        Inputs: JSONL (objects or strings), CSV/TSV with a header, or plain lines. Each output line has \
+        line, label, confidence and decided_by (rule:NAME, score or otherwise; scores for score decisions). \
+        A bad record yields {"line":N,"error":"..."} and the others still run; the status is then 1.
+        """)
+
+    @Argument(help: "The program (.loop).")
+    var program: String
+
+    @Option(name: .shortAndLong, help: "Input file; - or nothing reads standard input.")
+    var input: String?
+
+    @OptionGroup var inputOptions: InputOptions
+
+    @Option(help: "Engine: interp.")
+    var engine: EngineChoice = .interp
+
+    func run() throws {
+        let p = try loadProgram(program, showWarnings: false)
+        let records = try wrapIO { try RecordReader.read(input, format: inputOptions.inputFormat) }
+        let e = makeEngine(engine, p)
+        let outcomes = Driver.classify(e, records, column: inputOptions.column, progress: Progress("run", total: records.count))
+        var out = Output()
+        var errors = 0
+        for o in outcomes {
+            switch o.result {
+            case .success(let d): out.line(JSONWriter.string(decisionJSON(d, program: p, line: o.line)))
+            case .failure(let err):
+                errors += 1
+                out.line(JSONWriter.string(.object([("line", .number(Double(o.line))), ("error", JSON(err.message))])))
+            }
+        }
+        out.flush()
+        if errors > 0 {
+            printErr("\(errors) of \(outcomes.count) records could not be classified")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Explain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show how a program decides one input: rules tried, score terms, final scores.")
+
+    @Argument(help: "The program (.loop).")
+    var program: String
+
+    @Argument(help: "The input: text for a single-text program, a JSON object for a record program.")
+    var input: String
+
+    @Flag(help: "Print the trace as JSON.")
+    var json = false
+
+    func run() throws {
+        let p = try loadProgram(program, showWarnings: false)
+        let raw: RawRecord
+        if !p.singleInput || (input.hasPrefix("{") && (try? JSONParser.parse(input)) != nil) {
+            guard let j = try? JSONParser.parse(input) else { throw CLIError("the input must be a JSON object with fields " + p.fields.map(\.name).joined(separator: ", "), code: 2) }
+            raw = .json(j)
+        } else {
+            raw = .text(Array(input.utf8))
+        }
+        let values: [Value]
+        switch RecordDecoder(program: p).decode(raw) {
+        case .success(let v): values = v
+        case .failure(let e): throw CLIError(e.message, code: 1)
+        }
+        let (d, trace) = Interpreter(p).explain(values)
+        if json {
+            print(JSONWriter.string(ExplainReport.json(p, d, trace)))
+        } else {
+            print(ExplainReport.text(p, d, trace), terminator: "")
+        }
+    }
+}
+
+struct Dump: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print one stage's view of a program: tokens, ast or typed.")
+
+    enum Stage: String, ExpressibleByArgument, CaseIterable { case tokens, ast, typed }
+
+    @Argument(help: "tokens, ast or typed.")
+    var stage: Stage
+
+    @Argument(help: "The program (.loop).")
+    var program: String
+
+    @Flag(help: "With ast: show byte ranges.")
+    var ranges = false
+
+    func run() throws {
+        let file = try wrapIO { try Driver.sourceFile(program) }
+        switch stage {
+        case .tokens: print(SyntaxDump.tokens(file), terminator: "")
+        case .ast:
+            let (unit, diags) = Parser.parse(file)
+            if !diags.isEmpty { printErr(TextRenderer().render(diags)) }
+            print(SyntaxDump.ast(unit, withRanges: ranges), terminator: "")
+            if diags.contains(where: { $0.severity == .error }) { throw ExitCode(1) }
+        case .typed:
+            let p = try loadProgram(program)
+            print(TypedDump.dump(p), terminator: "")
+        }
+    }
+}

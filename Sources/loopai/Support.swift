@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import LoopData
+import LoopInterpreter
+import LoopSema
+
+extension InputFormat: ExpressibleByArgument {}
+
+/// Loads and checks a program; prints its diagnostics (errors and warnings) to standard error
+/// and fails with status 1 if it has errors.
+func loadProgram(_ path: String, showWarnings: Bool = true) throws -> TypedProgram {
+    let (program, diags) = try wrapIO { try Driver.check(path) }
+    let shown = showWarnings ? diags : diags.filter { $0.severity == .error }
+    if !shown.isEmpty { printErr(TextRenderer(color: isatty(2) != 0).render(shown)) }
+    guard let program else {
+        throw CLIError("\(path): \(diags.filter { $0.severity == .error }.count) error(s); the program was not run", code: 1)
+    }
+    return program
+}
+
+/// Turns I/O failures into exit status 2 with the file name in the message.
+func wrapIO<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as InputError { throw CLIError(e.message, code: 2) }
+    catch let e as CLIError { throw e }
+    catch { throw CLIError("\(error)", code: 2) }
+}
+
+/// Options shared by the commands that read inputs.
+struct InputOptions: ParsableArguments {
+    @Option(name: .long, help: "Input layout: auto (from the file name), jsonl, csv, tsv or lines.")
+    var inputFormat: InputFormat = .auto
+
+    @Option(name: .long, help: "For a single-text program reading CSV/TSV/JSON objects: the column or key holding the text (default: the input's name).")
+    var column: String?
+}
+
+enum EngineChoice: String, ExpressibleByArgument, CaseIterable {
+    case interp
+}
+
+func makeEngine(_ choice: EngineChoice, _ p: TypedProgram) -> ClassifierEngine {
+    switch choice {
+    case .interp: return Interpreter(p)
+    }
+}
