@@ -29,7 +29,7 @@ let package = Package(
         .testTarget(name: "LoopSemaTests", dependencies: ["LoopSema"]),
         .testTarget(name: "LoopInterpreterTests", dependencies: ["LoopInterpreter", "LoopData"]),
         .testTarget(name: "GrammarTests", dependencies: ["LoopSyntax"]),
-        .testTarget(name: "CLITests", dependencies: ["LoopData"]),
+        .testTarget(name: "CLITests", dependencies: ["LoopData", "loopai"]),
     ],
     swiftLanguageModes: [.v5]
 )

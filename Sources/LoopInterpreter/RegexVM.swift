@@ -123,8 +123,8 @@ public final class RegexVM {
         var stack: [Int] = []
         for i in 0...u.count {
             if add(&clist, 0, i, i, u, &stack) { return true }
-            if clist.pcs.isEmpty && i < u.count { continue }
             guard i < u.count else { break }
+            if clist.pcs.isEmpty { clist.clear(); continue }
             nlist.clear()
             let c = u[i]
             for k in 0..<clist.pcs.count {

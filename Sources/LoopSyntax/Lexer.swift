@@ -122,6 +122,7 @@ public struct Lexer {
             while i < b.count, isIdentContinue(b[i]) { i += 1 }
             error("E0105", "invalid number literal `\(String(decoding: b[start..<i], as: UTF8.self))`", start, i,
                   label: "letters cannot follow a number", hints: ["put a space or an operator between `\(String(decoding: b[start..<s], as: UTF8.self))` and `\(String(decoding: b[s..<i], as: UTF8.self))`"])
+            return .number(0)
         }
         let text = String(decoding: b[start..<i], as: UTF8.self).replacingOccurrences(of: "_", with: "")
         guard let v = Double(text), v.isFinite else {

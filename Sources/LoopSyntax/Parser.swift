@@ -97,7 +97,11 @@ public struct Parser {
     mutating func synchronize(from start: Int) {
         if pos == start { _ = advance() }
         while tok.kind != .eof {
-            if case .keyword(let k) = tok.kind, Parser.declStarts.contains(k), tok.newlineBefore { return }
+            if tok.newlineBefore {
+                if case .keyword(let k) = tok.kind, Parser.declStarts.contains(k) { return }
+                // A name in the first column followed by a name reads like a misspelled declaration keyword.
+                if case .identifier = tok.kind, file.location(of: tok.range.start).column == 1, case .identifier = peekKind() { return }
+            }
             _ = advance()
         }
     }
@@ -273,15 +277,6 @@ public struct Parser {
             throw fail("E0204", "expression nested too deeply (more than \(Parser.maxDepth) levels)", label: "too deep",
                        hints: ["split the expression with `let` bindings or functions"])
         }
-        if at(.if) {
-            let s = advance().range.start
-            let c = try parseExpr()
-            if !eat(.then) { throw fail("E0201", "expected `then` after the condition of `if`, found \(tok.display)", label: "expected `then`", hints: ["an if-expression reads: if COND then A else B"]) }
-            let a = try parseExpr()
-            if !eat(.else) { throw fail("E0201", "expected `else` in the if-expression, found \(tok.display)", label: "expected `else`", hints: ["every `if` needs an `else`: the expression must always have a value"]) }
-            let b = try parseExpr()
-            return Expr(.ifElse(c, a, b), SourceRange(s, b.range.end))
-        }
         return try parseBinary(minPrec: 1)
     }
 
@@ -421,6 +416,17 @@ public struct Parser {
                 return entries
             }
             return Expr(.table(entries), SourceRange(t.range.start, prevEnd))
+        case .keyword(.if):
+            // `if` extends as far right as it can: `if c then a else b + 1` is `if c then a else (b + 1)`.
+            let s = advance().range.start
+            let c = try nested { p in try p.parseExpr() }
+            if !eat(.then) { throw fail("E0201", "expected `then` after the condition of `if`, found \(tok.display)", label: "expected `then`", hints: ["an if-expression reads: if COND then A else B"]) }
+            let a = try nested { p in try p.parseExpr() }
+            if !eat(.else) { throw fail("E0201", "expected `else` in the if-expression, found \(tok.display)", label: "expected `else`", hints: ["every `if` needs an `else`: the expression must always have a value"]) }
+            let saved = termMode
+            let b = try parseExpr()
+            termMode = saved
+            return Expr(.ifElse(c, a, b), SourceRange(s, b.range.end))
         case .eof:
             throw fail("E0201", "expected an expression, found the end of the file", label: "the file ends here")
         default:

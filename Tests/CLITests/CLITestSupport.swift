@@ -1,0 +1,74 @@
+import Foundation
+import XCTest
+
+/// Runs the real `loopai` binary built next to the test bundle.
+enum CLI {
+    static var binary: URL {
+        let exe = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+        let dir = exe.deletingLastPathComponent()
+        for candidate in [dir.appendingPathComponent("loopai"), dir.deletingLastPathComponent().appendingPathComponent("loopai"),
+                          Bundle.main.bundleURL.appendingPathComponent("loopai")] {
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return dir.appendingPathComponent("loopai")
+    }
+
+    struct Result { let status: Int32; let stdout: String; let stderr: String }
+
+    @discardableResult
+    static func run(_ args: [String], stdin: String? = nil, cwd: URL? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        if let cwd { p.currentDirectoryURL = cwd }
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = inp
+        try p.run()
+        if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try inp.fileHandleForWriting.close()
+        // Read both pipes before waiting so a large output cannot block the child.
+        var o = Data(), e = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { o = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        e = err.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// A fresh temporary directory holding the given files.
+    static func tempDir(_ files: [String: String]) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loopai-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for (name, content) in files { try content.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        return dir
+    }
+
+    static let spam = """
+    program sms_spam
+      "Flags spam."
+
+    input text: text
+    labels spam, ham
+
+    const prize_words = ["winner", "prize", "claim"]
+    let msg = lower(text)
+
+    rule premium_number when matches(text, /\\b09\\d{9}\\b/) => spam confidence 0.99
+
+    score spam {
+      2 when contains_any(msg, prize_words)
+      0.3 * count(text, "!")
+    }
+    score ham { 1 }
+
+    otherwise => ham
+
+    test "WINNER!! Claim your prize, call 09061701461" => spam
+    test "Are we still on for lunch?" => ham
+
+    """
+}

@@ -1,0 +1,115 @@
+import Foundation
+import XCTest
+import LoopData
+
+final class CLITests: XCTestCase {
+    func testCheckExitCodes() throws {
+        let dir = try CLI.tempDir([
+            "good.loop": CLI.spam,
+            "bad.loop": CLI.spam.replacingOccurrences(of: "=> spam confidence", with: "=> spma confidence"),
+            "warn.loop": CLI.spam.replacingOccurrences(of: "let msg", with: "let unused = 1\nlet msg"),
+        ])
+        XCTAssertEqual(try CLI.run(["check", "good.loop"], cwd: dir).status, 0)
+        let bad = try CLI.run(["check", "bad.loop"], cwd: dir)
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("bad.loop:10:"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("error[E0302]: unknown label `spma`"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("did you mean `spam`?"), bad.stderr)
+        XCTAssertEqual(try CLI.run(["check", "warn.loop"], cwd: dir).status, 0)
+        XCTAssertEqual(try CLI.run(["check", "--werror", "warn.loop"], cwd: dir).status, 1)
+        XCTAssertEqual(try CLI.run(["check", "missing.loop"], cwd: dir).status, 2)
+        XCTAssertEqual(try CLI.run(["check", "--no-such-flag", "good.loop"], cwd: dir).status, 2)
+        XCTAssertEqual(try CLI.run(["check", "-"], stdin: CLI.spam).status, 0)
+    }
+
+    func testCheckJSONAndSARIF() throws {
+        let dir = try CLI.tempDir(["bad.loop": CLI.spam.replacingOccurrences(of: "lower(text)", with: "lowr(text)")])
+        let j = try CLI.run(["check", "--format", "json", "bad.loop"], cwd: dir)
+        XCTAssertEqual(j.status, 1)
+        let doc = try JSONParser.parse(j.stdout)
+        XCTAssertEqual(doc["errors"]?.number, 1)
+        let d = doc["diagnostics"]?.array?.first
+        XCTAssertEqual(d?["code"]?.string, "E0303")
+        XCTAssertEqual(d?["range"]?["start"]?["line"]?.number, 8)
+        XCTAssertEqual(d?["fixes"]?.array?.first?["replacement"]?.string, "lower")
+        let s = try CLI.run(["check", "--format", "sarif", "bad.loop"], cwd: dir)
+        let sarif = try JSONParser.parse(s.stdout)
+        XCTAssertEqual(sarif["version"]?.string, "2.1.0")
+        XCTAssertEqual(sarif["runs"]?.array?.first?["results"]?.array?.first?["ruleId"]?.string, "E0303")
+    }
+
+    func testRunJSONLWithBadRecords() throws {
+        let dir = try CLI.tempDir(["p.loop": CLI.spam,
+                                   "in.jsonl": "{\"text\":\"You are a WINNER! claim your prize\"}\n\"hello there\"\n{\"body\":\"x\"}\nnot json\n{\"text\":\"call 09061701461\"}\n"])
+        let r = try CLI.run(["run", "p.loop", "--input", "in.jsonl"], cwd: dir)
+        XCTAssertEqual(r.status, 1)
+        let lines = r.stdout.split(separator: "\n").map { try! JSONParser.parse(String($0)) }
+        XCTAssertEqual(lines.count, 5)
+        XCTAssertEqual(lines[0]["label"]?.string, "spam")
+        XCTAssertEqual(lines[0]["decided_by"]?.string, "score")
+        XCTAssertEqual(lines[1]["label"]?.string, "ham")
+        XCTAssertEqual(lines[2]["line"]?.number, 3)
+        XCTAssertEqual(lines[2]["error"]?.string, "missing field `text`")
+        XCTAssertTrue(lines[3]["error"]?.string?.hasPrefix("invalid JSON") ?? false)
+        XCTAssertEqual(lines[4]["decided_by"]?.string, "rule:premium_number")
+        XCTAssertEqual(lines[4]["confidence"]?.number, 0.99)
+    }
+
+    func testRunCSVColumnAndLines() throws {
+        let dir = try CLI.tempDir(["p.loop": CLI.spam, "in.csv": "id,message\n1,\"a prize, for you\"\n2,\"multi\nline\"\n"])
+        let r = try CLI.run(["run", "p.loop", "--input", "in.csv", "--column", "message"], cwd: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n").map { try! JSONParser.parse(String($0)) }
+        XCTAssertEqual(lines.map { $0["line"]?.number }, [2, 3])
+        XCTAssertEqual(lines[0]["label"]?.string, "spam")
+        let plain = try CLI.run(["run", "p.loop"], stdin: "prize!\nlunch?\n", cwd: dir)
+        XCTAssertEqual(plain.stdout.split(separator: "\n").count, 2)
+    }
+
+    func testTestCommandGate() throws {
+        var data = ""
+        for (t, l) in [("winner prize", "spam"), ("lunch", "ham"), ("claim now", "spam"), ("hello", "ham"), ("free stuff", "spam")] {
+            data += "{\"text\":\"\(t)\",\"label\":\"\(l)\"}\n"
+        }
+        let dir = try CLI.tempDir(["p.loop": CLI.spam, "d.jsonl": data])
+        let r = try CLI.run(["test", "p.loop", "--data", "d.jsonl", "--format", "json"], cwd: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let j = try JSONParser.parse(r.stdout)
+        XCTAssertEqual(j["accuracy"]?.number, 0.8)
+        XCTAssertEqual(j["tests"]?["passed"]?.number, 2)
+        XCTAssertEqual(try CLI.run(["test", "p.loop", "--data", "d.jsonl", "--min-accuracy", "0.9"], cwd: dir).status, 1)
+        XCTAssertEqual(try CLI.run(["test", "p.loop", "--data", "d.jsonl", "--min-accuracy", "0.8"], cwd: dir).status, 0)
+        let text = try CLI.run(["test", "p.loop", "--data", "d.jsonl"], cwd: dir).stdout
+        XCTAssertTrue(text.contains("accuracy 80.00% (4/5)"), text)
+        XCTAssertTrue(text.contains("confusion"), text)
+        let failing = try CLI.tempDir(["p.loop": CLI.spam.replacingOccurrences(of: "lunch?\" => ham", with: "lunch?\" => spam")])
+        XCTAssertEqual(try CLI.run(["test", "p.loop"], cwd: failing).status, 1)
+    }
+
+    func testFmtCheckAndRewrite() throws {
+        let messy = "program p\ninput text:text\nlabels a,b\notherwise=>a\n"
+        let dir = try CLI.tempDir(["m.loop": messy])
+        XCTAssertEqual(try CLI.run(["fmt", "--check", "m.loop"], cwd: dir).status, 1)
+        XCTAssertEqual(try CLI.run(["fmt", "m.loop"], cwd: dir).status, 0)
+        XCTAssertEqual(try CLI.run(["fmt", "--check", "m.loop"], cwd: dir).status, 0)
+        let formatted = try String(contentsOf: dir.appendingPathComponent("m.loop"), encoding: .utf8)
+        XCTAssertEqual(formatted, "program p\n\ninput text: text\nlabels a, b\n\notherwise => a\n")
+        let broken = try CLI.tempDir(["b.loop": "program p\nrule"])
+        XCTAssertEqual(try CLI.run(["fmt", "b.loop"], cwd: broken).status, 2)
+        XCTAssertEqual(try String(contentsOf: broken.appendingPathComponent("b.loop"), encoding: .utf8), "program p\nrule", "a file that does not parse is never rewritten")
+    }
+
+    func testExplainAndDump() throws {
+        let dir = try CLI.tempDir(["p.loop": CLI.spam])
+        let e = try CLI.run(["explain", "p.loop", "You WON a prize!!"], cwd: dir)
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertTrue(e.stdout.contains("premium_number"), e.stdout)
+        XCTAssertTrue(e.stdout.contains("answer: spam"), e.stdout)
+        for stage in ["tokens", "ast", "typed"] {
+            let d = try CLI.run(["dump", stage, "p.loop"], cwd: dir)
+            XCTAssertEqual(d.status, 0, d.stderr)
+            XCTAssertFalse(d.stdout.isEmpty)
+        }
+        XCTAssertTrue(try CLI.run(["dump", "typed", "p.loop"], cwd: dir).stdout.contains("rule#0 premium_number"))
+    }
+}
