@@ -21,14 +21,20 @@ let package = Package(
         .target(name: "LoopSema", dependencies: ["LoopSyntax"]),
         .target(name: "LoopInterpreter", dependencies: ["LoopSema"]),
         .target(name: "LoopData", dependencies: ["LoopInterpreter"]),
+        // The LLVM C API (LLVM 14 from Debian's llvm-dev); only LoopCodegen imports it.
+        .target(name: "CLLVM"),
+        // Helpers compiled code calls; linked into the JIT process and shipped with AOT output.
+        .target(name: "LoopRuntimeC", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "LoopCodegen", dependencies: ["LoopInterpreter", "LoopData", "CLLVM", "LoopRuntimeC"]),
         .executableTarget(name: "loopai", dependencies: [
-            "LoopData",
+            "LoopData", "LoopCodegen",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "LoopSyntaxTests", dependencies: ["LoopSyntax"]),
         .testTarget(name: "LoopSemaTests", dependencies: ["LoopSema"]),
         .testTarget(name: "LoopInterpreterTests", dependencies: ["LoopInterpreter", "LoopData"]),
         .testTarget(name: "GrammarTests", dependencies: ["LoopSyntax"]),
+        .testTarget(name: "LoopCodegenTests", dependencies: ["LoopCodegen", "LoopData"]),
         .testTarget(name: "CLITests", dependencies: ["LoopData", "loopai"]),
     ],
     swiftLanguageModes: [.v5]

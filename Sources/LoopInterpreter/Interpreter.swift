@@ -181,3 +181,11 @@ extension Value {
     @inline(__always) var asTable: Int { if case .table(let i) = self { return i }; return 0 }
     @inline(__always) var asRegex: Int { if case .regex(let i) = self { return i }; return 0 }
 }
+
+extension Interpreter {
+    /// Evaluates an input-independent expression (constant folding in the compiler).
+    public func evaluateConstant(_ e: TExpr) -> Value {
+        var env = Env(input: [], lets: Array(repeating: nil, count: program.lets.count))
+        return eval(e, &env, [])
+    }
+}

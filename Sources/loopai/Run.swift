@@ -21,13 +21,13 @@ struct Run: ParsableCommand {
 
     @OptionGroup var inputOptions: InputOptions
 
-    @Option(help: "Engine: interp.")
-    var engine: EngineChoice = .interp
+    @Option(help: "Engine: jit (native code, the default) or interp (the reference interpreter).")
+    var engine: EngineChoice = .jit
 
     func run() throws {
         let p = try loadProgram(program, showWarnings: false)
         let records = try wrapIO { try RecordReader.read(input, format: inputOptions.inputFormat) }
-        let e = makeEngine(engine, p)
+        let e = try makeEngine(engine, p)
         let outcomes = Driver.classify(e, records, column: inputOptions.column, progress: Progress("run", total: records.count))
         var out = Output()
         var errors = 0

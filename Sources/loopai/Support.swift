@@ -3,6 +3,7 @@ import Foundation
 import LoopData
 import LoopInterpreter
 import LoopSema
+import LoopCodegen
 
 extension InputFormat: ExpressibleByArgument {}
 
@@ -34,12 +35,16 @@ struct InputOptions: ParsableArguments {
     var column: String?
 }
 
+/// `interp` is the reference interpreter; `jit` compiles the program to native code with LLVM.
 enum EngineChoice: String, ExpressibleByArgument, CaseIterable {
-    case interp
+    case jit, interp
 }
 
-func makeEngine(_ choice: EngineChoice, _ p: TypedProgram) -> ClassifierEngine {
+func makeEngine(_ choice: EngineChoice, _ p: TypedProgram, optLevel: Int = 2) throws -> ClassifierEngine {
     switch choice {
     case .interp: return Interpreter(p)
+    case .jit:
+        do { return try JITEngine(p, options: Codegen.Options(optLevel: optLevel)) }
+        catch { throw CLIError("cannot compile \(p.file.name) to native code: \(error) (use --engine interp to run it in the interpreter)", code: 1) }
     }
 }

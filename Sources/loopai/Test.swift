@@ -28,8 +28,8 @@ struct Test: ParsableCommand {
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
-    @Option(help: "Engine: interp.")
-    var engine: EngineChoice = .interp
+    @Option(help: "Engine: jit (native code, the default) or interp (the reference interpreter).")
+    var engine: EngineChoice = .jit
 
     func validate() throws {
         if let m = minAccuracy, !(0...1).contains(m) { throw ValidationError("--min-accuracy is a fraction between 0 and 1") }
@@ -38,7 +38,7 @@ struct Test: ParsableCommand {
 
     func run() throws {
         let p = try loadProgram(program)
-        let e = makeEngine(engine, p)
+        let e = try makeEngine(engine, p)
         let (passed, failures) = EmbeddedTests.run(e)
         var failed = !failures.isEmpty
         var report: [(String, JSON)] = [

@@ -1,0 +1,102 @@
+import CLLVM
+import Foundation
+import LoopSema
+
+/// The compiler driver: typed program → lowered form → LLVM IR → optimized module, for the JIT
+/// or for object files.
+public enum Codegen {
+    /// Version of the C ABI described in Docs/abi.md.
+    public static let abiVersion = 1
+
+    static let initialized: Bool = { cllvm_initialize_native() == 0 }()
+
+    public struct Options: Sendable {
+        /// 0...3, as -O0...-O3.
+        public var optLevel: Int = 2
+        public init(optLevel: Int = 2) { self.optLevel = optLevel }
+    }
+
+    /// Builds, verifies and optimizes the module for a program.
+    static func buildModule(_ program: TypedProgram, prefix: String, options: Options, context: LLVMContextRef?,
+                            triple: String, dataLayout: String?, tm: LLVMTargetMachineRef?) throws -> Emitter {
+        guard initialized else { throw CodegenError.llvm("could not initialize the native target") }
+        let low = try LoweredProgram(program)
+        let em = Emitter(low, prefix: prefix, moduleName: program.name, context: context)
+        LLVMSetTarget(em.ir.module, triple)
+        if let dataLayout { LLVMSetDataLayout(em.ir.module, dataLayout) }
+        em.emitModule()
+        if let err = em.ir.verify() { throw CodegenError.llvm("generated IR does not verify: \(err)") }
+        try optimize(em.ir.module, level: options.optLevel, tm: tm)
+        return em
+    }
+
+    static func optimize(_ module: LLVMModuleRef, level: Int, tm: LLVMTargetMachineRef?) throws {
+        let opts = LLVMCreatePassBuilderOptions()
+        defer { LLVMDisposePassBuilderOptions(opts) }
+        let pipeline = "default<O\(max(0, min(3, level)))>"
+        if let err = LLVMRunPasses(module, pipeline, tm, opts) {
+            let msg = LLVMGetErrorMessage(err)!
+            defer { LLVMDisposeErrorMessage(msg) }
+            throw CodegenError.llvm("optimization failed: \(String(cString: msg))")
+        }
+    }
+
+    /// A target machine for the host, position-independent (objects link into shared libraries).
+    static func hostTargetMachine(level: Int) throws -> LLVMTargetMachineRef {
+        guard initialized else { throw CodegenError.llvm("could not initialize the native target") }
+        let triple = LLVMGetDefaultTargetTriple()!
+        defer { LLVMDisposeMessage(triple) }
+        var target: LLVMTargetRef? = nil
+        var err: UnsafeMutablePointer<CChar>? = nil
+        if LLVMGetTargetFromTriple(triple, &target, &err) != 0 {
+            defer { LLVMDisposeMessage(err) }
+            throw CodegenError.llvm("no target for \(String(cString: triple)): \(err.map { String(cString: $0) } ?? "")")
+        }
+        let cpu = LLVMGetHostCPUName()!, features = LLVMGetHostCPUFeatures()!
+        defer { LLVMDisposeMessage(cpu); LLVMDisposeMessage(features) }
+        let cg: LLVMCodeGenOptLevel = level == 0 ? LLVMCodeGenLevelNone : level == 1 ? LLVMCodeGenLevelLess : level == 3 ? LLVMCodeGenLevelAggressive : LLVMCodeGenLevelDefault
+        guard let tm = LLVMCreateTargetMachine(target, triple, cpu, features, cg, LLVMRelocPIC, LLVMCodeModelDefault) else {
+            throw CodegenError.llvm("could not create a target machine")
+        }
+        return tm
+    }
+
+    /// Textual IR for `loopai dump ir` and `--emit llvm`.
+    public static func llvmIR(_ program: TypedProgram, options: Options = Options(), prefix: String = "loop_") throws -> String {
+        let tm = try hostTargetMachine(level: options.optLevel)
+        defer { LLVMDisposeTargetMachine(tm) }
+        let triple = LLVMGetDefaultTargetTriple()!
+        defer { LLVMDisposeMessage(triple) }
+        let layout = LLVMCreateTargetDataLayout(tm)!
+        defer { LLVMDisposeTargetData(layout) }
+        let ls = LLVMCopyStringRepOfTargetData(layout)!
+        defer { LLVMDisposeMessage(ls) }
+        let em = try buildModule(program, prefix: prefix, options: options, context: nil, triple: String(cString: triple),
+                                 dataLayout: String(cString: ls), tm: tm)
+        return em.ir.text
+    }
+
+    /// The mid-level form, for `loopai dump mir`.
+    public static func mir(_ program: TypedProgram) throws -> String { try LoweredProgram(program).summary }
+
+    /// Writes an object file (`obj`) or assembly (`asm`).
+    public static func emitFile(_ program: TypedProgram, to path: String, assembly: Bool, options: Options = Options()) throws {
+        let tm = try hostTargetMachine(level: options.optLevel)
+        defer { LLVMDisposeTargetMachine(tm) }
+        let triple = LLVMGetDefaultTargetTriple()!
+        defer { LLVMDisposeMessage(triple) }
+        let layout = LLVMCreateTargetDataLayout(tm)!
+        defer { LLVMDisposeTargetData(layout) }
+        let ls = LLVMCopyStringRepOfTargetData(layout)!
+        defer { LLVMDisposeMessage(ls) }
+        let em = try buildModule(program, prefix: "loop_", options: options, context: nil, triple: String(cString: triple),
+                                 dataLayout: String(cString: ls), tm: tm)
+        var err: UnsafeMutablePointer<CChar>? = nil
+        let cpath = strdup(path)!
+        defer { free(cpath) }
+        if LLVMTargetMachineEmitToFile(tm, em.ir.module, cpath, assembly ? LLVMAssemblyFile : LLVMObjectFile, &err) != 0 {
+            defer { LLVMDisposeMessage(err) }
+            throw CodegenError.llvm("cannot write \(path): \(err.map { String(cString: $0) } ?? "")")
+        }
+    }
+}

@@ -1,0 +1,301 @@
+import CLLVM
+import LoopSema
+
+/// Emits LLVM IR for a lowered program: one table-driven scan function per fused automaton,
+/// constant tables for the counting automata, `classify` (one input) and `classify_batch`, and the
+/// metadata functions of the C ABI (Docs/abi.md, `loopai compile --emit header`).
+final class Emitter {
+    let ir: IR
+    let low: LoweredProgram
+    let p: TypedProgram
+    let prefix: String
+
+    lazy var valueT = ir.structType("loop_value", [ir.i8p, ir.i64, ir.f64])
+    lazy var resultT = ir.structType("loop_result", [ir.i32, ir.i32, ir.f64])
+    lazy var dfaT = ir.structType("loop_rt_dfa", [ir.i32, ir.i32, ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i32),
+                                                   ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i32)])
+
+    init(_ low: LoweredProgram, prefix: String, moduleName: String, context: LLVMContextRef? = nil) {
+        self.low = low
+        self.p = low.program
+        self.prefix = prefix
+        self.ir = IR(name: moduleName, context: context)
+    }
+
+    // MARK: runtime declarations
+
+    func rt(_ name: String, _ ret: LLVMTypeRef, _ params: [LLVMTypeRef]) -> (LLVMValueRef, LLVMTypeRef) {
+        let t = ir.fnType(ret, params)
+        return (ir.declare(name, t), t)
+    }
+    func rtCall(_ name: String, _ ret: LLVMTypeRef, _ params: [LLVMTypeRef], _ args: [LLVMValueRef]) -> LLVMValueRef {
+        let (f, t) = rt(name, ret, params)
+        return ir.call(f, t, args)
+    }
+
+    // MARK: values
+
+    enum EV {
+        case num(LLVMValueRef)
+        case bool(LLVMValueRef)
+        case text(LLVMValueRef, LLVMValueRef)
+        var n: LLVMValueRef { if case .num(let v) = self { return v }; fatalError("not a number") }
+        var b: LLVMValueRef { if case .bool(let v) = self { return v }; fatalError("not a bool") }
+        var t: (LLVMValueRef, LLVMValueRef) { if case .text(let p, let l) = self { return (p, l) }; fatalError("not text") }
+    }
+
+    // Per-classify state.
+    var fields: [EV] = []
+    var scanResults: [LLVMValueRef] = []
+    var counterResults: [LLVMValueRef?] = []
+    var sourceValues: [(LLVMValueRef, LLVMValueRef)?] = []
+    var letMemo: [EV?] = []
+    var allocSlots: [LLVMValueRef] = []
+    var entryBlock: LLVMBasicBlockRef!
+    var literalCount = 0
+
+    func textLiteral(_ bytes: [UInt8]) -> EV {
+        literalCount += 1
+        let g = ir.constBytes("lit\(literalCount)", bytes)
+        return .text(g, ir.i64c(bytes.count))
+    }
+
+    /// A stack slot in the entry block, so every allocation can be freed on the one exit path.
+    func newAllocSlot() -> LLVMValueRef {
+        let here = ir.currentBlock
+        let first = LLVMGetFirstInstruction(entryBlock)
+        if let first { LLVMPositionBuilderBefore(ir.b, first) } else { ir.at(entryBlock) }
+        let slot = ir.alloca(ir.i8p)
+        ir.store(ir.nullPtr(ir.i8p), slot)
+        ir.at(here)
+        allocSlots.append(slot)
+        return slot
+    }
+
+    func emit(_ e: TExpr) -> EV {
+        switch e.kind {
+        case .literal(let v):
+            switch v {
+            case .number(let x): return .num(ir.f64c(x))
+            case .bool(let x): return .bool(ir.bool(x))
+            case .text(let t): return textLiteral(t)
+            default: fatalError("lists, tables and regexes only appear as built-in arguments")
+            }
+        case .field(let i): return fields[i]
+        case .letRef(let i): return letMemo[i] ?? emit(low.lets[i])
+        case .param, .call: fatalError("calls are inlined by lowering")
+        case .not(let x): return .bool(ir.xor(emit(x).b, ir.bool(true)))
+        case .neg(let x): return .num(ir.fneg(emit(x).n))
+        case .and(let a, let c): return shortCircuit(a, c, isAnd: true)
+        case .or(let a, let c): return shortCircuit(a, c, isAnd: false)
+        case .compare(let op, let a, let c):
+            let x = emit(a), y = emit(c)
+            switch (x, y) {
+            case (.num(let l), .num(let r)):
+                let pred: LLVMRealPredicate
+                switch op {
+                case .eq: pred = LLVMRealOEQ
+                case .ne: pred = LLVMRealUNE
+                case .lt: pred = LLVMRealOLT
+                case .le: pred = LLVMRealOLE
+                case .gt: pred = LLVMRealOGT
+                default: pred = LLVMRealOGE
+                }
+                return .bool(ir.fcmp(pred, l, r))
+            case (.bool(let l), .bool(let r)):
+                return .bool(ir.icmp(op == .eq ? LLVMIntEQ : LLVMIntNE, l, r))
+            case (.text(let lp, let ll), .text(let rp, let rl)):
+                let eq = rtCall("loop_rt_equal", ir.i32, [ir.i8p, ir.i64, ir.i8p, ir.i64], [lp, ll, rp, rl])
+                return .bool(ir.icmp(op == .eq ? LLVMIntNE : LLVMIntEQ, eq, ir.i32c(0)))
+            default: fatalError("ill-typed comparison")
+            }
+        case .arith(let op, let a, let c):
+            let x = emit(a).n, y = emit(c).n
+            switch op {
+            case .add: return .num(ir.fadd(x, y))
+            case .sub: return .num(ir.fsub(x, y))
+            case .mul: return .num(ir.fmul(x, y))
+            default:
+                // x / 0 is 0 (Arith.apply).
+                let isZero = ir.fcmp(LLVMRealOEQ, y, ir.f64c(0))
+                return .num(ir.select(isZero, ir.f64c(0), ir.fdiv(x, y)))
+            }
+        case .ifElse(let c, let a, let d):
+            let cond = emit(c).b
+            let f = ir.currentFunction
+            let tb = ir.block(f, "then"), eb = ir.block(f, "else"), jb = ir.block(f, "join")
+            ir.condBr(cond, tb, eb)
+            ir.at(tb); let tv = emit(a); let tEnd = ir.currentBlock; ir.br(jb)
+            ir.at(eb); let ev = emit(d); let eEnd = ir.currentBlock; ir.br(jb)
+            ir.at(jb)
+            switch (tv, ev) {
+            case (.num(let x), .num(let y)): return .num(ir.phi(ir.f64, [(x, tEnd), (y, eEnd)]))
+            case (.bool(let x), .bool(let y)): return .bool(ir.phi(ir.i1, [(x, tEnd), (y, eEnd)]))
+            case (.text(let xp, let xl), .text(let yp, let yl)):
+                return .text(ir.phi(ir.i8p, [(xp, tEnd), (yp, eEnd)]), ir.phi(ir.i64, [(xl, tEnd), (yl, eEnd)]))
+            default: fatalError("ill-typed if")
+            }
+        case .builtin(let b, let xs):
+            if LoweredProgram.flagBuiltins.contains(b) || LoweredProgram.counterBuiltins.contains(b) {
+                return predicate(e)
+            }
+            return builtin(b, xs)
+        }
+    }
+
+    func shortCircuit(_ a: TExpr, _ c: TExpr, isAnd: Bool) -> EV {
+        let x = emit(a).b
+        let start = ir.currentBlock
+        let f = ir.currentFunction
+        let rhs = ir.block(f, isAnd ? "and.rhs" : "or.rhs"), join = ir.block(f, isAnd ? "and.end" : "or.end")
+        if isAnd { ir.condBr(x, rhs, join) } else { ir.condBr(x, join, rhs) }
+        ir.at(rhs)
+        let y = emit(c).b
+        let rhsEnd = ir.currentBlock
+        ir.br(join)
+        ir.at(join)
+        return .bool(ir.phi(ir.i1, [(ir.bool(!isAnd), start), (y, rhsEnd)]))
+    }
+
+    func predicate(_ e: TExpr) -> EV {
+        guard let ref = low.predicateOf[low.key(e)] else { fatalError("predicate was not collected: \(low.key(e))") }
+        switch ref {
+        case .constant(let v):
+            switch v {
+            case .bool(let x): return .bool(ir.bool(x))
+            case .number(let x): return .num(ir.f64c(x))
+            default: fatalError("bad constant predicate")
+            }
+        case .counter(let i): return .num(counterResults[i]!)
+        case .flag(let i):
+            let fp = low.flags[i]
+            let mask = fp.bits.reduce(Int64(0)) { $0 | (Int64(1) << Int64($1)) }
+            let m = LLVMConstInt(ir.i64, UInt64(bitPattern: mask), 0)!
+            let hit = ir.and(scanResults[fp.scan], m)
+            return .bool(fp.all ? ir.icmp(LLVMIntEQ, hit, m) : ir.icmp(LLVMIntNE, hit, ir.i64c(0)))
+        }
+    }
+
+    func builtin(_ b: Builtin, _ xs: [TExpr]) -> EV {
+        switch b {
+        case .lower, .upper:
+            let (ptr, len) = emit(xs[0]).t
+            let slot = newAllocSlot()
+            let buf = rtCall("loop_rt_alloc", ir.i8p, [ir.i64], [len])
+            ir.store(buf, slot)
+            _ = rtCall("loop_rt_map_case", ir.void, [ir.i8p, ir.i64, ir.i32, ir.i8p], [ptr, len, ir.i32c(b == .upper ? 1 : 0), buf])
+            return .text(buf, len)
+        case .trim:
+            let (ptr, len) = emit(xs[0]).t
+            let outLen = ir.alloca(ir.i64)
+            let start = rtCall("loop_rt_trim", ir.i64, [ir.i8p, ir.i64, ir.ptr(ir.i64)], [ptr, len, outLen])
+            return .text(ir.gep(ir.i8, ptr, [start]), ir.load(ir.i64, outLen))
+        case .len, .word_count, .upper_ratio, .digit_ratio, .punct_ratio:
+            let (ptr, len) = emit(xs[0]).t
+            let name = ["len": "loop_rt_len", "word_count": "loop_rt_word_count", "upper_ratio": "loop_rt_upper_ratio",
+                        "digit_ratio": "loop_rt_digit_ratio", "punct_ratio": "loop_rt_punct_ratio"][b.rawValue]!
+            return .num(rtCall(name, ir.f64, [ir.i8p, ir.i64], [ptr, len]))
+        case .min:
+            // Swift.min(x, y) = y < x ? y : x
+            let x = emit(xs[0]).n, y = emit(xs[1]).n
+            return .num(ir.select(ir.fcmp(LLVMRealOLT, y, x), y, x))
+        case .max:
+            // Swift.max(x, y) = y >= x ? y : x
+            let x = emit(xs[0]).n, y = emit(xs[1]).n
+            return .num(ir.select(ir.fcmp(LLVMRealOGE, y, x), y, x))
+        case .abs:
+            let x = emit(xs[0]).n
+            let bits = ir.bitcast(x, ir.i64)
+            let cleared = ir.and(bits, LLVMConstInt(ir.i64, 0x7FFF_FFFF_FFFF_FFFF, 0))
+            return .num(ir.bitcast(cleared, ir.f64))
+        case .clamp:
+            let x = emit(xs[0]).n, lo = emit(xs[1]).n, hi = emit(xs[2]).n
+            let m = ir.select(ir.fcmp(LLVMRealOGE, lo, x), lo, x)
+            return .num(ir.select(ir.fcmp(LLVMRealOLT, hi, m), hi, m))
+        default:
+            fatalError("predicate built-ins are handled by the automata")
+        }
+    }
+
+    // MARK: automata
+
+    func emitScanFunction(_ k: Int, _ plan: LoweredProgram.ScanPlan) -> (LLVMValueRef, LLVMTypeRef) {
+        let type = ir.fnType(ir.i64, [ir.i8p, ir.i64])
+        let f = ir.function("\(prefix)scan\(k)", type, internal: true)
+        let d = plan.dfa, cm = plan.classMap
+        let nc = cm.count
+        let trans = ir.constI32s("scan\(k).trans", d.trans)
+        let out = ir.constI64s("scan\(k).out", d.out)
+        let fin = ir.constI64s("scan\(k).final", d.finalOut)
+        let ascii = ir.constI32s("scan\(k).ascii", cm.ascii)
+        let bounds = ir.constI32s("scan\(k).bounds", cm.bounds.map { Int32(bitPattern: $0) })
+        let bclass = ir.constI32s("scan\(k).bclass", cm.boundClass)
+        let entry = ir.block(f, "entry"), loop = ir.block(f, "loop"), body = ir.block(f, "body")
+        let asciiB = ir.block(f, "ascii"), wide = ir.block(f, "wide"), step = ir.block(f, "step"), done = ir.block(f, "done")
+        let ptr = ir.param(f, 0), len = ir.param(f, 1)
+        ir.at(entry)
+        let nslot = ir.alloca(ir.i64)
+        let start = ir.i32c(Int(d.start[1]))   // prevWord = false, atStart = true
+        ir.br(loop)
+        ir.at(loop)
+        let i = ir.phi(ir.i64, [(ir.i64c(0), entry)])
+        let s = ir.phi(ir.i32, [(start, entry)])
+        let flags = ir.phi(ir.i64, [(ir.i64c(0), entry)])
+        ir.condBr(ir.icmp(LLVMIntSLT, i, len), body, done)
+        ir.at(body)
+        let byte = ir.load(ir.i8, ir.gep(ir.i8, ptr, [i]))
+        ir.condBr(ir.icmp(LLVMIntULT, byte, LLVMConstInt(ir.i8, 0x80, 0)), asciiB, wide)
+        ir.at(asciiB)
+        let ac = ir.load(ir.i32, ir.gep(ir.i32, ascii, [ir.zext(byte, ir.i64)]))
+        ir.br(step)
+        ir.at(wide)
+        let u = rtCall("loop_rt_decode", ir.i32, [ir.i8p, ir.i64, ir.i64, ir.ptr(ir.i64)], [ptr, len, i, nslot])
+        let wc = rtCall("loop_rt_class", ir.i32, [ir.ptr(ir.i32), ir.ptr(ir.i32), ir.i32, ir.i32],
+                        [ir.bitcast(bounds, ir.ptr(ir.i32)), bclass, ir.i32c(cm.bounds.count), u])
+        let wn = ir.load(ir.i64, nslot)
+        ir.br(step)
+        ir.at(step)
+        let c = ir.phi(ir.i32, [(ac, asciiB), (wc, wide)])
+        let n = ir.phi(ir.i64, [(ir.i64c(1), asciiB), (wn, wide)])
+        let idx = ir.add(ir.mul(ir.zext(s, ir.i64), ir.i64c(nc)), ir.zext(c, ir.i64))
+        let o = ir.load(ir.i64, ir.gep(ir.i64, out, [idx]))
+        let ns = ir.load(ir.i32, ir.gep(ir.i32, trans, [idx]))
+        let nflags = ir.or(flags, o)
+        let ni = ir.add(i, n)
+        ir.br(loop)
+        ir.addIncoming(i, [(ni, step)])
+        ir.addIncoming(s, [(ns, step)])
+        ir.addIncoming(flags, [(nflags, step)])
+        ir.at(done)
+        let fo = ir.load(ir.i64, ir.gep(ir.i64, fin, [ir.zext(s, ir.i64)]))
+        ir.ret(ir.or(flags, fo))
+        return (f, type)
+    }
+
+    /// A constant `loop_rt_dfa` descriptor for a counting automaton.
+    func emitCounterDescriptor(_ k: Int, _ dfa: DFA, _ cm: ClassMap) -> LLVMValueRef {
+        let fields: [LLVMValueRef] = [
+            ir.i32c(cm.count), ir.i32c(cm.bounds.count),
+            ir.constI32s("cnt\(k).ascii", cm.ascii),
+            ir.bitcast0(ir.constI32s("cnt\(k).bounds", cm.bounds.map { Int32(bitPattern: $0) })),
+            ir.constI32s("cnt\(k).bclass", cm.boundClass),
+            ir.constI32s("cnt\(k).word", cm.isWord.map { $0 ? 1 : 0 }),
+            ir.constI32s("cnt\(k).trans", dfa.trans),
+            ir.constI32s("cnt\(k).out", dfa.out.map { Int32($0) }),
+            ir.constI32s("cnt\(k).final", dfa.finalOut.map { Int32($0) }),
+            ir.constI32s("cnt\(k).start", dfa.start),
+        ]
+        var fs: [LLVMValueRef?] = fields
+        let initv = fs.withUnsafeMutableBufferPointer { LLVMConstNamedStruct(dfaT, $0.baseAddress, UInt32(fields.count)) }!
+        let g = LLVMAddGlobal(ir.module, dfaT, "cnt\(k)")!
+        LLVMSetInitializer(g, initv)
+        LLVMSetGlobalConstant(g, 1)
+        LLVMSetLinkage(g, LLVMPrivateLinkage)
+        return g
+    }
+}
+
+extension IR {
+    /// Constant arrays of i32 already have the right pointer type; kept for symmetry.
+    func bitcast0(_ v: LLVMValueRef) -> LLVMValueRef { v }
+}

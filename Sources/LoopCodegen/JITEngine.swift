@@ -1,0 +1,79 @@
+import Foundation
+import LoopInterpreter
+import LoopRuntimeC
+import LoopSema
+
+/// Runs a program as native code through the JIT. Same answers as the interpreter, bit for bit.
+public final class JITEngine: ClassifierEngine {
+    public let program: TypedProgram
+    public var engineName: String { "jit" }
+    typealias BatchFn = @convention(c) (UnsafePointer<loop_value>?, Int64, UnsafeMutablePointer<loop_result>?, UnsafeMutablePointer<Double>?) -> Void
+    let batch: BatchFn
+
+    /// Compiled code per program hash and options, for the life of the process.
+    nonisolated(unsafe) static var cache: [String: UInt] = [:]
+    static let cacheLock = NSLock()
+
+    public init(_ program: TypedProgram, options: Codegen.Options = Codegen.Options()) throws {
+        self.program = program
+        let jit = try JIT.shared.get()
+        let key = "\(program.sourceHash)-O\(options.optLevel)"
+        JITEngine.cacheLock.lock()
+        defer { JITEngine.cacheLock.unlock() }
+        let addr: UInt
+        if let a = JITEngine.cache[key] { addr = a } else {
+            addr = try jit.compile(TypedProgramRef(program: program), prefix: "loop_\(program.sourceHash)_O\(options.optLevel)_", options: options)
+            JITEngine.cache[key] = addr
+        }
+        batch = unsafeBitCast(addr, to: BatchFn.self)
+    }
+
+    public func classify(_ input: [Value]) -> Decision { classifyBatch([input])[0] }
+
+    public func classifyBatch(_ inputs: [[Value]]) -> [Decision] {
+        let nf = program.fields.count, nl = program.labels.count
+        // All text bytes in one buffer; values point into it.
+        var bytes: [UInt8] = []
+        var spans: [(Int, Int)] = []
+        spans.reserveCapacity(inputs.count * nf)
+        for inp in inputs {
+            for v in inp {
+                if case .text(let t) = v { spans.append((bytes.count, t.count)); bytes.append(contentsOf: t) } else { spans.append((0, 0)) }
+            }
+        }
+        var results = [loop_result](repeating: loop_result(), count: inputs.count)
+        var scores = [Double](repeating: 0, count: inputs.count * nl)
+        bytes.withUnsafeBufferPointer { buf in
+            var values: [loop_value] = []
+            values.reserveCapacity(inputs.count * nf)
+            var k = 0
+            for inp in inputs {
+                for v in inp {
+                    let (off, len) = spans[k]; k += 1
+                    switch v {
+                    case .text: values.append(loop_value(ptr: buf.baseAddress.map { $0 + off }, len: Int64(len), number: 0))
+                    case .number(let x): values.append(loop_value(ptr: nil, len: 0, number: x))
+                    case .bool(let b): values.append(loop_value(ptr: nil, len: 0, number: b ? 1 : 0))
+                    default: values.append(loop_value(ptr: nil, len: 0, number: 0))
+                    }
+                }
+            }
+            values.withUnsafeBufferPointer { vp in
+                results.withUnsafeMutableBufferPointer { rp in
+                    scores.withUnsafeMutableBufferPointer { sp in batch(vp.baseAddress, Int64(inputs.count), rp.baseAddress, sp.baseAddress) }
+                }
+            }
+        }
+        return results.enumerated().map { i, r in
+            let by: DecidedBy = r.decided_by >= 0 ? .rule(Int(r.decided_by)) : r.decided_by == -1 ? .score : .otherwise
+            let s: [Double]
+            if case .rule = by { s = [] } else { s = Array(scores[(i * nl)..<((i + 1) * nl)]) }
+            return Decision(label: Int(r.label), confidence: r.confidence, decidedBy: by, scores: s)
+        }
+    }
+
+    /// The raw batch call on prepared values, for benchmarks (no conversion cost).
+    public func rawBatch(_ values: UnsafePointer<loop_value>, count: Int, results: UnsafeMutablePointer<loop_result>) {
+        batch(values, Int64(count), results, nil)
+    }
+}

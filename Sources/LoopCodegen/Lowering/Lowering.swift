@@ -1,0 +1,274 @@
+import LoopSema
+import LoopInterpreter
+
+/// The mid-level form between the typed program and LLVM IR. It makes the work explicit:
+/// which texts are scanned, which keyword sets and regexes read each of them (fused into one
+/// automaton per text), which counters run, and the param-free expressions of rules and scores.
+public final class LoweredProgram {
+    public let program: TypedProgram
+    /// Rule conditions, score terms and lets with every function call inlined.
+    var rules: [TExpr] = []
+    var terms: [[(value: TExpr, condition: TExpr?)]] = []
+    var lets: [TExpr] = []
+    /// Texts that predicates read.
+    var sources: [Source] = []
+    var sourceIndex: [String: Int] = [:]
+    /// Boolean predicates, answered by one fused automaton scan per source.
+    var flags: [FlagPredicate] = []
+    /// Counting predicates, each an anchored automaton run at every position.
+    var counters: [CounterPredicate] = []
+    /// Predicate results by the structural key of the call.
+    var predicateOf: [String: PredicateRef] = [:]
+    /// Built automata.
+    var scans: [ScanPlan] = []
+
+    enum Source {
+        /// An input field read directly (case mappings are folded into the automata).
+        case field(Int)
+        /// Any other text: computed at run time, then scanned.
+        case computed(TExpr)
+    }
+    enum PredicateRef { case flag(Int), counter(Int), constant(Value) }
+
+    struct FlagPredicate {
+        let source: Int
+        /// Patterns; the predicate holds when all (`all`) or any of them match.
+        let patterns: [Pattern]
+        let all: Bool
+        /// Assigned by planning: (scan index, first bit).
+        var scan = 0
+        var bits: [Int] = []
+    }
+    struct CounterPredicate {
+        let source: Int
+        let patterns: [Pattern]
+        let weights: [Double]?
+        var dfa: DFA? = nil
+        var classMap: ClassMap? = nil
+    }
+    struct ScanPlan {
+        let source: Int
+        let dfa: DFA
+        let classMap: ClassMap
+        let patternCount: Int
+    }
+
+    public static let nodeBudget = 500_000
+    public static let stateBudget = 20_000
+    var nodes = 0
+
+    public init(_ p: TypedProgram) throws {
+        program = p
+        lets = try p.lets.map { try inline($0.value, []) }
+        rules = try p.rules.map { try inline($0.condition, []) }
+        terms = try p.scores.map { ts in try ts.map { (try inline($0.value, []), try $0.condition.map { try inline($0, []) }) } }
+        for e in lets + rules { collect(e) }
+        for ts in terms { for t in ts { collect(t.value); if let c = t.condition { collect(c) } } }
+        try plan()
+    }
+
+    // MARK: inlining
+
+    /// Replaces calls by their bodies with the arguments substituted (functions are non-recursive).
+    func inline(_ e: TExpr, _ args: [TExpr]) throws -> TExpr {
+        nodes += 1
+        if nodes > LoweredProgram.nodeBudget { throw CodegenError.tooLarge("the program expands to more than \(LoweredProgram.nodeBudget) expression nodes after inlining its functions") }
+        func r(_ x: TExpr) throws -> TExpr { try inline(x, args) }
+        var out = e
+        switch e.kind {
+        case .literal, .field, .letRef: return e
+        case .param(let i): return args[i]
+        case .call(let f, let xs):
+            let a = try xs.map(r)
+            return try inline(program.functions[f].body, a)
+        case .builtin(let b, let xs): out.kind = .builtin(b, try xs.map(r))
+        case .not(let x): out.kind = .not(try r(x))
+        case .neg(let x): out.kind = .neg(try r(x))
+        case .and(let a, let b): out.kind = .and(try r(a), try r(b))
+        case .or(let a, let b): out.kind = .or(try r(a), try r(b))
+        case .compare(let op, let a, let b): out.kind = .compare(op, try r(a), try r(b))
+        case .arith(let op, let a, let b): out.kind = .arith(op, try r(a), try r(b))
+        case .ifElse(let c, let a, let b): out.kind = .ifElse(try r(c), try r(a), try r(b))
+        }
+        return out
+    }
+
+    // MARK: predicates
+
+    static let flagBuiltins: Set<Builtin> = [.contains, .starts_with, .ends_with, .contains_word, .contains_any, .contains_all,
+                                             .contains_any_word, .starts_with_any, .ends_with_any, .one_of, .matches]
+    static let counterBuiltins: Set<Builtin> = [.count, .count_word, .count_any, .count_words, .count_matches, .sum_words]
+
+    /// A structural key for an expression (equal keys, equal values for every input).
+    func key(_ e: TExpr) -> String { TypedDump.expr(e, program) }
+
+    /// The text a predicate reads, with the case mappings applied on the way (in order).
+    func source(of e: TExpr) -> (source: Source, maps: [(UInt32) -> UInt32], key: String)? {
+        switch e.kind {
+        case .field(let i): return (.field(i), [], "field:\(i)")
+        case .letRef(let i): return source(of: lets[i])
+        case .builtin(let b, let xs) where b == .lower || b == .upper:
+            guard let inner = source(of: xs[0]) else { return nil }
+            if case .field = inner.source {
+                return (inner.source, inner.maps + [b == .lower ? TextSemantics.lower : TextSemantics.upper], inner.key)
+            }
+            return (.computed(e), [], "computed:" + key(e))
+        case .literal: return nil
+        default: return (.computed(e), [], "computed:" + key(e))
+        }
+    }
+
+    func sourceIndex(_ s: Source, _ k: String) -> Int {
+        if let i = sourceIndex[k] { return i }
+        sources.append(s); sourceIndex[k] = sources.count - 1
+        return sources.count - 1
+    }
+
+    func collect(_ e: TExpr) {
+        switch e.kind {
+        case .literal, .field, .letRef, .param, .call: return
+        case .not(let x), .neg(let x): collect(x)
+        case .and(let a, let b), .or(let a, let b), .compare(_, let a, let b), .arith(_, let a, let b): collect(a); collect(b)
+        case .ifElse(let c, let a, let b): collect(c); collect(a); collect(b)
+        case .builtin(let b, let xs):
+            xs.forEach(collect)
+            guard LoweredProgram.flagBuiltins.contains(b) || LoweredProgram.counterBuiltins.contains(b) else { return }
+            let k = key(e)
+            if predicateOf[k] != nil { return }
+            guard let (src, maps, skey) = source(of: xs[0]) else {
+                // A constant text: evaluate the predicate now with the reference interpreter.
+                predicateOf[k] = .constant(constantFold(e))
+                return
+            }
+            if case .computed(let inner) = src { collect(inner) }
+            let si = sourceIndex(src, skey)
+            let arg = xs[1]
+            func lit(_ bytes: [UInt8]) -> Pattern { .literal(bytes, through: maps) }
+            func word(_ bytes: [UInt8]) -> Pattern { .concat([.assert(.notWordBefore), lit(bytes), .assert(.notWordAfter)]) }
+            var text: [UInt8] = []
+            var list: [[UInt8]] = []
+            if case .literal(.text(let t)) = arg.kind { text = t }
+            if case .literal(.list(let l)) = arg.kind { list = program.lists[l] }
+            func flag(_ ps: [Pattern], all: Bool = false) {
+                flags.append(FlagPredicate(source: si, patterns: ps, all: all)); predicateOf[k] = .flag(flags.count - 1)
+            }
+            func counter(_ ps: [Pattern], weights: [Double]? = nil) {
+                counters.append(CounterPredicate(source: si, patterns: ps, weights: weights)); predicateOf[k] = .counter(counters.count - 1)
+            }
+            switch b {
+            case .contains: if text.isEmpty { predicateOf[k] = .constant(.bool(true)) } else { flag([lit(text)]) }
+            case .starts_with: if text.isEmpty { predicateOf[k] = .constant(.bool(true)) } else { flag([.concat([.assert(.start), lit(text)])]) }
+            case .ends_with: if text.isEmpty { predicateOf[k] = .constant(.bool(true)) } else { flag([.concat([lit(text), .assert(.end)])]) }
+            case .contains_word: if text.isEmpty { predicateOf[k] = .constant(.bool(false)) } else { flag([word(text)]) }
+            case .contains_any: flag([.alt(list.map(lit))])
+            case .contains_all: if list.isEmpty { predicateOf[k] = .constant(.bool(true)) } else { flag(list.map(lit), all: true) }
+            case .contains_any_word: flag([.alt(list.map(word))])
+            case .starts_with_any: flag([.alt(list.map { .concat([.assert(.start), lit($0)]) })])
+            case .ends_with_any: flag([.alt(list.map { .concat([lit($0), .assert(.end)]) })])
+            case .one_of: flag([.alt(list.map { .concat([.assert(.start), lit($0), .assert(.end)]) })])
+            case .matches:
+                guard case .literal(.regex(let r)) = arg.kind else { return }
+                flag([.regex(program.regexes[r].node, through: maps)])
+            case .count: if text.isEmpty { predicateOf[k] = .constant(.number(0)) } else { counter([lit(text)]) }
+            case .count_word: if text.isEmpty { predicateOf[k] = .constant(.number(0)) } else { counter([word(text)]) }
+            case .count_any: counter(list.map(lit))
+            case .count_words: counter(list.map(word))
+            case .count_matches:
+                guard case .literal(.regex(let r)) = arg.kind else { return }
+                counter([.regex(program.regexes[r].node, through: maps)])
+            case .sum_words:
+                guard case .literal(.table(let t)) = arg.kind else { return }
+                let entries = program.tables[t]
+                counter(entries.map { word($0.key) }, weights: entries.map(\.weight))
+            default: return
+            }
+        }
+    }
+
+    func constantFold(_ e: TExpr) -> Value {
+        let interp = Interpreter(program)
+        return interp.evaluateConstant(e)
+    }
+
+    // MARK: automata
+
+    func plan() throws {
+        // One fused scan per source; at most 64 patterns per automaton (one bit each).
+        var bySource: [Int: [Int]] = [:]
+        for (i, f) in flags.enumerated() { bySource[f.source, default: []].append(i) }
+        for s in bySource.keys.sorted() {
+            var group: [Int] = []
+            var count = 0
+            func flush() throws {
+                guard !group.isEmpty else { return }
+                var nfa = NFA()
+                var bit = 0
+                for fi in group {
+                    var bits: [Int] = []
+                    for p in flags[fi].patterns { nfa.add(p, id: bit); bits.append(bit); bit += 1 }
+                    flags[fi].bits = bits
+                    flags[fi].scan = scans.count
+                }
+                let cm = ClassMap(sets: nfa.sets)
+                let dfa = try build(nfa, cm, unanchored: true)
+                scans.append(ScanPlan(source: s, dfa: dfa, classMap: cm, patternCount: bit))
+                group = []; count = 0
+            }
+            for fi in bySource[s]! {
+                if count + flags[fi].patterns.count > 64 { try flush() }
+                group.append(fi); count += flags[fi].patterns.count
+            }
+            try flush()
+        }
+        for i in counters.indices {
+            var nfa = NFA()
+            for (k, p) in counters[i].patterns.enumerated() { nfa.add(p, id: k) }
+            let cm = ClassMap(sets: nfa.sets)
+            counters[i].classMap = cm
+            counters[i].dfa = try build(nfa, cm, unanchored: false)
+        }
+    }
+
+    func build(_ nfa: NFA, _ cm: ClassMap, unanchored: Bool) throws -> DFA {
+        do { return try DFA(nfa: nfa, classMap: cm, unanchored: unanchored, budget: LoweredProgram.stateBudget) }
+        catch let e as AutomatonTooLarge {
+            throw CodegenError.tooLarge("a pattern automaton needs more than \(e.limit) states; split large keyword lists or simplify the regexes that read the same text")
+        }
+    }
+
+    /// A summary for `loopai dump mir`.
+    public var summary: String {
+        var s = "sources:\n"
+        for (i, src) in sources.enumerated() {
+            switch src {
+            case .field(let f): s += "  source#\(i) field \(program.fields[f].name)\n"
+            case .computed(let e): s += "  source#\(i) computed \(key(e))\n"
+            }
+        }
+        s += "fused scans:\n"
+        for (i, sc) in scans.enumerated() {
+            s += "  scan#\(i) source#\(sc.source): \(sc.patternCount) patterns, \(sc.dfa.stateCount) states, \(sc.classMap.count) unit classes\n"
+        }
+        s += "flag predicates:\n"
+        for (k, ref) in predicateOf.sorted(by: { $0.key < $1.key }) {
+            switch ref {
+            case .flag(let i): s += "  flag#\(i) scan#\(flags[i].scan) bits \(flags[i].bits)\(flags[i].all ? " (all)" : "")  \(k)\n"
+            case .counter(let i): s += "  counter#\(i) source#\(counters[i].source) \(counters[i].dfa!.stateCount) states  \(k)\n"
+            case .constant(let v): s += "  constant \(v)  \(k)\n"
+            }
+        }
+        return s
+    }
+}
+
+/// Why a program could not be compiled (it still runs in the interpreter).
+public enum CodegenError: Error, CustomStringConvertible {
+    case tooLarge(String)
+    case llvm(String)
+    public var description: String {
+        switch self {
+        case .tooLarge(let m): return "program too large to compile: \(m)"
+        case .llvm(let m): return "LLVM: \(m)"
+        }
+    }
+}

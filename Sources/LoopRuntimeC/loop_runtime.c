@@ -1,0 +1,229 @@
+#include "loop_runtime.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint32_t loop_rt_decode(const uint8_t *b, int64_t n, int64_t i, int64_t *len) {
+    uint8_t c0 = b[i];
+    if (c0 < 0x80) { *len = 1; return c0; }
+#define CONT(k) (i + (k) < n && (b[i + (k)] & 0xC0) == 0x80)
+    if (c0 >= 0xC2 && c0 <= 0xDF && CONT(1)) { *len = 2; return ((uint32_t)(c0 & 0x1F) << 6) | (b[i + 1] & 0x3F); }
+    if (c0 >= 0xE0 && c0 <= 0xEF && CONT(1) && CONT(2)) {
+        uint32_t v = ((uint32_t)(c0 & 0x0F) << 12) | ((uint32_t)(b[i + 1] & 0x3F) << 6) | (b[i + 2] & 0x3F);
+        if (v >= 0x800 && !(v >= 0xD800 && v <= 0xDFFF)) { *len = 3; return v; }
+    }
+    if (c0 >= 0xF0 && c0 <= 0xF4 && CONT(1) && CONT(2) && CONT(3)) {
+        uint32_t v = ((uint32_t)(c0 & 0x07) << 18) | ((uint32_t)(b[i + 1] & 0x3F) << 12) | ((uint32_t)(b[i + 2] & 0x3F) << 6) | (b[i + 3] & 0x3F);
+        if (v >= 0x10000 && v <= 0x10FFFF) { *len = 4; return v; }
+    }
+#undef CONT
+    *len = 1;
+    return LOOP_RT_INVALID_BASE + c0;
+}
+
+uint32_t loop_rt_lower(uint32_t c) {
+    if (c < 0x80) return (c >= 0x41 && c <= 0x5A) ? c + 0x20 : c;
+    if (c < 0xC0) return c;
+    if (c <= 0xDE) return c == 0xD7 ? c : c + 0x20;
+    if (c >= 0x100 && c <= 0x17F) {
+        if ((c >= 0x100 && c <= 0x12F) || (c >= 0x132 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) return (c & 1) == 0 ? c + 1 : c;
+        if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) return (c & 1) == 1 ? c + 1 : c;
+        if (c == 0x178) return 0xFF;
+        return c;
+    }
+    if (c >= 0x391 && c <= 0x3A9) return c == 0x3A2 ? c : c + 0x20;
+    if (c >= 0x410 && c <= 0x42F) return c + 0x20;
+    if (c >= 0x400 && c <= 0x40F) return c + 0x50;
+    return c;
+}
+
+uint32_t loop_rt_upper(uint32_t c) {
+    if (c < 0x80) return (c >= 0x61 && c <= 0x7A) ? c - 0x20 : c;
+    if (c < 0xE0) return c;
+    if (c <= 0xFE) return c == 0xF7 ? c : c - 0x20;
+    if (c == 0xFF) return 0x178;
+    if (c >= 0x100 && c <= 0x17F) {
+        if ((c >= 0x100 && c <= 0x12F) || (c >= 0x132 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) return (c & 1) == 1 ? c - 1 : c;
+        if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) return (c & 1) == 0 ? c - 1 : c;
+        return c;
+    }
+    if (c >= 0x3B1 && c <= 0x3C9) return c == 0x3C2 ? 0x3A3 : c - 0x20;
+    if (c >= 0x430 && c <= 0x44F) return c - 0x20;
+    if (c >= 0x450 && c <= 0x45F) return c - 0x50;
+    return c;
+}
+
+int32_t loop_rt_is_word(uint32_t c) {
+    if (c < 0x80) return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F;
+    if (c < 0xC0) return 0;
+    if (c <= 0x24F) return c != 0xD7 && c != 0xF7;
+    if (c >= 0x370 && c <= 0x52F) return c != 0x37E && c != 0x387;
+    if (c >= 0x590 && c <= 0x6FF) return 1;
+    if (c >= 0x900 && c <= 0xE7F) return 1;
+    if (c >= 0x1E00 && c <= 0x1FFF) return 1;
+    if (c >= 0x3040 && c <= 0x30FF) return 1;
+    if (c >= 0x3400 && c <= 0x9FFF) return 1;
+    if (c >= 0xAC00 && c <= 0xD7AF) return 1;
+    return 0;
+}
+
+int32_t loop_rt_class(const uint32_t *bounds, const int32_t *classes, int32_t n, uint32_t u) {
+    int32_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        int32_t mid = (lo + hi + 1) / 2;
+        if (bounds[mid] <= u) lo = mid; else hi = mid - 1;
+    }
+    return classes[lo];
+}
+
+static void encode(uint32_t u, uint8_t *out, int64_t *k) {
+    if (u >= LOOP_RT_INVALID_BASE) { out[(*k)++] = (uint8_t)(u - LOOP_RT_INVALID_BASE); return; }
+    if (u < 0x80) out[(*k)++] = (uint8_t)u;
+    else if (u < 0x800) { out[(*k)++] = (uint8_t)(0xC0 | (u >> 6)); out[(*k)++] = (uint8_t)(0x80 | (u & 0x3F)); }
+    else if (u < 0x10000) { out[(*k)++] = (uint8_t)(0xE0 | (u >> 12)); out[(*k)++] = (uint8_t)(0x80 | ((u >> 6) & 0x3F)); out[(*k)++] = (uint8_t)(0x80 | (u & 0x3F)); }
+    else { out[(*k)++] = (uint8_t)(0xF0 | (u >> 18)); out[(*k)++] = (uint8_t)(0x80 | ((u >> 12) & 0x3F)); out[(*k)++] = (uint8_t)(0x80 | ((u >> 6) & 0x3F)); out[(*k)++] = (uint8_t)(0x80 | (u & 0x3F)); }
+}
+
+void loop_rt_map_case(const uint8_t *p, int64_t len, int32_t upper, uint8_t *out) {
+    int64_t i = 0, k = 0;
+    while (i < len) {
+        uint8_t c = p[i];
+        if (c < 0x80) { out[k++] = (uint8_t)(upper ? loop_rt_upper(c) : loop_rt_lower(c)); i++; continue; }
+        int64_t n;
+        uint32_t u = loop_rt_decode(p, len, i, &n);
+        if (u < LOOP_RT_INVALID_BASE) u = upper ? loop_rt_upper(u) : loop_rt_lower(u);
+        encode(u, out, &k);
+        i += n;
+    }
+}
+
+static int is_space(uint32_t c) { return c == 0x20 || (c >= 0x09 && c <= 0x0D); }
+
+int64_t loop_rt_trim(const uint8_t *p, int64_t len, int64_t *out_len) {
+    int64_t s = 0, e = len;
+    while (s < e && is_space(p[s])) s++;
+    while (e > s && is_space(p[e - 1])) e--;
+    *out_len = e - s;
+    return s;
+}
+
+double loop_rt_len(const uint8_t *p, int64_t len) {
+    int64_t i = 0, n = 0, k;
+    while (i < len) { if (p[i] < 0x80) { i++; n++; continue; } loop_rt_decode(p, len, i, &k); i += k; n++; }
+    return (double)n;
+}
+
+double loop_rt_word_count(const uint8_t *p, int64_t len) {
+    int64_t i = 0, n = 0, k;
+    int in_word = 0;
+    while (i < len) {
+        uint32_t u = loop_rt_decode(p, len, i, &k);
+        int w = loop_rt_is_word(u);
+        if (w && !in_word) n++;
+        in_word = w;
+        i += k;
+    }
+    return (double)n;
+}
+
+static int is_digit(uint32_t c) { return c >= 0x30 && c <= 0x39; }
+static int is_punct(uint32_t c) { return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) || (c >= 0x7B && c <= 0x7E); }
+
+double loop_rt_upper_ratio(const uint8_t *p, int64_t len) {
+    int64_t i = 0, a = 0, b = 0, k;
+    while (i < len) {
+        uint32_t u = loop_rt_decode(p, len, i, &k);
+        uint32_t l = loop_rt_lower(u);
+        if (l != u) a++;
+        if (l != u || loop_rt_upper(u) != u) b++;
+        i += k;
+    }
+    return b == 0 ? 0.0 : (double)a / (double)b;
+}
+
+double loop_rt_digit_ratio(const uint8_t *p, int64_t len) {
+    int64_t i = 0, a = 0, b = 0, k;
+    while (i < len) { uint32_t u = loop_rt_decode(p, len, i, &k); if (is_digit(u)) a++; b++; i += k; }
+    return b == 0 ? 0.0 : (double)a / (double)b;
+}
+
+double loop_rt_punct_ratio(const uint8_t *p, int64_t len) {
+    int64_t i = 0, a = 0, b = 0, k;
+    while (i < len) { uint32_t u = loop_rt_decode(p, len, i, &k); if (is_punct(u)) a++; b++; i += k; }
+    return b == 0 ? 0.0 : (double)a / (double)b;
+}
+
+int32_t loop_rt_equal(const uint8_t *a, int64_t alen, const uint8_t *b, int64_t blen) {
+    return alen == blen && (alen == 0 || memcmp(a, b, (size_t)alen) == 0);
+}
+
+void *loop_rt_alloc(int64_t n) { return malloc(n > 0 ? (size_t)n : 1); }
+void loop_rt_free(void *p) { free(p); }
+double loop_rt_exp(double x) { return exp(x); }
+
+static inline int32_t unit_class(const loop_rt_dfa *d, const uint8_t *p, int64_t len, int64_t i, int64_t *n) {
+    uint8_t b = p[i];
+    if (b < 0x80) { *n = 1; return d->ascii_class[b]; }
+    uint32_t u = loop_rt_decode(p, len, i, n);
+    return loop_rt_class(d->bounds, d->bound_class, d->nbounds, u);
+}
+
+double loop_rt_count(const loop_rt_dfa *d, const uint8_t *p, int64_t len, const double *weights) {
+    double total = 0.0;
+    int64_t pos = 0;
+    int32_t prev_word = 0;
+    while (pos < len) {
+        /* Longest anchored match starting at pos. */
+        int32_t s = d->start[prev_word * 2 + (pos == 0)];
+        int64_t i = pos, best_end = -1, n;
+        int32_t best_pat = 0, pw = prev_word;
+        int64_t first_len = 0;
+        int32_t first_word = 0;
+        while (s != 0) {
+            if (i >= len) {
+                int32_t o = d->final_out[s];
+                if (o && i > pos) { best_end = i; best_pat = o; }
+                break;
+            }
+            int32_t c = unit_class(d, p, len, i, &n);
+            if (i == pos) { first_len = n; first_word = d->word_class[c]; }
+            int32_t idx = s * d->nclasses + c;
+            int32_t o = d->out[idx];
+            if (o && i > pos) { best_end = i; best_pat = o; }
+            s = d->trans[idx];
+            pw = d->word_class[c];
+            i += n;
+        }
+        (void)pw;
+        if (best_end > pos) {
+            total += weights ? weights[best_pat - 1] : 1.0;
+            /* The unit before the match end decides the next start's word flag. */
+            int64_t j = pos, k;
+            uint32_t last = 0;
+            while (j < best_end) { last = loop_rt_decode(p, len, j, &k); j += k; }
+            prev_word = loop_rt_is_word(last);
+            pos = best_end;
+        } else {
+            if (first_len == 0) { int32_t c0 = unit_class(d, p, len, pos, &first_len); first_word = d->word_class[c0]; }
+            prev_word = first_word;
+            pos += first_len;
+        }
+    }
+    return total;
+}
+
+const loop_rt_symbol *loop_rt_symbols(int32_t *count) {
+    static const loop_rt_symbol table[] = {
+        {"loop_rt_decode", (void *)loop_rt_decode}, {"loop_rt_lower", (void *)loop_rt_lower},
+        {"loop_rt_upper", (void *)loop_rt_upper}, {"loop_rt_is_word", (void *)loop_rt_is_word},
+        {"loop_rt_class", (void *)loop_rt_class}, {"loop_rt_map_case", (void *)loop_rt_map_case},
+        {"loop_rt_trim", (void *)loop_rt_trim}, {"loop_rt_len", (void *)loop_rt_len},
+        {"loop_rt_word_count", (void *)loop_rt_word_count}, {"loop_rt_upper_ratio", (void *)loop_rt_upper_ratio},
+        {"loop_rt_digit_ratio", (void *)loop_rt_digit_ratio}, {"loop_rt_punct_ratio", (void *)loop_rt_punct_ratio},
+        {"loop_rt_equal", (void *)loop_rt_equal}, {"loop_rt_alloc", (void *)loop_rt_alloc},
+        {"loop_rt_free", (void *)loop_rt_free}, {"loop_rt_exp", (void *)loop_rt_exp},
+        {"loop_rt_count", (void *)loop_rt_count},
+    };
+    *count = (int32_t)(sizeof table / sizeof table[0]);
+    return table;
+}
