@@ -3,6 +3,7 @@ import Foundation
 import LoopData
 import LoopInterpreter
 import LoopSema
+import LoopCodegen
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -87,9 +88,9 @@ struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print one stage's view of a program: tokens, ast or typed.")
 
-    enum Stage: String, ExpressibleByArgument, CaseIterable { case tokens, ast, typed }
+    enum Stage: String, ExpressibleByArgument, CaseIterable { case tokens, ast, typed, mir, ir }
 
-    @Argument(help: "tokens, ast or typed.")
+    @Argument(help: "tokens, ast, typed, mir (automata and predicates) or ir (optimized LLVM IR).")
     var stage: Stage
 
     @Argument(help: "The program (.loop).")
@@ -110,6 +111,12 @@ struct Dump: ParsableCommand {
         case .typed:
             let p = try loadProgram(program)
             print(TypedDump.dump(p), terminator: "")
+        case .mir:
+            let p = try loadProgram(program)
+            do { print(try Codegen.mir(p), terminator: "") } catch { throw CLIError("\(error)", code: 1) }
+        case .ir:
+            let p = try loadProgram(program)
+            do { print(try Codegen.llvmIR(p), terminator: "") } catch { throw CLIError("\(error)", code: 1) }
         }
     }
 }

@@ -8,8 +8,11 @@
 #define LOOP_RT_INVALID_BASE 0x110000u
 
 /* The C ABI of compiled programs (see Docs/abi.md): one input field, and one answer. */
+#ifndef LOOP_ABI_TYPES
+#define LOOP_ABI_TYPES
 typedef struct { const uint8_t *ptr; int64_t len; double number; } loop_value;
 typedef struct { int32_t label; int32_t decided_by; double confidence; } loop_result;
+#endif
 
 /* Name and address of every runtime helper, for the JIT's symbol table. */
 typedef struct { const char *name; void *address; } loop_rt_symbol;

@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import LoopCodegen
+import LoopData
+import LoopInterpreter
+import LoopSema
+
+extension AOT.Emit: ExpressibleByArgument {}
+
+struct Compile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compile a program ahead of time: object, shared library, LLVM IR, assembly, C header or runtime.",
+        discussion: """
+        --emit shared writes a shared library (program + runtime) that C, Python (ctypes) or any FFI can load; \
+        --emit header writes its C header (Docs/abi.md). An object (--emit obj) links with the runtime source \
+        written by --emit runtime.
+        """)
+
+    @Argument(help: "The program (.loop).")
+    var program: String
+
+    @Option(name: .shortAndLong, help: "Output file.")
+    var output: String
+
+    @Option(help: "What to write: obj, shared, llvm, asm, header or runtime.")
+    var emit: AOT.Emit = .shared
+
+    @Option(name: .customShort("O"), help: "Optimization level 0-3.")
+    var optLevel: Int = 2
+
+    func validate() throws { if !(0...3).contains(optLevel) { throw ValidationError("-O takes 0, 1, 2 or 3") } }
+
+    func run() throws {
+        let p = try loadProgram(program)
+        do { try AOT.emit(p, kind: emit, to: output, options: Codegen.Options(optLevel: optLevel)) }
+        catch { throw CLIError("\(error)", code: 1) }
+        printErr("wrote \(output) (\(emit.rawValue))")
+    }
+}
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure classifications per second, ns per input and MB/s for each engine over real data.",
+        discussion: "Inputs are loaded and decoded first; each engine is warmed up, then timed over whole passes. Timing belongs here, never in tests.")
+
+    @Argument(help: "The program (.loop).")
+    var program: String
+
+    @Option(help: "Input data (JSONL, CSV, TSV or lines).")
+    var input: String
+
+    @OptionGroup var inputOptions: InputOptions
+
+    @Option(help: "Engines to measure, comma-separated: jit,interp.")
+    var engine: String = "jit,interp"
+
+    @Option(help: "Minimum seconds per engine.")
+    var seconds: Double = 2
+
+    @Option(name: .customShort("O"), help: "Optimization level 0-3 for the JIT.")
+    var optLevel: Int = 2
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let p = try loadProgram(program, showWarnings: false)
+        let records = try wrapIO { try RecordReader.read(input, format: inputOptions.inputFormat) }
+        let decoder = RecordDecoder(program: p, column: inputOptions.column)
+        let inputs: [[Value]] = records.compactMap { if case .success(let v) = decoder.decode($0.raw) { return v }; return nil }
+        guard !inputs.isEmpty else { throw CLIError("\(input): no record could be decoded for this program", code: 1) }
+        var rows: [JSON] = []
+        var text = "program \(p.name), \(inputs.count) inputs from \(input)\n"
+        let t0 = LoopCodegen.Bench.now()
+        var jitCompileMs: Double? = nil
+        for name in engine.split(separator: ",").map(String.init) {
+            guard let choice = EngineChoice(rawValue: name) else { throw CLIError("unknown engine `\(name)` (jit, interp)") }
+            let c0 = LoopCodegen.Bench.now()
+            let e = try makeEngine(choice, p, optLevel: optLevel)
+            if choice == .jit { jitCompileMs = (LoopCodegen.Bench.now() - c0) * 1000 }
+            let m = (e as? JITEngine).map { LoopCodegen.Bench.jit($0, inputs, minSeconds: seconds) } ?? LoopCodegen.Bench.engine(e, inputs, minSeconds: seconds)
+            let io = try LoopCodegen.Bench.ioInclusive(e, path: input, format: inputOptions.inputFormat, column: inputOptions.column)
+            let ioRate = Double(io.inputs) / io.seconds
+            rows.append(.object([("engine", JSON(m.engine)), ("inputs", .number(Double(m.inputs))), ("passes", .number(Double(m.passes))),
+                                 ("classifications_per_second", .number(m.perSecond.rounded())), ("ns_per_input", .number((m.nsPerInput * 10).rounded() / 10)),
+                                 ("mb_per_second", .number((m.mbPerSecond * 10).rounded() / 10)),
+                                 ("io_inclusive_classifications_per_second", .number(ioRate.rounded()))]))
+            text += String(format: "  %-7@ %12.0f/s  %9.1f ns/input  %8.1f MB/s   (read+decode+classify: %.0f/s)\n",
+                           m.engine as NSString, m.perSecond, m.nsPerInput, m.mbPerSecond, ioRate)
+        }
+        _ = t0
+        if let ms = jitCompileMs { text += String(format: "  jit compile: %.1f ms\n", ms) }
+        if rows.count == 2, let a = rows[0]["classifications_per_second"]?.number, let b = rows[1]["classifications_per_second"]?.number, b > 0 {
+            text += String(format: "  speed-up %@ over %@: %.1fx\n", (rows[0]["engine"]?.string ?? "") as NSString, (rows[1]["engine"]?.string ?? "") as NSString, a / b)
+        }
+        if json {
+            var kv: [(String, JSON)] = [("program", JSON(p.name)), ("input", JSON(input)), ("engines", .array(rows))]
+            if let ms = jitCompileMs { kv.append(("jit_compile_ms", .number((ms * 10).rounded() / 10))) }
+            print(JSONWriter.string(.object(kv)))
+        } else { print(text, terminator: "") }
+    }
+}
