@@ -219,10 +219,53 @@ final class Emitter {
 
     // MARK: automata
 
-    func emitScanFunction(_ k: Int, _ plan: LoweredProgram.ScanPlan) -> (LLVMValueRef, LLVMTypeRef) {
+    lazy var nfaT = ir.structType("loop_rt_nfa", [ir.i32, ir.i32, ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i32),
+                                                   ir.i32, ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i8),
+                                                   ir.i32, ir.ptr(ir.i32)])
+
+    /// A group too large for a DFA: a constant NFA descriptor and a call to the runtime's simulation.
+    func emitNFAScanFunction(_ k: Int, _ plan: LoweredProgram.ScanPlan) -> (LLVMValueRef, LLVMTypeRef) {
         let type = ir.fnType(ir.i64, [ir.i8p, ir.i64])
         let f = ir.function("\(prefix)scan\(k)", type, internal: true)
-        let d = plan.dfa, cm = plan.classMap
+        let nfa = plan.nfa, cm = plan.classMap
+        var kind: [Int32] = [], arg: [Int32] = [], next: [Int32] = [], targets: [Int32] = []
+        for st in nfa.states {
+            switch st {
+            case .unit(let set, let n): kind.append(0); arg.append(Int32(set)); next.append(Int32(n))
+            case .split(let xs): kind.append(1); arg.append(Int32(xs.count)); next.append(Int32(targets.count)); targets += xs.map { Int32($0) }
+            case .assert(let a, let n):
+                let code: Int32
+                switch a { case .start: code = 0; case .end: code = 1; case .wordBoundary: code = 2; case .notWordBoundary: code = 3; case .notWordBefore: code = 4; case .notWordAfter: code = 5 }
+                kind.append(2); arg.append(code); next.append(Int32(n))
+            case .match(let bit): kind.append(3); arg.append(Int32(bit)); next.append(0)
+            }
+        }
+        var member: [UInt8] = []
+        for s in nfa.sets.indices { for c in 0..<cm.count { member.append(cm.membership[s][c] ? 1 : 0) } }
+        let fields: [LLVMValueRef] = [
+            ir.i32c(cm.count), ir.i32c(cm.bounds.count),
+            ir.constI32s("nfa\(k).ascii", cm.ascii), ir.constI32s("nfa\(k).bounds", cm.bounds.map { Int32(bitPattern: $0) }),
+            ir.constI32s("nfa\(k).bclass", cm.boundClass), ir.constI32s("nfa\(k).word", cm.isWord.map { $0 ? 1 : 0 }),
+            ir.i32c(nfa.states.count), ir.constI32s("nfa\(k).kind", kind), ir.constI32s("nfa\(k).arg", arg),
+            ir.constI32s("nfa\(k).next", next), ir.constI32s("nfa\(k).targets", targets.isEmpty ? [0] : targets),
+            ir.constBytes("nfa\(k).member", member), ir.i32c(nfa.starts.count), ir.constI32s("nfa\(k).starts", nfa.starts.map { Int32($0) }),
+        ]
+        var fs: [LLVMValueRef?] = fields
+        let initv = fs.withUnsafeMutableBufferPointer { LLVMConstNamedStruct(nfaT, $0.baseAddress, UInt32(fields.count)) }!
+        let g = LLVMAddGlobal(ir.module, nfaT, "nfa\(k)")!
+        LLVMSetInitializer(g, initv)
+        LLVMSetGlobalConstant(g, 1)
+        LLVMSetLinkage(g, LLVMPrivateLinkage)
+        ir.at(ir.block(f, "entry"))
+        ir.ret(rtCall("loop_rt_nfa_scan", ir.i64, [ir.ptr(nfaT), ir.i8p, ir.i64], [g, ir.param(f, 0), ir.param(f, 1)]))
+        return (f, type)
+    }
+
+    func emitScanFunction(_ k: Int, _ plan: LoweredProgram.ScanPlan) -> (LLVMValueRef, LLVMTypeRef) {
+        guard let d = plan.dfa else { return emitNFAScanFunction(k, plan) }
+        let type = ir.fnType(ir.i64, [ir.i8p, ir.i64])
+        let f = ir.function("\(prefix)scan\(k)", type, internal: true)
+        let cm = plan.classMap
         let nc = cm.count
         let trans = ir.constI32s("scan\(k).trans", d.trans)
         let out = ir.constI64s("scan\(k).out", d.out)

@@ -57,6 +57,29 @@ typedef struct {
     const int32_t *start;         /* [prev_word * 2 + at_start] -> start state */
 } loop_rt_dfa;
 
+/* A Thompson NFA over unit classes, for pattern groups whose DFA would be too large.
+   kind: 0 unit (arg = set, next), 1 split (targets[next .. next + arg)), 2 assertion (arg = code, next), 3 match (arg = bit). */
+typedef struct {
+    int32_t nclasses;
+    int32_t nbounds;
+    const int32_t *ascii_class;
+    const uint32_t *bounds;
+    const int32_t *bound_class;
+    const int32_t *word_class;
+    int32_t nstates;
+    const int32_t *kind;
+    const int32_t *arg;
+    const int32_t *next;
+    const int32_t *targets;
+    const uint8_t *member;        /* set * nclasses + class */
+    int32_t nstarts;
+    const int32_t *starts;
+} loop_rt_nfa;
+
+/* Unanchored search for every pattern at once; returns the mask of patterns that match. Time is
+   linear in the text (times the automaton's size). */
+uint64_t loop_rt_nfa_scan(const loop_rt_nfa *nfa, const uint8_t *p, int64_t len);
+
 /* Counts non-overlapping leftmost-longest matches of an anchored automaton, scanning unit starts
    left to right. With weights, returns the sum of weights[pattern] of the matches instead. */
 double loop_rt_count(const loop_rt_dfa *dfa, const uint8_t *p, int64_t len, const double *weights);
@@ -226,6 +249,14 @@ void *loop_rt_alloc(int64_t n) { return malloc(n > 0 ? (size_t)n : 1); }
 void loop_rt_free(void *p) { free(p); }
 double loop_rt_exp(double x) { return exp(x); }
 
+static inline int32_t unit_class_of(const int32_t *ascii_class, const uint32_t *bounds, const int32_t *bound_class, int32_t nbounds,
+                                    const uint8_t *p, int64_t len, int64_t i, int64_t *n) {
+    uint8_t b = p[i];
+    if (b < 0x80) { *n = 1; return ascii_class[b]; }
+    uint32_t u = loop_rt_decode(p, len, i, n);
+    return loop_rt_class(bounds, bound_class, nbounds, u);
+}
+
 static inline int32_t unit_class(const loop_rt_dfa *d, const uint8_t *p, int64_t len, int64_t i, int64_t *n) {
     uint8_t b = p[i];
     if (b < 0x80) { *n = 1; return d->ascii_class[b]; }
@@ -277,6 +308,70 @@ double loop_rt_count(const loop_rt_dfa *d, const uint8_t *p, int64_t len, const 
     return total;
 }
 
+static int assertion_holds(int32_t code, int prev_word, int cur_word, int at_start, int at_end) {
+    switch (code) {
+    case 0: return at_start;
+    case 1: return at_end;
+    case 2: return prev_word != cur_word;
+    case 3: return prev_word == cur_word;
+    case 4: return !prev_word;
+    default: return !cur_word;
+    }
+}
+
+typedef struct { int32_t *items; int32_t count; uint32_t *mark; uint32_t gen; } thread_list;
+
+/* Adds the state and everything reachable through splits; assertions wait for resolve(). */
+static void add_state(const loop_rt_nfa *n, thread_list *l, int32_t s, int32_t *stack) {
+    int32_t top = 0;
+    stack[top++] = s;
+    while (top > 0) {
+        int32_t x = stack[--top];
+        if (l->mark[x] == l->gen) continue;
+        l->mark[x] = l->gen;
+        if (n->kind[x] == 1) { for (int32_t k = n->arg[x] - 1; k >= 0; k--) stack[top++] = n->targets[n->next[x] + k]; continue; }
+        l->items[l->count++] = x;
+    }
+}
+
+uint64_t loop_rt_nfa_scan(const loop_rt_nfa *n, const uint8_t *p, int64_t len) {
+    size_t ns = (size_t)n->nstates;
+    int32_t *buf = (int32_t *)malloc(sizeof(int32_t) * ns * 3 + 16);
+    uint32_t *marks = (uint32_t *)calloc(ns * 2 + 2, sizeof(uint32_t));
+    int32_t *stack = (int32_t *)malloc(sizeof(int32_t) * (ns * 4 + 16));
+    thread_list a = {buf, 0, marks, 1}, b = {buf + ns, 0, marks + ns + 1, 1};
+    thread_list *cur = &a, *nxt = &b;
+    uint64_t found = 0;
+    int prev_word = 0;
+    for (int32_t k = 0; k < n->nstarts; k++) add_state(n, cur, n->starts[k], stack);
+    int64_t i = 0;
+    for (;;) {
+        int at_end = i >= len;
+        int64_t un = 1;
+        int32_t c = at_end ? 0 : unit_class_of(n->ascii_class, n->bounds, n->bound_class, n->nbounds, p, len, i, &un);
+        int cur_word = at_end ? 0 : n->word_class[c];
+        /* Resolve assertions at this position; the list grows while we walk it. */
+        for (int32_t k = 0; k < cur->count; k++) {
+            int32_t x = cur->items[k];
+            if (n->kind[x] == 2 && assertion_holds(n->arg[x], prev_word, cur_word, i == 0, at_end)) add_state(n, cur, n->next[x], stack);
+            else if (n->kind[x] == 3) found |= (uint64_t)1 << n->arg[x];
+        }
+        if (at_end) break;
+        nxt->count = 0;
+        nxt->gen++;
+        for (int32_t k = 0; k < cur->count; k++) {
+            int32_t x = cur->items[k];
+            if (n->kind[x] == 0 && n->member[(size_t)n->arg[x] * (size_t)n->nclasses + (size_t)c]) add_state(n, nxt, n->next[x], stack);
+        }
+        for (int32_t k = 0; k < n->nstarts; k++) add_state(n, nxt, n->starts[k], stack);
+        thread_list *t = cur; cur = nxt; nxt = t;
+        prev_word = cur_word;
+        i += un;
+    }
+    free(buf); free(marks); free(stack);
+    return found;
+}
+
 const loop_rt_symbol *loop_rt_symbols(int32_t *count) {
     static const loop_rt_symbol table[] = {
         {"loop_rt_decode", (void *)loop_rt_decode}, {"loop_rt_lower", (void *)loop_rt_lower},
@@ -287,7 +382,7 @@ const loop_rt_symbol *loop_rt_symbols(int32_t *count) {
         {"loop_rt_digit_ratio", (void *)loop_rt_digit_ratio}, {"loop_rt_punct_ratio", (void *)loop_rt_punct_ratio},
         {"loop_rt_equal", (void *)loop_rt_equal}, {"loop_rt_alloc", (void *)loop_rt_alloc},
         {"loop_rt_free", (void *)loop_rt_free}, {"loop_rt_exp", (void *)loop_rt_exp},
-        {"loop_rt_count", (void *)loop_rt_count},
+        {"loop_rt_count", (void *)loop_rt_count}, {"loop_rt_nfa_scan", (void *)loop_rt_nfa_scan},
     };
     *count = (int32_t)(sizeof table / sizeof table[0]);
     return table;

@@ -48,9 +48,12 @@ public final class LoweredProgram {
     }
     struct ScanPlan {
         let source: Int
-        let dfa: DFA
+        /// A DFA, or nil when the group runs as an NFA simulation (its DFA would be too large).
+        let dfa: DFA?
+        let nfa: NFA
         let classMap: ClassMap
         let patternCount: Int
+        var states: Int { dfa?.stateCount ?? nfa.states.count }
     }
 
     public static let nodeBudget = 500_000
@@ -192,45 +195,100 @@ public final class LoweredProgram {
 
     // MARK: automata
 
+    /// Per-automaton state budgets. Literal keyword sets combine into one Aho–Corasick-like
+    /// automaton; regexes are added to a group while the group stays small, else start a new one.
+    public static let literalGroupBudget = 20_000
+    public static let regexGroupBudget = 3_000
+
+    func isLiteral(_ p: Pattern) -> Bool {
+        switch p {
+        case .rep: return false
+        case .empty, .set, .assert: return true
+        case .concat(let xs), .alt(let xs): return xs.allSatisfy(isLiteral)
+        }
+    }
+
     func plan() throws {
-        // One fused scan per source; at most 64 patterns per automaton (one bit each).
         var bySource: [Int: [Int]] = [:]
         for (i, f) in flags.enumerated() { bySource[f.source, default: []].append(i) }
+        var totalStates = 0
         for s in bySource.keys.sorted() {
+            let preds = bySource[s]!
+            let literal = preds.filter { flags[$0].patterns.allSatisfy(isLiteral) }
+            let regex = preds.filter { !flags[$0].patterns.allSatisfy(isLiteral) }
+            // Literal predicates: as few automata as the 64-bit masks allow.
             var group: [Int] = []
-            var count = 0
-            func flush() throws {
-                guard !group.isEmpty else { return }
-                var nfa = NFA()
-                var bit = 0
-                for fi in group {
-                    var bits: [Int] = []
-                    for p in flags[fi].patterns { nfa.add(p, id: bit); bits.append(bit); bit += 1 }
-                    flags[fi].bits = bits
-                    flags[fi].scan = scans.count
+            var bits = 0
+            for fi in literal {
+                if bits + flags[fi].patterns.count > 64 { totalStates += try flushGroup(s, group, budget: LoweredProgram.literalGroupBudget); group = []; bits = 0 }
+                group.append(fi); bits += flags[fi].patterns.count
+            }
+            if !group.isEmpty { totalStates += try flushGroup(s, group, budget: LoweredProgram.literalGroupBudget) }
+            // Regex predicates: grow a group while its automaton stays under the budget; a regex
+            // whose DFA alone is too large runs in an NFA simulation (still linear time).
+            group = []; bits = 0
+            var nfaGroup: [Int] = []
+            var nfaBits = 0
+            for fi in regex {
+                if (try? makeScan(s, [fi], budget: LoweredProgram.regexGroupBudget)) == nil {
+                    if nfaBits + flags[fi].patterns.count > 64 { totalStates += try flushGroup(s, nfaGroup, budget: 0, asNFA: true); nfaGroup = []; nfaBits = 0 }
+                    nfaGroup.append(fi); nfaBits += flags[fi].patterns.count
+                    continue
                 }
-                let cm = ClassMap(sets: nfa.sets)
-                let dfa = try build(nfa, cm, unanchored: true)
-                scans.append(ScanPlan(source: s, dfa: dfa, classMap: cm, patternCount: bit))
-                group = []; count = 0
+                if group.isEmpty || bits + flags[fi].patterns.count > 64 {
+                    if !group.isEmpty { totalStates += try flushGroup(s, group, budget: LoweredProgram.regexGroupBudget) }
+                    group = [fi]; bits = flags[fi].patterns.count
+                    continue
+                }
+                if (try? makeScan(s, group + [fi], budget: LoweredProgram.regexGroupBudget)) != nil {
+                    group.append(fi); bits += flags[fi].patterns.count
+                } else {
+                    totalStates += try flushGroup(s, group, budget: LoweredProgram.regexGroupBudget)
+                    group = [fi]; bits = flags[fi].patterns.count
+                }
             }
-            for fi in bySource[s]! {
-                if count + flags[fi].patterns.count > 64 { try flush() }
-                group.append(fi); count += flags[fi].patterns.count
-            }
-            try flush()
+            if !group.isEmpty { totalStates += try flushGroup(s, group, budget: LoweredProgram.stateBudget) }
+            if !nfaGroup.isEmpty { totalStates += try flushGroup(s, nfaGroup, budget: 0, asNFA: true) }
         }
         for i in counters.indices {
             var nfa = NFA()
             for (k, p) in counters[i].patterns.enumerated() { nfa.add(p, id: k) }
             let cm = ClassMap(sets: nfa.sets)
             counters[i].classMap = cm
-            counters[i].dfa = try build(nfa, cm, unanchored: false)
+            counters[i].dfa = try build(nfa, cm, unanchored: false, budget: LoweredProgram.stateBudget)
+            totalStates += counters[i].dfa!.stateCount
+        }
+        if totalStates > LoweredProgram.totalStateBudget {
+            throw CodegenError.tooLarge("its automata need \(totalStates) states in all (the limit is \(LoweredProgram.totalStateBudget))")
         }
     }
 
-    func build(_ nfa: NFA, _ cm: ClassMap, unanchored: Bool) throws -> DFA {
-        do { return try DFA(nfa: nfa, classMap: cm, unanchored: unanchored, budget: LoweredProgram.stateBudget) }
+    public static let totalStateBudget = 200_000
+
+    /// Builds the automaton for a group of flag predicates on one source.
+    func makeScan(_ source: Int, _ group: [Int], budget: Int, asNFA: Bool = false) throws -> (ScanPlan, [[Int]]) {
+        var nfa = NFA()
+        var bit = 0
+        var bitsOf: [[Int]] = []
+        for fi in group {
+            var bits: [Int] = []
+            for p in flags[fi].patterns { nfa.add(p, id: bit); bits.append(bit); bit += 1 }
+            bitsOf.append(bits)
+        }
+        let cm = ClassMap(sets: nfa.sets)
+        let dfa = asNFA ? nil : try build(nfa, cm, unanchored: true, budget: budget)
+        return (ScanPlan(source: source, dfa: dfa, nfa: nfa, classMap: cm, patternCount: bit), bitsOf)
+    }
+
+    func flushGroup(_ source: Int, _ group: [Int], budget: Int, asNFA: Bool = false) throws -> Int {
+        let (plan, bitsOf) = try makeScan(source, group, budget: max(budget, group.count == 1 ? LoweredProgram.stateBudget : budget), asNFA: asNFA)
+        for (k, fi) in group.enumerated() { flags[fi].bits = bitsOf[k]; flags[fi].scan = scans.count }
+        scans.append(plan)
+        return plan.states
+    }
+
+    func build(_ nfa: NFA, _ cm: ClassMap, unanchored: Bool, budget: Int) throws -> DFA {
+        do { return try DFA(nfa: nfa, classMap: cm, unanchored: unanchored, budget: budget) }
         catch let e as AutomatonTooLarge {
             throw CodegenError.tooLarge("a pattern automaton needs more than \(e.limit) states; split large keyword lists or simplify the regexes that read the same text")
         }
@@ -247,7 +305,7 @@ public final class LoweredProgram {
         }
         s += "fused scans:\n"
         for (i, sc) in scans.enumerated() {
-            s += "  scan#\(i) source#\(sc.source): \(sc.patternCount) patterns, \(sc.dfa.stateCount) states, \(sc.classMap.count) unit classes\n"
+            s += "  scan#\(i) source#\(sc.source): \(sc.patternCount) patterns, \(sc.dfa == nil ? "NFA" : "DFA") with \(sc.states) states, \(sc.classMap.count) unit classes\n"
         }
         s += "flag predicates:\n"
         for (k, ref) in predicateOf.sorted(by: { $0.key < $1.key }) {

@@ -54,6 +54,29 @@ typedef struct {
     const int32_t *start;         /* [prev_word * 2 + at_start] -> start state */
 } loop_rt_dfa;
 
+/* A Thompson NFA over unit classes, for pattern groups whose DFA would be too large.
+   kind: 0 unit (arg = set, next), 1 split (targets[next .. next + arg)), 2 assertion (arg = code, next), 3 match (arg = bit). */
+typedef struct {
+    int32_t nclasses;
+    int32_t nbounds;
+    const int32_t *ascii_class;
+    const uint32_t *bounds;
+    const int32_t *bound_class;
+    const int32_t *word_class;
+    int32_t nstates;
+    const int32_t *kind;
+    const int32_t *arg;
+    const int32_t *next;
+    const int32_t *targets;
+    const uint8_t *member;        /* set * nclasses + class */
+    int32_t nstarts;
+    const int32_t *starts;
+} loop_rt_nfa;
+
+/* Unanchored search for every pattern at once; returns the mask of patterns that match. Time is
+   linear in the text (times the automaton's size). */
+uint64_t loop_rt_nfa_scan(const loop_rt_nfa *nfa, const uint8_t *p, int64_t len);
+
 /* Counts non-overlapping leftmost-longest matches of an anchored automaton, scanning unit starts
    left to right. With weights, returns the sum of weights[pattern] of the matches instead. */
 double loop_rt_count(const loop_rt_dfa *dfa, const uint8_t *p, int64_t len, const double *weights);
