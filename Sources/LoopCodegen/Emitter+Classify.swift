@@ -58,6 +58,15 @@ extension Emitter {
         letMemo = Array(repeating: nil, count: low.lets.count)
         scanResults = Array(repeating: ir.i64c(0), count: low.scans.count)
         counterResults = Array(repeating: nil, count: low.counters.count)
+        weightedResults = Array(repeating: nil, count: low.scans.count)
+        countArrays = low.scans.indices.map { k -> LLVMValueRef? in
+            let mask = countMask(k)
+            guard mask != 0 else { return nil }
+            let arr = ir.alloca(LLVMArrayType(ir.i32, 64))
+            let base = ir.gep(LLVMArrayType(ir.i32, 64), arr, [ir.i64c(0), ir.i64c(0)])
+            for bit in 0..<64 where mask & (Int64(1) << Int64(bit)) != 0 { ir.store(ir.i32c(0), ir.gep(ir.i32, base, [ir.i64c(bit)])) }
+            return base
+        }
 
         // Sources in order; each followed by its scans and counters (inner predicates come first).
         for (si, src) in low.sources.enumerated() {
@@ -67,7 +76,13 @@ extension Emitter {
             case .computed(let e): value = emit(e).t
             }
             for (k, plan) in low.scans.enumerated() where plan.source == si {
-                scanResults[k] = ir.call(scanFns[k].0, scanFns[k].1, [value.0, value.1])
+                if plan.weights != nil {
+                    weightedResults[k] = ir.call(scanFns[k].0, scanFns[k].1, [value.0, value.1])
+                } else if plan.dfa == nil {
+                    scanResults[k] = ir.call(scanFns[k].0, scanFns[k].1, [value.0, value.1])
+                } else {
+                    scanResults[k] = ir.call(scanFns[k].0, scanFns[k].1, [value.0, value.1, countArrays[k] ?? ir.nullPtr(ir.ptr(ir.i32))])
+                }
             }
             for (k, c) in low.counters.enumerated() where c.source == si {
                 counterResults[k] = rtCall("loop_rt_count", ir.f64, [ir.ptr(dfaT), ir.i8p, ir.i64, ir.ptr(ir.f64)],

@@ -48,6 +48,8 @@ final class Emitter {
     var fields: [EV] = []
     var scanResults: [LLVMValueRef] = []
     var counterResults: [LLVMValueRef?] = []
+    var countArrays: [LLVMValueRef?] = []
+    var weightedResults: [LLVMValueRef?] = []
     var sourceValues: [(LLVMValueRef, LLVMValueRef)?] = []
     var letMemo: [EV?] = []
     var allocSlots: [LLVMValueRef] = []
@@ -167,6 +169,11 @@ final class Emitter {
             default: fatalError("bad constant predicate")
             }
         case .counter(let i): return .num(counterResults[i]!)
+        case .counted(let i):
+            let fp = low.flags[i]
+            let slot = ir.gep(ir.i32, countArrays[fp.scan]!, [ir.i64c(fp.bits[0])])
+            return .num(LLVMBuildUIToFP(ir.b, ir.load(ir.i32, slot), ir.f64, ""))
+        case .weighted(let i): return .num(weightedResults[low.weighted[i].scan]!)
         case .flag(let i):
             let fp = low.flags[i]
             let mask = fp.bits.reduce(Int64(0)) { $0 | (Int64(1) << Int64($1)) }
@@ -261,9 +268,33 @@ final class Emitter {
         return (f, type)
     }
 
+    /// Bits of a scan whose matches are counted (into the counts array) rather than only flagged.
+    func countMask(_ k: Int) -> Int64 {
+        low.flags.filter { $0.counted && $0.scan == k }.reduce(Int64(0)) { acc, f in f.bits.reduce(acc) { $0 | (Int64(1) << Int64($1)) } }
+    }
+
+    /// For each set bit of `m`, counts[bit] += 1. Leaves the builder in the continuation block.
+    func emitCountBits(_ m: LLVMValueRef, _ counts: LLVMValueRef, _ f: LLVMValueRef) {
+        let start = ir.currentBlock
+        let loop = ir.block(f, "count"), cont = ir.block(f, "counted")
+        ir.condBr(ir.icmp(LLVMIntNE, m, ir.i64c(0)), loop, cont)
+        ir.at(loop)
+        let mm = ir.phi(ir.i64, [(m, start)])
+        let (cttz, cttzT) = rt("llvm.cttz.i64", ir.i64, [ir.i64, ir.i1])
+        let bit = ir.call(cttz, cttzT, [mm, ir.bool(true)])
+        let slot = ir.gep(ir.i32, counts, [bit])
+        ir.store(ir.add(ir.load(ir.i32, slot), ir.i32c(1)), slot)
+        let rest = ir.and(mm, LLVMBuildSub(ir.b, mm, ir.i64c(1), "")!)
+        ir.addIncoming(mm, [(rest, loop)])
+        ir.condBr(ir.icmp(LLVMIntNE, rest, ir.i64c(0)), loop, cont)
+        ir.at(cont)
+    }
+
     func emitScanFunction(_ k: Int, _ plan: LoweredProgram.ScanPlan) -> (LLVMValueRef, LLVMTypeRef) {
         guard let d = plan.dfa else { return emitNFAScanFunction(k, plan) }
-        let type = ir.fnType(ir.i64, [ir.i8p, ir.i64])
+        let weighted = plan.weights != nil
+        let cmask = countMask(k)
+        let type = weighted ? ir.fnType(ir.f64, [ir.i8p, ir.i64]) : ir.fnType(ir.i64, [ir.i8p, ir.i64, ir.ptr(ir.i32)])
         let f = ir.function("\(prefix)scan\(k)", type, internal: true)
         let cm = plan.classMap
         let nc = cm.count
@@ -283,7 +314,8 @@ final class Emitter {
         ir.at(loop)
         let i = ir.phi(ir.i64, [(ir.i64c(0), entry)])
         let s = ir.phi(ir.i32, [(start, entry)])
-        let flags = ir.phi(ir.i64, [(ir.i64c(0), entry)])
+        let flags = weighted ? ir.phi(ir.f64, [(ir.f64c(0), entry)]) : ir.phi(ir.i64, [(ir.i64c(0), entry)])
+        let weightTable = plan.weights.map { ir.constF64s("scan\(k).weights", $0) }
         ir.condBr(ir.icmp(LLVMIntSLT, i, len), body, done)
         ir.at(body)
         let byte = ir.load(ir.i8, ir.gep(ir.i8, ptr, [i]))
@@ -303,16 +335,41 @@ final class Emitter {
         let idx = ir.add(ir.mul(ir.zext(s, ir.i64), ir.i64c(nc)), ir.zext(c, ir.i64))
         let o = ir.load(ir.i64, ir.gep(ir.i64, out, [idx]))
         let ns = ir.load(ir.i32, ir.gep(ir.i32, trans, [idx]))
-        let nflags = ir.or(flags, o)
         let ni = ir.add(i, n)
+        let nflags: LLVMValueRef
+        if let wt = weightTable {
+            nflags = addWeight(flags, o, wt, f)
+        } else {
+            nflags = ir.or(flags, o)
+            if cmask != 0 { emitCountBits(ir.and(o, LLVMConstInt(ir.i64, UInt64(bitPattern: cmask), 0)), ir.param(f, 2), f) }
+        }
+        let stepEnd = ir.currentBlock
         ir.br(loop)
-        ir.addIncoming(i, [(ni, step)])
-        ir.addIncoming(s, [(ns, step)])
-        ir.addIncoming(flags, [(nflags, step)])
+        ir.addIncoming(i, [(ni, stepEnd)])
+        ir.addIncoming(s, [(ns, stepEnd)])
+        ir.addIncoming(flags, [(nflags, stepEnd)])
         ir.at(done)
         let fo = ir.load(ir.i64, ir.gep(ir.i64, fin, [ir.zext(s, ir.i64)]))
-        ir.ret(ir.or(flags, fo))
+        if let wt = weightTable {
+            ir.ret(addWeight(flags, fo, wt, f))
+        } else {
+            if cmask != 0 { emitCountBits(ir.and(fo, LLVMConstInt(ir.i64, UInt64(bitPattern: cmask), 0)), ir.param(f, 2), f) }
+            ir.ret(ir.or(flags, fo))
+        }
         return (f, type)
+    }
+
+    /// sum + weights[o - 1] when o != 0 (the key that ended here), else sum; in text order.
+    func addWeight(_ sum: LLVMValueRef, _ o: LLVMValueRef, _ weights: LLVMValueRef, _ f: LLVMValueRef) -> LLVMValueRef {
+        let start = ir.currentBlock
+        let add = ir.block(f, "weight"), cont = ir.block(f, "weighted")
+        ir.condBr(ir.icmp(LLVMIntNE, o, ir.i64c(0)), add, cont)
+        ir.at(add)
+        let w = ir.load(ir.f64, ir.gep(ir.f64, weights, [LLVMBuildSub(ir.b, o, ir.i64c(1), "")!]))
+        let s2 = ir.fadd(sum, w)
+        ir.br(cont)
+        ir.at(cont)
+        return ir.phi(ir.f64, [(sum, start), (s2, add)])
     }
 
     /// A constant `loop_rt_dfa` descriptor for a counting automaton.

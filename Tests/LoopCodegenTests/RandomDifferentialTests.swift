@@ -22,7 +22,7 @@ enum RandomPrograms {
                           "/.x./", "/(?:wi|ca)n?/i", "/[σς]/i", "/\\s+/", "/[À-ÿ]/", "/^$/", "/x*/", "/\\bfree\\b/i", "/[\\d\\s]{3}/"]
 
     static func textExpr(_ r: inout Rng) -> String {
-        r.pick(["text", "low", "up", "lower(text)", "upper(low)", "trim(text)", "lower(trim(text))", "if len(text) > 5 then low else text"])
+        r.pick(["text", "low", "up", "lower(text)", "upper(low)", "trim(text)", "lower(trim(text))", "(if len(text) > 5 then low else text)"])
     }
     static func list(_ r: inout Rng) -> String {
         var ws = Set<String>()
@@ -53,7 +53,7 @@ enum RandomPrograms {
         if d > 0 && r.int(3) == 0 {
             return r.pick(["\(numExpr(&r, d - 1)) + \(numExpr(&r, d - 1))", "\(numExpr(&r, d - 1)) * 0.5", "\(numExpr(&r, d - 1)) / \(numExpr(&r, d - 1))",
                            "min(\(numExpr(&r, d - 1)), 2)", "max(\(numExpr(&r, d - 1)), -1)", "abs(\(numExpr(&r, d - 1)) - 3)",
-                           "clamp(\(numExpr(&r, d - 1)), 0, 4)", "if \(boolExpr(&r, d - 1)) then 1.5 else -0.25"])
+                           "clamp(\(numExpr(&r, d - 1)), 0, 4)", "(if \(boolExpr(&r, d - 1)) then 1.5 else -0.25)"])
         }
         let t = textExpr(&r)
         switch r.int(12) {
@@ -105,7 +105,12 @@ final class RandomDifferentialTests: XCTestCase {
         var programs = 0, rejected = 0
         for _ in 0..<60 {
             let src = RandomPrograms.program(&r)
-            guard let p = checkSource(src) else { rejected += 1; continue }
+            let (checked, diags) = Checker.checkSource(SourceFile(name: "gen.loop", text: src), stdlib: .embedded)
+            guard let p = checked else {
+                rejected += 1
+                print("rejected:\n\(src)\n" + TextRenderer().render(diags.filter { $0.severity == .error }))
+                continue
+            }
             programs += 1
             var inputs: [[Value]] = [[.text([])], [.text(Array("free win café".utf8))]]
             for _ in 0..<60 { inputs.append([.text(RandomPrograms.input(&r))]) }

@@ -142,7 +142,7 @@ struct DFA {
     /// `unanchored`: patterns may start anywhere and `out` holds bit masks (≤ 64 patterns);
     /// anchored: one attempt from the start and `out` holds the longest... the matched pattern id + 1
     /// (the lowest id when several end together).
-    init(nfa: NFA, classMap: ClassMap, unanchored: Bool, budget: Int) throws {
+    init(nfa: NFA, classMap: ClassMap, unanchored: Bool, budget: Int, firstId: Bool = false) throws {
         classes = classMap.count
         var keys: [Key] = [Key(set: [], prevWord: false, atStart: false)]   // state 0: dead
         var index: [Key: Int] = [keys[0]: 0]
@@ -180,7 +180,7 @@ struct DFA {
         }
         func encode(_ ms: [Int]) -> Int64 {
             if ms.isEmpty { return 0 }
-            if unanchored { return ms.reduce(Int64(0)) { $0 | (Int64(1) << Int64($1)) } }
+            if unanchored && !firstId { return ms.reduce(Int64(0)) { $0 | (Int64(1) << Int64($1)) } }
             return Int64(ms.min()! + 1)
         }
         func intern(_ k: Key) throws -> Int {

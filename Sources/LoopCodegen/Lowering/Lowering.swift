@@ -28,17 +28,35 @@ public final class LoweredProgram {
         /// Any other text: computed at run time, then scanned.
         case computed(TExpr)
     }
-    enum PredicateRef { case flag(Int), counter(Int), constant(Value) }
+    enum PredicateRef {
+        case flag(Int)
+        /// Occurrences counted inside a fused scan (occurrences that can never overlap).
+        case counted(Int)
+        case counter(Int)
+        /// A `sum_words` over keys of word characters only, summed in text order by its own scan.
+        case weighted(Int)
+        case constant(Value)
+    }
 
     struct FlagPredicate {
         let source: Int
         /// Patterns; the predicate holds when all (`all`) or any of them match.
         let patterns: [Pattern]
         let all: Bool
+        /// Count the matches (the predicate is a number) instead of testing for one.
+        var counted = false
         /// Assigned by planning: (scan index, first bit).
         var scan = 0
         var bits: [Int] = []
     }
+    struct WeightedPredicate {
+        let source: Int
+        let keys: [Pattern]
+        let weights: [Double]
+        var scan = 0
+    }
+    var weighted: [WeightedPredicate] = []
+
     struct CounterPredicate {
         let source: Int
         let patterns: [Pattern]
@@ -54,6 +72,8 @@ public final class LoweredProgram {
         let classMap: ClassMap
         let patternCount: Int
         var states: Int { dfa?.stateCount ?? nfa.states.count }
+        /// For a weighted scan: the key weights (the DFA reports key index + 1).
+        var weights: [Double]? = nil
     }
 
     public static let nodeBudget = 500_000
@@ -155,6 +175,11 @@ public final class LoweredProgram {
             func flag(_ ps: [Pattern], all: Bool = false) {
                 flags.append(FlagPredicate(source: si, patterns: ps, all: all)); predicateOf[k] = .flag(flags.count - 1)
             }
+            func counted(_ ps: [Pattern]) {
+                var f = FlagPredicate(source: si, patterns: ps, all: false)
+                f.counted = true
+                flags.append(f); predicateOf[k] = .counted(flags.count - 1)
+            }
             func counter(_ ps: [Pattern], weights: [Double]? = nil) {
                 counters.append(CounterPredicate(source: si, patterns: ps, weights: weights)); predicateOf[k] = .counter(counters.count - 1)
             }
@@ -172,20 +197,42 @@ public final class LoweredProgram {
             case .matches:
                 guard case .literal(.regex(let r)) = arg.kind else { return }
                 flag([.regex(program.regexes[r].node, through: maps)])
-            case .count: if text.isEmpty { predicateOf[k] = .constant(.number(0)) } else { counter([lit(text)]) }
-            case .count_word: if text.isEmpty { predicateOf[k] = .constant(.number(0)) } else { counter([word(text)]) }
+            // Occurrences that can never overlap are counted inside the fused scan; the others run
+            // the anchored leftmost-longest counter.
+            case .count:
+                if text.isEmpty { predicateOf[k] = .constant(.number(0)) }
+                else if LoweredProgram.borderFree(text) { counted([lit(text)]) } else { counter([lit(text)]) }
+            case .count_word:
+                if text.isEmpty { predicateOf[k] = .constant(.number(0)) }
+                else if LoweredProgram.wordOnly(text) { counted([word(text)]) } else { counter([word(text)]) }
             case .count_any: counter(list.map(lit))
-            case .count_words: counter(list.map(word))
+            case .count_words:
+                if list.allSatisfy(LoweredProgram.wordOnly) { counted([.alt(list.map(word))]) } else { counter(list.map(word)) }
             case .count_matches:
                 guard case .literal(.regex(let r)) = arg.kind else { return }
                 counter([.regex(program.regexes[r].node, through: maps)])
             case .sum_words:
                 guard case .literal(.table(let t)) = arg.kind else { return }
                 let entries = program.tables[t]
-                counter(entries.map { word($0.key) }, weights: entries.map(\.weight))
+                if entries.allSatisfy({ LoweredProgram.wordOnly($0.key) }) {
+                    weighted.append(WeightedPredicate(source: si, keys: entries.map { word($0.key) }, weights: entries.map(\.weight)))
+                    predicateOf[k] = .weighted(weighted.count - 1)
+                } else {
+                    counter(entries.map { word($0.key) }, weights: entries.map(\.weight))
+                }
             default: return
             }
         }
+    }
+
+    /// Every character is a word character: whole-word occurrences of such keywords are whole
+    /// runs of word characters, so two of them never overlap.
+    static func wordOnly(_ bytes: [UInt8]) -> Bool { TextSemantics.units(bytes).units.allSatisfy(TextSemantics.isWord) }
+
+    /// No proper prefix is also a suffix: two occurrences can never overlap.
+    static func borderFree(_ s: [UInt8]) -> Bool {
+        for k in 1..<max(1, s.count) where Array(s.prefix(k)) == Array(s.suffix(k)) { return false }
+        return true
     }
 
     func constantFold(_ e: TExpr) -> Value {
@@ -199,6 +246,7 @@ public final class LoweredProgram {
     /// automaton; regexes are added to a group while the group stays small, else start a new one.
     public static let literalGroupBudget = 20_000
     public static let regexGroupBudget = 3_000
+    public static let singleRegexBudget = 8_000
 
     func isLiteral(_ p: Pattern) -> Bool {
         switch p {
@@ -230,7 +278,7 @@ public final class LoweredProgram {
             var nfaGroup: [Int] = []
             var nfaBits = 0
             for fi in regex {
-                if (try? makeScan(s, [fi], budget: LoweredProgram.regexGroupBudget)) == nil {
+                if (try? makeScan(s, [fi], budget: LoweredProgram.singleRegexBudget)) == nil {
                     if nfaBits + flags[fi].patterns.count > 64 { totalStates += try flushGroup(s, nfaGroup, budget: 0, asNFA: true); nfaGroup = []; nfaBits = 0 }
                     nfaGroup.append(fi); nfaBits += flags[fi].patterns.count
                     continue
@@ -249,6 +297,17 @@ public final class LoweredProgram {
             }
             if !group.isEmpty { totalStates += try flushGroup(s, group, budget: LoweredProgram.stateBudget) }
             if !nfaGroup.isEmpty { totalStates += try flushGroup(s, nfaGroup, budget: 0, asNFA: true) }
+        }
+        for i in weighted.indices {
+            var nfa = NFA()
+            for (k, p) in weighted[i].keys.enumerated() { nfa.add(p, id: k) }
+            let cm = ClassMap(sets: nfa.sets)
+            let dfa = try build(nfa, cm, unanchored: true, budget: LoweredProgram.stateBudget, firstId: true)
+            weighted[i].scan = scans.count
+            var plan = ScanPlan(source: weighted[i].source, dfa: dfa, nfa: nfa, classMap: cm, patternCount: weighted[i].keys.count)
+            plan.weights = weighted[i].weights
+            scans.append(plan)
+            totalStates += dfa.stateCount
         }
         for i in counters.indices {
             var nfa = NFA()
@@ -287,8 +346,8 @@ public final class LoweredProgram {
         return plan.states
     }
 
-    func build(_ nfa: NFA, _ cm: ClassMap, unanchored: Bool, budget: Int) throws -> DFA {
-        do { return try DFA(nfa: nfa, classMap: cm, unanchored: unanchored, budget: budget) }
+    func build(_ nfa: NFA, _ cm: ClassMap, unanchored: Bool, budget: Int, firstId: Bool = false) throws -> DFA {
+        do { return try DFA(nfa: nfa, classMap: cm, unanchored: unanchored, budget: budget, firstId: firstId) }
         catch let e as AutomatonTooLarge {
             throw CodegenError.tooLarge("a pattern automaton needs more than \(e.limit) states; split large keyword lists or simplify the regexes that read the same text")
         }
@@ -311,6 +370,8 @@ public final class LoweredProgram {
         for (k, ref) in predicateOf.sorted(by: { $0.key < $1.key }) {
             switch ref {
             case .flag(let i): s += "  flag#\(i) scan#\(flags[i].scan) bits \(flags[i].bits)\(flags[i].all ? " (all)" : "")  \(k)\n"
+            case .counted(let i): s += "  counted#\(i) scan#\(flags[i].scan) bit \(flags[i].bits)  \(k)\n"
+            case .weighted(let i): s += "  weighted#\(i) scan#\(weighted[i].scan) \(weighted[i].keys.count) keys  \(k)\n"
             case .counter(let i): s += "  counter#\(i) source#\(counters[i].source) \(counters[i].dfa!.stateCount) states  \(k)\n"
             case .constant(let v): s += "  constant \(v)  \(k)\n"
             }
