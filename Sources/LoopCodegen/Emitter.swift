@@ -228,7 +228,7 @@ final class Emitter {
 
     lazy var nfaT = ir.structType("loop_rt_nfa", [ir.i32, ir.i32, ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i32),
                                                    ir.i32, ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i8),
-                                                   ir.i32, ir.ptr(ir.i32)])
+                                                   ir.i32, ir.ptr(ir.i32), ir.ptr(ir.i8), ir.i32])
 
     /// A group too large for a DFA: a constant NFA descriptor and a call to the runtime's simulation.
     func emitNFAScanFunction(_ k: Int, _ plan: LoweredProgram.ScanPlan) -> (LLVMValueRef, LLVMTypeRef) {
@@ -249,6 +249,20 @@ final class Emitter {
         }
         var member: [UInt8] = []
         for s in nfa.sets.indices { for c in 0..<cm.count { member.append(cm.membership[s][c] ? 1 : 0) } }
+        // What the start states can lead to, ignoring assertion conditions (a safe over-approximation).
+        var seen = Set<Int>(), stack = nfa.starts
+        var startClasses = [UInt8](repeating: 0, count: cm.count)
+        var mayMatch = false
+        while let x = stack.popLast() {
+            if !seen.insert(x).inserted { continue }
+            switch nfa.states[x] {
+            case .split(let xs): stack += xs
+            case .assert(_, let nx): stack.append(nx)
+            case .match: mayMatch = true
+            case .unit(let set, _): for c in 0..<cm.count where cm.membership[set][c] { startClasses[c] = 1 }
+            }
+        }
+        let startInfo = (classes: startClasses, mayMatch: mayMatch)
         let fields: [LLVMValueRef] = [
             ir.i32c(cm.count), ir.i32c(cm.bounds.count),
             ir.constI32s("nfa\(k).ascii", cm.ascii), ir.constI32s("nfa\(k).bounds", cm.bounds.map { Int32(bitPattern: $0) }),
@@ -256,6 +270,7 @@ final class Emitter {
             ir.i32c(nfa.states.count), ir.constI32s("nfa\(k).kind", kind), ir.constI32s("nfa\(k).arg", arg),
             ir.constI32s("nfa\(k).next", next), ir.constI32s("nfa\(k).targets", targets.isEmpty ? [0] : targets),
             ir.constBytes("nfa\(k).member", member), ir.i32c(nfa.starts.count), ir.constI32s("nfa\(k).starts", nfa.starts.map { Int32($0) }),
+            ir.constBytes("nfa\(k).startclass", startInfo.classes), ir.i32c(startInfo.mayMatch ? 1 : 0),
         ]
         var fs: [LLVMValueRef?] = fields
         let initv = fs.withUnsafeMutableBufferPointer { LLVMConstNamedStruct(nfaT, $0.baseAddress, UInt32(fields.count)) }!

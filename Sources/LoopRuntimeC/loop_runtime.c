@@ -183,33 +183,27 @@ double loop_rt_count(const loop_rt_dfa *d, const uint8_t *p, int64_t len, const 
     while (pos < len) {
         /* Longest anchored match starting at pos. */
         int32_t s = d->start[prev_word * 2 + (pos == 0)];
-        int64_t i = pos, best_end = -1, n;
-        int32_t best_pat = 0, pw = prev_word;
-        int64_t first_len = 0;
-        int32_t first_word = 0;
+        int64_t i = pos, best_end = -1, n = 1, first_len = 0;
+        int32_t best_pat = 0, pw = prev_word, best_pw = 0, first_word = 0;
         while (s != 0) {
             if (i >= len) {
                 int32_t o = d->final_out[s];
-                if (o && i > pos) { best_end = i; best_pat = o; }
+                if (o && i > pos) { best_end = i; best_pat = o; best_pw = pw; }
                 break;
             }
             int32_t c = unit_class(d, p, len, i, &n);
-            if (i == pos) { first_len = n; first_word = d->word_class[c]; }
+            int32_t w = d->word_class[c];
+            if (i == pos) { first_len = n; first_word = w; }
             int32_t idx = s * d->nclasses + c;
             int32_t o = d->out[idx];
-            if (o && i > pos) { best_end = i; best_pat = o; }
+            if (o && i > pos) { best_end = i; best_pat = o; best_pw = pw; }
             s = d->trans[idx];
-            pw = d->word_class[c];
+            pw = w;
             i += n;
         }
-        (void)pw;
         if (best_end > pos) {
             total += weights ? weights[best_pat - 1] : 1.0;
-            /* The unit before the match end decides the next start's word flag. */
-            int64_t j = pos, k;
-            uint32_t last = 0;
-            while (j < best_end) { last = loop_rt_decode(p, len, j, &k); j += k; }
-            prev_word = loop_rt_is_word(last);
+            prev_word = best_pw;
             pos = best_end;
         } else {
             if (first_len == 0) { int32_t c0 = unit_class(d, p, len, pos, &first_len); first_word = d->word_class[c0]; }
@@ -248,13 +242,19 @@ static void add_state(const loop_rt_nfa *n, thread_list *l, int32_t s, int32_t *
 
 uint64_t loop_rt_nfa_scan(const loop_rt_nfa *n, const uint8_t *p, int64_t len) {
     size_t ns = (size_t)n->nstates;
-    int32_t *buf = (int32_t *)malloc(sizeof(int32_t) * ns * 3 + 16);
-    uint32_t *marks = (uint32_t *)calloc(ns * 2 + 2, sizeof(uint32_t));
-    int32_t *stack = (int32_t *)malloc(sizeof(int32_t) * (ns * 4 + 16));
+    enum { SMALL = 1024 };
+    int32_t sbuf[SMALL * 2], sstack[SMALL * 4 + 16];
+    uint32_t smarks[SMALL * 2 + 2];
+    int small = ns <= SMALL;
+    int32_t *buf = small ? sbuf : (int32_t *)malloc(sizeof(int32_t) * ns * 2 + 16);
+    uint32_t *marks = small ? smarks : (uint32_t *)malloc(sizeof(uint32_t) * (ns * 2 + 2));
+    int32_t *stack = small ? sstack : (int32_t *)malloc(sizeof(int32_t) * (ns * 4 + 16));
+    memset(marks, 0, sizeof(uint32_t) * (ns * 2 + 2));
     thread_list a = {buf, 0, marks, 1}, b = {buf + ns, 0, marks + ns + 1, 1};
     thread_list *cur = &a, *nxt = &b;
     uint64_t found = 0;
     int prev_word = 0;
+    int only_starts = 1;   /* cur holds nothing but the start states */
     for (int32_t k = 0; k < n->nstarts; k++) add_state(n, cur, n->starts[k], stack);
     int64_t i = 0;
     for (;;) {
@@ -262,6 +262,12 @@ uint64_t loop_rt_nfa_scan(const loop_rt_nfa *n, const uint8_t *p, int64_t len) {
         int64_t un = 1;
         int32_t c = at_end ? 0 : unit_class_of(n->ascii_class, n->bounds, n->bound_class, n->nbounds, p, len, i, &un);
         int cur_word = at_end ? 0 : n->word_class[c];
+        if (!at_end && only_starts && !n->start_may_match && !n->start_class[c] && i > 0) {
+            /* Nothing is under way and no pattern can begin here: cur stays the start states. */
+            prev_word = cur_word;
+            i += un;
+            continue;
+        }
         /* Resolve assertions at this position; the list grows while we walk it. */
         for (int32_t k = 0; k < cur->count; k++) {
             int32_t x = cur->items[k];
@@ -275,12 +281,13 @@ uint64_t loop_rt_nfa_scan(const loop_rt_nfa *n, const uint8_t *p, int64_t len) {
             int32_t x = cur->items[k];
             if (n->kind[x] == 0 && n->member[(size_t)n->arg[x] * (size_t)n->nclasses + (size_t)c]) add_state(n, nxt, n->next[x], stack);
         }
+        only_starts = nxt->count == 0;
         for (int32_t k = 0; k < n->nstarts; k++) add_state(n, nxt, n->starts[k], stack);
         thread_list *t = cur; cur = nxt; nxt = t;
         prev_word = cur_word;
         i += un;
     }
-    free(buf); free(marks); free(stack);
+    if (!small) { free(buf); free(marks); free(stack); }
     return found;
 }
 

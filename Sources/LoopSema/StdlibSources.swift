@@ -14,8 +14,8 @@ fn has_url(t: text) -> bool = matches(t, /\bhttps?:\/\/[^\s]+|\bwww\.[a-z0-9-]+\
 // An e-mail address somewhere in the text.
 fn has_email(t: text) -> bool = matches(t, /[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}/i)
 
-// A phone number: 10 or more digits, optionally grouped by spaces, dots or dashes, or a leading +.
-fn has_phone(t: text) -> bool = matches(t, /(\+|\b)\d([ .-]?\d){9,14}\b/)
+// A phone number: a digit, then 8 or more digits, spaces, dots or dashes, then a digit (10 characters or more), optionally after a +.
+fn has_phone(t: text) -> bool = matches(t, /(\+|\b)\d[\d .-]{8,}\d\b/)
 
 // A number written with digits ("5", "2,000", "3.5").
 fn has_number(t: text) -> bool = matches(t, /\d/)

@@ -201,13 +201,15 @@ public final class LoweredProgram {
             // the anchored leftmost-longest counter.
             case .count:
                 if text.isEmpty { predicateOf[k] = .constant(.number(0)) }
-                else if LoweredProgram.borderFree(text) { counted([lit(text)]) } else { counter([lit(text)]) }
+                else if LoweredProgram.neverOverlap([text], wholeWords: false) { counted([lit(text)]) } else { counter([lit(text)]) }
             case .count_word:
                 if text.isEmpty { predicateOf[k] = .constant(.number(0)) }
                 else if LoweredProgram.wordOnly(text) { counted([word(text)]) } else { counter([word(text)]) }
-            case .count_any: counter(list.map(lit))
+            case .count_any:
+                if LoweredProgram.neverOverlap(list, wholeWords: false) { counted([.alt(list.map(lit))]) } else { counter(list.map(lit)) }
             case .count_words:
-                if list.allSatisfy(LoweredProgram.wordOnly) { counted([.alt(list.map(word))]) } else { counter(list.map(word)) }
+                if LoweredProgram.neverOverlap(list, wholeWords: true) { counted([.alt(list.map(word))]) } else { counter(list.map(word)) }
+
             case .count_matches:
                 guard case .literal(.regex(let r)) = arg.kind else { return }
                 counter([.regex(program.regexes[r].node, through: maps)])
@@ -229,9 +231,30 @@ public final class LoweredProgram {
     /// runs of word characters, so two of them never overlap.
     static func wordOnly(_ bytes: [UInt8]) -> Bool { TextSemantics.units(bytes).units.allSatisfy(TextSemantics.isWord) }
 
-    /// No proper prefix is also a suffix: two occurrences can never overlap.
-    static func borderFree(_ s: [UInt8]) -> Bool {
-        for k in 1..<max(1, s.count) where Array(s.prefix(k)) == Array(s.suffix(k)) { return false }
+    /// True when no two occurrences of the keywords (whole-word occurrences with `wholeWords`)
+    /// can ever overlap or start together. Then leftmost-longest counting equals counting every
+    /// occurrence, which a fused scan can do in its single pass.
+    static func neverOverlap(_ keywords: [[UInt8]], wholeWords: Bool) -> Bool {
+        let ks = keywords.map { TextSemantics.units($0).units }
+        func word(_ u: UInt32) -> Bool { TextSemantics.isWord(u) }
+        for a in ks {
+            for b in ks {
+                for d in 0..<a.count {
+                    if d == 0 && a == b { continue }
+                    // b starting at offset d of a: the overlapping units must agree.
+                    let n = min(a.count - d, b.count)
+                    if !(0..<n).allSatisfy({ a[d + $0] == b[$0] }) { continue }
+                    if wholeWords {
+                        if d > 0 && word(a[d - 1]) { continue }
+                        if d == 0 && a.count < b.count && word(b[a.count]) { continue }
+                        if d == 0 && b.count < a.count && word(a[b.count]) { continue }
+                        if d > 0 && d + b.count < a.count && word(a[d + b.count]) { continue }
+                        if d > 0 && a.count - d < b.count && word(b[a.count - d]) { continue }
+                    }
+                    return false
+                }
+            }
+        }
         return true
     }
 

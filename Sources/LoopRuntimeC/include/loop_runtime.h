@@ -71,6 +71,9 @@ typedef struct {
     const uint8_t *member;        /* set * nclasses + class */
     int32_t nstarts;
     const int32_t *starts;
+    /* 1 for classes that some pattern can begin with; start_may_match: a pattern can match empty. */
+    const uint8_t *start_class;
+    int32_t start_may_match;
 } loop_rt_nfa;
 
 /* Unanchored search for every pattern at once; returns the mask of patterns that match. Time is
