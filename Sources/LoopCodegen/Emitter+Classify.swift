@@ -85,11 +85,24 @@ extension Emitter {
                 }
             }
             for (k, c) in low.counters.enumerated() where c.source == si {
-                counterResults[k] = rtCall("loop_rt_count", ir.f64, [ir.ptr(dfaT), ir.i8p, ir.i64, ir.ptr(ir.f64)],
-                                           [counterDescs[k], value.0, value.1, counterWeights[k] ?? ir.nullPtr(ir.ptr(ir.f64))])
+                // Run the counter only when its gate flag says some pattern occurs.
+                let gate = low.flags[c.gate!]
+                let gm = LLVMConstInt(ir.i64, UInt64(bitPattern: gate.bits.reduce(Int64(0)) { $0 | (Int64(1) << Int64($1)) }), 0)!
+                let present = ir.icmp(LLVMIntNE, ir.and(scanResults[gate.scan], gm), ir.i64c(0))
+                let start = ir.currentBlock
+                let run = ir.block(f, "count\(k)"), done = ir.block(f, "count\(k).done")
+                ir.condBr(present, run, done)
+                ir.at(run)
+                let v = rtCall("loop_rt_count", ir.f64, [ir.ptr(dfaT), ir.i8p, ir.i64, ir.ptr(ir.f64)],
+                               [counterDescs[k], value.0, value.1, counterWeights[k] ?? ir.nullPtr(ir.ptr(ir.f64))])
+                ir.br(done)
+                ir.at(done)
+                counterResults[k] = ir.phi(ir.f64, [(ir.f64c(0), start), (v, run)])
             }
         }
-        for i in letOrder() { letMemo[i] = emit(low.lets[i]) }
+        // Number and bool lets are computed once here; text lets are computed where a value is
+        // needed (predicates read their source directly, so `let msg = lower(text)` costs nothing).
+        for i in letOrder() where low.lets[i].type != .text { letMemo[i] = emit(low.lets[i]) }
 
         func storeResult(label: LLVMValueRef, decided: Int32, decidedValue: LLVMValueRef? = nil, confidence: LLVMValueRef) {
             ir.store(label, ir.gep(resultT, outp, [ir.i64c(0), ir.i32c(0)]))

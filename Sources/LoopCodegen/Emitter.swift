@@ -313,8 +313,20 @@ final class Emitter {
         let f = ir.function("\(prefix)scan\(k)", type, internal: true)
         let cm = plan.classMap
         let nc = cm.count
-        let trans = ir.constI32s("scan\(k).trans", d.trans)
-        let out = ir.constI64s("scan\(k).out", d.out)
+        // One 32-bit word per transition: the target state in the low 20 bits and, above them,
+        // an index into the table of distinct outputs (0 = nothing matched here).
+        var outputs: [Int64] = [0]
+        var outputIndex: [Int64: Int32] = [0: 0]
+        var packed: [Int32] = []
+        packed.reserveCapacity(d.trans.count)
+        for (t, o) in zip(d.trans, d.out) {
+            var oi = outputIndex[o]
+            if oi == nil { oi = Int32(outputs.count); outputIndex[o] = oi; outputs.append(o) }
+            packed.append(t | (oi! << 20))
+        }
+        precondition(outputs.count < 2048 && d.stateCount < (1 << 20), "automaton tables exceed the packed encoding")
+        let trans = ir.constI32s("scan\(k).trans", packed)
+        let out = ir.constI64s("scan\(k).out", outputs)
         let fin = ir.constI64s("scan\(k).final", d.finalOut)
         let ascii = ir.constI32s("scan\(k).ascii", cm.ascii)
         let bounds = ir.constI32s("scan\(k).bounds", cm.bounds.map { Int32(bitPattern: $0) })
@@ -348,8 +360,10 @@ final class Emitter {
         let c = ir.phi(ir.i32, [(ac, asciiB), (wc, wide)])
         let n = ir.phi(ir.i64, [(ir.i64c(1), asciiB), (wn, wide)])
         let idx = ir.add(ir.mul(ir.zext(s, ir.i64), ir.i64c(nc)), ir.zext(c, ir.i64))
-        let o = ir.load(ir.i64, ir.gep(ir.i64, out, [idx]))
-        let ns = ir.load(ir.i32, ir.gep(ir.i32, trans, [idx]))
+        let e = ir.load(ir.i32, ir.gep(ir.i32, trans, [idx]))
+        let ns = ir.and(e, ir.i32c(0xFFFFF))
+        let oi = ir.lshr(e, ir.i32c(20))
+        let o = ir.load(ir.i64, ir.gep(ir.i64, out, [ir.zext(oi, ir.i64)]))
         let ni = ir.add(i, n)
         let nflags: LLVMValueRef
         if let wt = weightTable {

@@ -208,7 +208,7 @@ double loop_rt_word_count(const uint8_t *p, int64_t len) {
     int64_t i = 0, n = 0, k;
     int in_word = 0;
     while (i < len) {
-        uint32_t u = loop_rt_decode(p, len, i, &k);
+        uint32_t u = p[i] < 0x80 ? (k = 1, p[i]) : loop_rt_decode(p, len, i, &k);
         int w = loop_rt_is_word(u);
         if (w && !in_word) n++;
         in_word = w;
@@ -221,26 +221,32 @@ static int is_digit(uint32_t c) { return c >= 0x30 && c <= 0x39; }
 static int is_punct(uint32_t c) { return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) || (c >= 0x7B && c <= 0x7E); }
 
 double loop_rt_upper_ratio(const uint8_t *p, int64_t len) {
-    int64_t i = 0, a = 0, b = 0, k;
+    int64_t i = 0, upper = 0, cased = 0, k;
     while (i < len) {
+        uint8_t c = p[i];
+        if (c < 0x80) {
+            if (c >= 'A' && c <= 'Z') { upper++; cased++; } else if (c >= 'a' && c <= 'z') cased++;
+            i++;
+            continue;
+        }
         uint32_t u = loop_rt_decode(p, len, i, &k);
         uint32_t l = loop_rt_lower(u);
-        if (l != u) a++;
-        if (l != u || loop_rt_upper(u) != u) b++;
+        if (l != u) upper++;
+        if (l != u || loop_rt_upper(u) != u) cased++;
         i += k;
     }
-    return b == 0 ? 0.0 : (double)a / (double)b;
+    return cased == 0 ? 0.0 : (double)upper / (double)cased;
 }
 
 double loop_rt_digit_ratio(const uint8_t *p, int64_t len) {
     int64_t i = 0, a = 0, b = 0, k;
-    while (i < len) { uint32_t u = loop_rt_decode(p, len, i, &k); if (is_digit(u)) a++; b++; i += k; }
+    while (i < len) { uint32_t u = p[i] < 0x80 ? (k = 1, p[i]) : loop_rt_decode(p, len, i, &k); if (is_digit(u)) a++; b++; i += k; }
     return b == 0 ? 0.0 : (double)a / (double)b;
 }
 
 double loop_rt_punct_ratio(const uint8_t *p, int64_t len) {
     int64_t i = 0, a = 0, b = 0, k;
-    while (i < len) { uint32_t u = loop_rt_decode(p, len, i, &k); if (is_punct(u)) a++; b++; i += k; }
+    while (i < len) { uint32_t u = p[i] < 0x80 ? (k = 1, p[i]) : loop_rt_decode(p, len, i, &k); if (is_punct(u)) a++; b++; i += k; }
     return b == 0 ? 0.0 : (double)a / (double)b;
 }
 
@@ -274,6 +280,12 @@ double loop_rt_count(const loop_rt_dfa *d, const uint8_t *p, int64_t len, const 
     while (pos < len) {
         /* Longest anchored match starting at pos. */
         int32_t s = d->start[prev_word * 2 + (pos == 0)];
+        if (p[pos] < 0x80) {
+            /* Fast reject: no pattern can begin with this unit here. */
+            int32_t c = d->ascii_class[p[pos]];
+            int32_t idx = s * d->nclasses + c;
+            if (d->trans[idx] == 0 && d->out[idx] == 0) { prev_word = d->word_class[c]; pos += 1; continue; }
+        }
         int64_t i = pos, best_end = -1, n = 1, first_len = 0;
         int32_t best_pat = 0, pw = prev_word, best_pw = 0, first_word = 0;
         while (s != 0) {

@@ -137,47 +137,43 @@ struct DFA {
     var stateCount = 0
     let classes: Int
 
-    struct Key: Hashable { let set: [Int]; let prevWord: Bool; let atStart: Bool }
+    struct Key: Hashable { let set: [Int32]; let prevWord: Bool; let atStart: Bool }
 
     /// `unanchored`: patterns may start anywhere and `out` holds bit masks (≤ 64 patterns);
     /// anchored: one attempt from the start and `out` holds the longest... the matched pattern id + 1
     /// (the lowest id when several end together).
     init(nfa: NFA, classMap: ClassMap, unanchored: Bool, budget: Int, firstId: Bool = false) throws {
         classes = classMap.count
+        let n = nfa.states.count
+        // Split closures, computed once per NFA state (assertions stay in the set, unresolved).
+        var splitClosure = [[Int32]?](repeating: nil, count: n)
+        var mark = [Int](repeating: 0, count: n)
+        var gen = 0
+        func closureOf(_ s: Int) -> [Int32] {
+            if let c = splitClosure[s] { return c }
+            gen += 1
+            var out: [Int32] = []
+            var stack = [s]
+            while let x = stack.popLast() {
+                if mark[x] == gen { continue }
+                mark[x] = gen
+                if case .split(let xs) = nfa.states[x] { stack += xs } else { out.append(Int32(x)) }
+            }
+            splitClosure[s] = out
+            return out
+        }
+        for s in 0..<n { _ = closureOf(s) }
+        var startSet: [Int32] = []
+        do {
+            gen += 1
+            for st in nfa.starts { for x in splitClosure[st]! where mark[Int(x)] != gen { mark[Int(x)] = gen; startSet.append(x) } }
+            startSet.sort()
+        }
         var keys: [Key] = [Key(set: [], prevWord: false, atStart: false)]   // state 0: dead
         var index: [Key: Int] = [keys[0]: 0]
         trans = Array(repeating: 0, count: classes)
         out = Array(repeating: 0, count: classes)
         finalOut = [0]
-
-        func closure(_ seeds: [Int], into set: inout Set<Int>) {
-            var stack = seeds
-            while let s = stack.popLast() {
-                if set.contains(s) { continue }
-                if case .split(let xs) = nfa.states[s] { set.insert(s); stack += xs; continue }
-                set.insert(s)
-            }
-        }
-        func canonical(_ set: Set<Int>) -> [Int] {
-            set.filter { if case .split = nfa.states[$0] { return false }; return true }.sorted()
-        }
-        /// Follows assertions that hold here; returns the set and the matches found.
-        func resolve(_ set: [Int], prevWord: Bool, curWord: Bool, atStart: Bool, atEnd: Bool) -> (Set<Int>, [Int]) {
-            var all = Set<Int>()
-            var stack = set
-            var matches: [Int] = []
-            while let s = stack.popLast() {
-                if all.contains(s) { continue }
-                all.insert(s)
-                switch nfa.states[s] {
-                case .split(let xs): stack += xs
-                case .assert(let a, let n): if a.holds(prevWord: prevWord, curWord: curWord, atStart: atStart, atEnd: atEnd) { stack.append(n) }
-                case .match(let id): matches.append(id)
-                case .unit: break
-                }
-            }
-            return (all, matches)
-        }
         func encode(_ ms: [Int]) -> Int64 {
             if ms.isEmpty { return 0 }
             if unanchored && !firstId { return ms.reduce(Int64(0)) { $0 | (Int64(1) << Int64($1)) } }
@@ -193,28 +189,47 @@ struct DFA {
             finalOut.append(0)
             return keys.count - 1
         }
-        var startSet = Set<Int>()
-        closure(nfa.starts, into: &startSet)
-        let startCanon = canonical(startSet)
+        /// Follows the assertions that hold here; returns the unit states reached and the matches.
+        func resolve(_ set: [Int32], prevWord: Bool, curWord: Bool, atStart: Bool, atEnd: Bool) -> (units: [(set: Int, next: Int)], matches: [Int]) {
+            gen += 1
+            var units: [(set: Int, next: Int)] = []
+            var matches: [Int] = []
+            var stack = set.map { Int($0) }
+            while let x = stack.popLast() {
+                if mark[x] == gen { continue }
+                mark[x] = gen
+                switch nfa.states[x] {
+                case .split(let xs): stack += xs
+                case .assert(let a, let nx):
+                    if a.holds(prevWord: prevWord, curWord: curWord, atStart: atStart, atEnd: atEnd) { stack += splitClosure[nx]!.map { Int($0) } }
+                case .match(let id): matches.append(id)
+                case .unit(let set, let nx): units.append((set, nx))
+                }
+            }
+            return (units, matches)
+        }
         for pw in [false, true] {
             for st in [false, true] {
-                start[(pw ? 2 : 0) + (st ? 1 : 0)] = Int32(try intern(Key(set: startCanon, prevWord: pw, atStart: st)))
+                start[(pw ? 2 : 0) + (st ? 1 : 0)] = Int32(try intern(Key(set: startSet, prevWord: pw, atStart: st)))
             }
         }
         var work = 1
+        var next: [Int32] = []
         while work < keys.count {
             let k = keys[work]
-            let (_, endMatches) = resolve(k.set, prevWord: k.prevWord, curWord: false, atStart: k.atStart, atEnd: true)
-            finalOut[work] = encode(endMatches)
+            finalOut[work] = encode(resolve(k.set, prevWord: k.prevWord, curWord: false, atStart: k.atStart, atEnd: true).matches)
+            let byWord = [false, true].map { resolve(k.set, prevWord: k.prevWord, curWord: $0, atStart: k.atStart, atEnd: false) }
             for c in 0..<classes {
                 let curWord = classMap.isWord[c]
-                let (here, matches) = resolve(k.set, prevWord: k.prevWord, curWord: curWord, atStart: k.atStart, atEnd: false)
-                var next = Set<Int>()
-                for s in here {
-                    if case .unit(let set, let n) = nfa.states[s], classMap.membership[set][c] { closure([n], into: &next) }
+                let (units, matches) = byWord[curWord ? 1 : 0]
+                gen += 1
+                next.removeAll(keepingCapacity: true)
+                for u in units where classMap.membership[u.set][c] {
+                    for x in splitClosure[u.next]! where mark[Int(x)] != gen { mark[Int(x)] = gen; next.append(x) }
                 }
-                if unanchored { closure(nfa.starts, into: &next) }
-                let target = try intern(Key(set: canonical(next), prevWord: curWord, atStart: false))
+                if unanchored { for x in startSet where mark[Int(x)] != gen { mark[Int(x)] = gen; next.append(x) } }
+                next.sort()
+                let target = try intern(Key(set: next, prevWord: curWord, atStart: false))
                 trans[work * classes + c] = Int32(target)
                 out[work * classes + c] = encode(matches)
             }

@@ -61,6 +61,9 @@ public final class LoweredProgram {
         let source: Int
         let patterns: [Pattern]
         let weights: [Double]?
+        /// A flag predicate that tells whether any pattern occurs at all: when it does not, the
+        /// count is 0 and the counting automaton never runs.
+        var gate: Int? = nil
         var dfa: DFA? = nil
         var classMap: ClassMap? = nil
     }
@@ -181,7 +184,10 @@ public final class LoweredProgram {
                 flags.append(f); predicateOf[k] = .counted(flags.count - 1)
             }
             func counter(_ ps: [Pattern], weights: [Double]? = nil) {
-                counters.append(CounterPredicate(source: si, patterns: ps, weights: weights)); predicateOf[k] = .counter(counters.count - 1)
+                var c = CounterPredicate(source: si, patterns: ps, weights: weights)
+                flags.append(FlagPredicate(source: si, patterns: [.alt(ps)], all: false))
+                c.gate = flags.count - 1
+                counters.append(c); predicateOf[k] = .counter(counters.count - 1)
             }
             switch b {
             case .contains: if text.isEmpty { predicateOf[k] = .constant(.bool(true)) } else { flag([lit(text)]) }
