@@ -148,6 +148,8 @@ extension Emitter {
                 evidence = ir.or(evidence, ir.fcmp(LLVMRealONE, v, ir.f64c(0)))
                 s = ir.fadd(s, v)
             }
+            // A sum that overflowed counts as 0 (as in the interpreter).
+            s = ir.select(ir.fcmp(LLVMRealOEQ, ir.fsub(s, s), ir.f64c(0)), s, ir.f64c(0))
             scores.append(s)
         }
         // Scores go out on the score and fallback paths, as the interpreter reports them.

@@ -30,8 +30,8 @@ public struct TextRenderer {
         }
         for h in d.hints { out += "  " + paint("hint", "1;32") + ": \(h)\n" }
         for fix in d.fixes {
-            let shown = fix.replacement.isEmpty ? "remove it" : "`\(fix.replacement.replacingOccurrences(of: "\n", with: "\\n"))`"
-            out += "  fix: \(fix.message) (\(shown))\n"
+            if fix.replacement.isEmpty { out += "  fix: \(fix.message)\n"; continue }
+            out += "  fix: \(fix.message) (`\(fix.replacement.replacingOccurrences(of: "\n", with: "\\n"))`)\n"
         }
         return out
     }
@@ -39,12 +39,28 @@ public struct TextRenderer {
     private func snippet(_ f: SourceFile, _ range: SourceRange, _ label: String?, mark: Character) -> String {
         let (line, col) = f.location(of: range.start)
         let (endLine, endCol) = f.location(of: range.end)
-        let text = f.lineText(line).replacingOccurrences(of: "\t", with: " ")
+        // Control characters never reach the terminal; long lines show a window around the caret.
+        var scalars = Array(f.lineText(line).unicodeScalars).map { u -> Unicode.Scalar in
+            u == "\t" ? " " : (u.value < 0x20 || u.value == 0x7F) ? "\u{FFFD}" : u
+        }
+        var caret = col - 1
+        var width = endLine == line ? max(1, endCol - col) : max(1, scalars.count - col + 1)
+        let window = 120
+        if scalars.count > window {
+            let from = max(0, min(caret - 40, scalars.count - window))
+            let to = min(scalars.count, from + window)
+            var cut = Array(scalars[from..<to])
+            if from > 0 { cut.insert("…", at: 0); caret = caret - from + 1 } else { caret -= from }
+            if to < scalars.count { cut.append("…") }
+            scalars = cut
+            width = min(width, max(1, scalars.count - caret))
+        }
+        var text = ""
+        text.unicodeScalars.append(contentsOf: scalars)
         let gutter = String(line)
         let pad = String(repeating: " ", count: gutter.count)
-        let width = endLine == line ? max(1, endCol - col) : max(1, text.unicodeScalars.count - col + 1)
         var s = "\(pad) |\n\(gutter) | \(text)\n\(pad) | "
-        s += String(repeating: " ", count: max(0, col - 1)) + paint(String(repeating: mark, count: width), "1;31")
+        s += String(repeating: " ", count: max(0, caret)) + paint(String(repeating: mark, count: width), "1;31")
         if let label { s += " \(label)" }
         return s + "\n"
     }

@@ -85,6 +85,8 @@ public final class Interpreter: @unchecked Sendable {
                 if v != 0 { evidence = true }
                 scores[l] += v
             }
+            // A sum that overflowed counts as 0, like a non-finite term.
+            if !scores[l].isFinite { scores[l] = 0 }
         }
         if evidence {
             return Interpreter.argmaxSoftmax(scores)

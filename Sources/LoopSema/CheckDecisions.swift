@@ -21,8 +21,10 @@ extension Checker {
             return (false, nil)
         }
         guard v >= 0 && v <= 1 else {
+            let fix: String? = v < 0 ? "0" : (v > 1 && v <= 100 && v == v.rounded()) ? Formatter.formatNumber(v / 100) : nil
             error("E0605", "a confidence must lie between 0 and 1", file, e.range, label: "\(Formatter.formatNumber(v)) is out of range",
-                  fixes: [FixIt(range: e.range, replacement: v > 1 && v <= 100 ? Formatter.formatNumber(v / 100) : "1", message: "use a probability")])
+                  hints: ["a confidence is a probability, e.g. 0.9"],
+                  fixes: fix.map { [FixIt(range: e.range, replacement: $0, message: "use \($0)")] } ?? [])
             return (false, nil)
         }
         return (true, v)
@@ -153,7 +155,7 @@ extension Checker {
                     literal(f.value, for: i)
                 }
                 let missing = fields.indices.filter { i in !fs.contains { $0.name.name == fields[i].name } }
-                if !missing.isEmpty {
+                if !missing.isEmpty && ok {
                     error("E0611", "the test gives no value for " + missing.map { "`\(fields[$0].name)`" }.joined(separator: ", "), file, d.range,
                           label: "incomplete input", hints: ["every field of the input must be given"])
                     ok = false

@@ -36,6 +36,22 @@ extension Checker {
         return names
     }
 
+    /// A removal range for a list element, including one neighbouring comma, so the fixed list parses.
+    func removalRange(_ r: SourceRange, in file: SourceFile) -> SourceRange {
+        let b = file.bytes
+        var e = r.end
+        while e < b.count, b[e] == UInt8(ascii: " ") { e += 1 }
+        if e < b.count, b[e] == UInt8(ascii: ",") {
+            e += 1
+            while e < b.count, b[e] == UInt8(ascii: " ") { e += 1 }
+            return SourceRange(r.start, e)
+        }
+        var s = r.start
+        while s > 0, b[s - 1] == UInt8(ascii: " ") { s -= 1 }
+        if s > 0, b[s - 1] == UInt8(ascii: ",") { return SourceRange(s - 1, r.end) }
+        return r
+    }
+
     func registerList(_ items: [[UInt8]]) -> Int {
         if let i = listIndex[items] { return i }
         lists.append(items)
@@ -74,13 +90,13 @@ extension Checker {
                 }
                 if s.isEmpty {
                     error("E0406", "empty keyword", file, it.range, label: "an empty keyword matches everywhere",
-                          fixes: [FixIt(range: it.range, replacement: "", message: "remove it")])
+                          fixes: [FixIt(range: removalRange(it.range, in: file), replacement: "", message: "remove the empty keyword")])
                     ok = false; continue
                 }
                 if let r = seen[s] {
                     warning("W0002", "duplicate keyword \(Formatter.quote(String(decoding: s, as: UTF8.self)))", file, it.range, label: "already in this list",
                             notes: [DiagnosticNote(file: file, range: r, message: "first occurrence")],
-                            fixes: [FixIt(range: it.range, replacement: "", message: "remove the duplicate")])
+                            fixes: [FixIt(range: removalRange(it.range, in: file), replacement: "", message: "remove the duplicate")])
                     continue
                 }
                 seen[s] = it.range
@@ -213,7 +229,7 @@ extension Checker {
                 return TExpr(.letRef(g.index), v.type, id.range)
             case (.fn, _):
                 error("E0303", "`\(id.name)` is a function; call it with arguments", file, id.range, label: "function used as a value",
-                      fixes: [FixIt(range: SourceRange(id.range.end, id.range.end), replacement: "(...)", message: "call it")])
+                      hints: ["write `\(id.name)(...)` with its arguments"])
                 return nil
             case (.field, .const), (.let, .const):
                 error("E0309", "a constant cannot depend on the input (`\(id.name)` is \(g.kind == .field ? "an input field" : "a let"))", file, id.range,
@@ -267,8 +283,9 @@ extension Checker {
                                            "startswith": "starts_with", "endswith": "ends_with", "includes": "contains", "has": "contains",
                                            "match": "matches", "regex": "matches", "search": "matches", "any": "contains_any", "all": "contains_all",
                                            "in": "one_of", "is_in": "one_of", "count_matches_any": "count_any", "word_contains": "contains_word"]
-            let s = alias[f.name].map { [$0] } ?? suggestions(for: f.name, among: names)
-            var hints = s.map { "did you mean `\($0)`?" }
+            if globals[f.name] == nil && !failedModules.isEmpty { return nil }   // already reported: the `use` failed
+            let s = globals[f.name] != nil ? [] : (alias[f.name].map { [$0] } ?? suggestions(for: f.name, among: names))
+            var hints = s.isEmpty ? [] : ["did you mean " + s.map { "`\($0)`" }.joined(separator: " or ") + "?"]
             if let g = globals[f.name] { hints.insert("`\(f.name)` is \(g.kind == .field ? "an input field" : g.kind == .let ? "a let" : "a constant"), not a function", at: 0) }
             error("E0303", "unknown function `\(f.name)`", file, f.range, label: "not a function", hints: hints,
                   fixes: s.prefix(1).map { FixIt(range: f.range, replacement: $0, message: "replace `\(f.name)` with `\($0)`") })

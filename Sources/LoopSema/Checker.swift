@@ -17,7 +17,7 @@ public final class Checker {
     struct FnDecl {
         let name: Ident; let params: [Param]; let result: TypeRef; let body: Expr; let file: SourceFile; let module: String?
     }
-    struct ValueDecl { let name: Ident; let value: Expr; let file: SourceFile; let module: String? }
+    struct ValueDecl { let name: Ident; let value: Expr; let file: SourceFile; let module: String?; var declStart: Int = 0 }
 
     let unit: SourceUnit
     let stdlib: Stdlib
@@ -41,6 +41,8 @@ public final class Checker {
     var callEdges: [Int: [(callee: Int, range: SourceRange)]] = [:]
     var used: Set<String> = []
     var loadedModules: [String] = []
+    /// Modules that could not be loaded: calls to unknown functions are then not reported again.
+    var failedModules: [String] = []
 
     var lists: [[[UInt8]]] = []
     var listIndex: [[[UInt8]]: Int] = [:]
@@ -139,7 +141,7 @@ public final class Checker {
         } else if !partial {
             error("E0602", "missing input declaration", file, SourceRange(0, 0), label: "the program never says what it classifies",
                   hints: ["declare one text input (`input text: text`) or a record (`input { subject: text, body: text }`)"],
-                  fixes: [FixIt(range: insertionPointAfterHeader(), replacement: "input text: text\n", message: "declare a text input")])
+                  fixes: [FixIt(range: insertionPointAfterHeader(), replacement: (insertionPointAfterHeader().start == unit.file.bytes.count && unit.file.bytes.last != UInt8(ascii: "\n") ? "\n" : "") + "input text: text\n", message: "declare a text input")])
         }
         // Labels.
         if let d = labelsDecl, case .labels(let ls) = d.kind {
@@ -147,7 +149,7 @@ public final class Checker {
                 if let j = labels.firstIndex(of: l.name) {
                     error("E0604", "label `\(l.name)` is declared twice", file, l.range, label: "duplicate label",
                           notes: [DiagnosticNote(file: file, range: labelRanges[j], message: "first declared here")],
-                          fixes: [FixIt(range: l.range, replacement: "", message: "remove the duplicate")])
+                          fixes: [FixIt(range: removalRange(l.range, in: file), replacement: "", message: "remove the duplicate")])
                 } else { labels.append(l.name); labelRanges.append(l.range) }
             }
             if labels.count < 2 {
@@ -182,12 +184,22 @@ public final class Checker {
     }
 
     func insertionPointAfterHeader() -> SourceRange {
-        if let first = unit.decls.first, case .program = first.kind { return SourceRange(first.range.end + 1, first.range.end + 1) }
-        return SourceRange(0, 0)
+        guard let first = unit.decls.first, case .program = first.kind else { return SourceRange(0, 0) }
+        var i = first.range.end
+        let b = unit.file.bytes
+        while i < b.count, b[i] != UInt8(ascii: "\n") { i += 1 }
+        if i < b.count { return SourceRange(i + 1, i + 1) }
+        return SourceRange(b.count, b.count)
     }
 
     func addField(_ n: Ident, _ t: TypeRef, _ file: SourceFile) {
-        guard let ty = LoopType(typeName: t.name) else { unknownType(t, file); return }
+        var ty = LoopType(typeName: t.name) ?? .text
+        if LoopType(typeName: t.name) == nil {
+            // Reported once; the field still exists (as text) so its uses raise nothing more.
+            unknownType(t, file)
+            let guess = ["int": LoopType.number, "float": .number, "double": .number, "Int": .number, "boolean": .bool, "Bool": .bool]
+            ty = guess[t.name] ?? .text
+        }
         if ty != .text && ty != .number && ty != .bool {
             error("E0612", "an input field cannot have type `\(ty)`", file, t.range, label: "not an input type",
                   hints: ["input fields are text, number or bool"])
@@ -224,6 +236,7 @@ public final class Checker {
         let range = path.first!.range.union(path.last!.range)
         if loadedModules.contains(name) { return }
         guard let mfile = stdlib.file(for: name) else {
+            failedModules.append(name)
             let s = suggestions(for: name, among: stdlib.modules.keys.sorted())
             error("E0304", "unknown module `\(name)`", file, range, label: "no such module",
                   hints: ["the Stdlib modules are " + stdlib.modules.keys.sorted().map { "`\($0)`" }.joined(separator: ", ")] + s.map { "did you mean `\($0)`?" },
@@ -251,7 +264,7 @@ public final class Checker {
         switch d.kind {
         case .const(let n, let e):
             name = n; kind = .const; index = constDecls.count
-            constDecls.append(ValueDecl(name: n, value: e, file: file, module: module)); constValues.append(nil); constState.append(0)
+            constDecls.append(ValueDecl(name: n, value: e, file: file, module: module, declStart: d.range.start)); constValues.append(nil); constState.append(0)
         case .let(let n, let e):
             name = n; kind = .let; index = letDecls.count
             letDecls.append(ValueDecl(name: n, value: e, file: file, module: module)); letTyped.append(nil); letState.append(0)
@@ -323,7 +336,7 @@ public final class Checker {
         if let v, case .literal = v.kind {} else if v != nil {
             error("E0309", "the value of constant `\(d.name.name)` is not known before the input arrives", d.file, d.value.range,
                   label: "not a constant", hints: ["use `let` for values computed from the input"],
-                  fixes: [FixIt(range: SourceRange(d.name.range.start - 6, d.name.range.start - 1), replacement: "let", message: "make it a `let`")])
+                  fixes: d.module == nil ? [FixIt(range: SourceRange(d.declStart, d.declStart + 5), replacement: "let", message: "make it a `let`")] : [])
             constState[i] = 2
             return nil
         }

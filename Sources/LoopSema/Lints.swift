@@ -5,8 +5,10 @@ extension Checker {
     func runLints(rules: [TypedProgram.Rule], hasScore: [Bool], fallback: TypedProgram.Fallback?) {
         let file = unit.file
         // W0001: unused definitions in the program (Stdlib modules export, so theirs are not reported).
+        // Not while there are errors: a misspelled use would make the definition look unused.
+        let hasErrors = diags.contains { $0.severity == .error }
         for (name, g) in globals.sorted(by: { $0.value.nameRange.start < $1.value.nameRange.start })
-            where g.module == nil && g.kind != .field && !used.contains(name) {
+            where !hasErrors && g.module == nil && g.kind != .field && !used.contains(name) {
             let what = g.kind == .fn ? "function" : g.kind == .let ? "let" : "constant"
             var fixes: [FixIt] = []
             if let d = unit.decls.first(where: { declName($0) == name }) {

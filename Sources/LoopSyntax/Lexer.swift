@@ -10,6 +10,7 @@ public struct Lexer {
     public private(set) var diagnostics: [Diagnostic] = []
     public private(set) var comments: [Comment] = []
     private var codeOnLine = false
+    private var skippedComment = false
 
     public init(file: SourceFile) { self.file = file; self.b = file.bytes }
 
@@ -59,6 +60,14 @@ public struct Lexer {
             kind = .punct(p)
             lastWasOperand = (p == .rparen || p == .rbracket || p == .rbrace)
         } else {
+            skippedComment = false
+            let recoveredKind = recoverForeignSyntax(start)
+            if skippedComment { return next() }
+            if let recovered = recoveredKind {
+                kind = recovered
+                lastWasOperand = { if case .string = recovered { return true }; return false }()
+                return Token(kind: kind, range: SourceRange(start, i), newlineBefore: nl)
+            }
             // One whole UTF-8 sequence (or one bad byte) becomes one error, then lexing resumes.
             let len = utf8Length(c)
             i = min(b.count, i + max(1, len))
@@ -66,22 +75,65 @@ public struct Lexer {
             var hints: [String] = []
             var fixes: [FixIt] = []
             switch shown {
-            case "'": hints.append("text literals use double quotes: \"like this\"")
-            case ";": hints.append("Loop needs no semicolons; put each declaration on its own line")
-                fixes.append(FixIt(range: SourceRange(start, i), replacement: "", message: "remove the semicolon"))
-            case "&": hints.append("write `and` instead of `&&`")
-            case "|": hints.append("write `or` instead of `||`")
-            case "!": hints.append("write `not` instead of `!`")
-            case "#": hints.append("comments start with `//`")
             case "%": hints.append("Loop has no `%` operator")
-            case "“", "”": hints.append("this is a typographic quote; use a plain double quote `\"`")
-                fixes.append(FixIt(range: SourceRange(start, i), replacement: "\"", message: "use a plain double quote"))
             default: break
             }
-            error("E0103", "unexpected character `\(shown.unicodeScalars.first.map { $0.isASCII && $0.value < 32 ? "\\u{\(String($0.value, radix: 16))}" : String($0) } ?? "?")`", start, i, label: "not part of the language", hints: hints, fixes: fixes)
+            let scalar = shown.unicodeScalars.first
+            let display: String
+            if let sc = scalar, sc.value >= 0x20, sc.value != 0x7F, sc != "\u{FFFD}" { display = String(sc) }
+            else if len == 1 || scalar == "\u{FFFD}" { display = "\\x" + String(format: "%02X", b[start]) }
+            else { display = "\\u{" + String(scalar!.value, radix: 16) + "}" }
+            _ = fixes
+            error("E0103", "unexpected character `\(display)`", start, i, label: "not part of the language", hints: hints, fixes: fixes)
             return next()
         }
         return Token(kind: kind, range: SourceRange(start, i), newlineBefore: nl)
+    }
+
+    /// Syntax from other languages (`&&`, `||`, `!`, `#` comments, quotes, `→`): one error with a
+    /// fix, then the token Loop would have had, so the parser reports nothing more.
+    private mutating func recoverForeignSyntax(_ start: Int) -> TokenKind? {
+        let c = b[start]
+        func sub(_ n: Int, _ message: String, _ replacement: String, _ kind: TokenKind) -> TokenKind {
+            i = start + n
+            error("E0103", message, start, i, label: "not Loop syntax",
+                  fixes: [FixIt(range: SourceRange(start, i), replacement: replacement, message: "write `\(replacement)`")])
+            return kind
+        }
+        if c == UInt8(ascii: "&") && peek(1) == UInt8(ascii: "&") { return sub(2, "`&&` is written `and` in Loop", "and", .keyword(.and)) }
+        if c == UInt8(ascii: "|") && peek(1) == UInt8(ascii: "|") { return sub(2, "`||` is written `or` in Loop", "or", .keyword(.or)) }
+        if c == UInt8(ascii: "&") { return sub(1, "`&` is written `and` in Loop", "and", .keyword(.and)) }
+        if c == UInt8(ascii: "|") { return sub(1, "`|` is written `or` in Loop", "or", .keyword(.or)) }
+        if c == UInt8(ascii: "!") { return sub(1, "`!` is written `not` in Loop", "not ", .keyword(.not)) }
+        if c == 0xE2 && peek(1) == 0x86 && peek(2) == 0x92 { return sub(3, "`→` is written `=>` in Loop", "=>", .punct(.fatArrow)) }
+        if c == UInt8(ascii: "#") {
+            var e = start
+            while e < b.count, b[e] != UInt8(ascii: "\n") { e += 1 }
+            error("E0103", "comments start with `//`, not `#`", start, start + 1, label: "not a comment in Loop",
+                  fixes: [FixIt(range: SourceRange(start, start + 1), replacement: "//", message: "write `//`")])
+            comments.append(Comment(range: SourceRange(start, e), text: "//" + String(decoding: b[(start + 1)..<e], as: UTF8.self), trailing: codeOnLine))
+            i = e
+            skippedComment = true
+            return nil
+        }
+        // 'text' or “text”: a text literal with the wrong quotes.
+        let open: [UInt8], close: [UInt8]
+        if c == UInt8(ascii: "'") { open = [c]; close = [c] }
+        else if c == 0xE2 && peek(1) == 0x80 && (peek(2) == 0x9C || peek(2) == 0x9D) { open = [0xE2, 0x80, peek(2)]; close = [0xE2, 0x80, 0x9D] }
+        else { return nil }
+        var e = start + open.count
+        while e < b.count, b[e] != UInt8(ascii: "\n") {
+            if Array(b[e..<min(b.count, e + close.count)]) == close || (close.count == 3 && Array(b[e..<min(b.count, e + 3)]) == [0xE2, 0x80, 0x9C]) {
+                let body = Array(b[(start + open.count)..<e])
+                i = e + close.count
+                let text = String(decoding: body, as: UTF8.self)
+                error("E0103", "text literals use plain double quotes", start, i, label: "wrong quotes",
+                      fixes: [FixIt(range: SourceRange(start, i), replacement: Formatter.quote(text), message: "use double quotes")])
+                return .string(text)
+            }
+            e += 1
+        }
+        return nil
     }
 
     private mutating func skipTrivia() {

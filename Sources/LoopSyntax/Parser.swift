@@ -21,10 +21,39 @@ public struct Parser {
 
     /// Lex and parse a file. Diagnostics of both stages come back together, in source order.
     public static func parse(_ file: SourceFile) -> (unit: SourceUnit, diagnostics: [Diagnostic]) {
+        if let bad = firstNonText(file.bytes) {
+            let d = Diagnostic(.error, "E0107", "this file is not UTF-8 text", file: file, range: SourceRange(bad, bad + 1),
+                               label: String(format: "byte 0x%02X", file.bytes[bad]),
+                               hints: ["a .loop program is UTF-8 text; check that the right file was given"])
+            return (SourceUnit(file: file, decls: [], comments: []), [d])
+        }
         let lexed = Lexer.tokenize(file)
         var p = Parser(file: file, tokens: lexed.tokens)
         let decls = p.parseFile()
         return (SourceUnit(file: file, decls: decls, comments: lexed.comments), lexed.diagnostics + p.diags)
+    }
+
+    /// Offset of the first byte that makes the file binary: invalid UTF-8, NUL or another control
+    /// character other than tab, newline, carriage return and form feed.
+    static func firstNonText(_ b: [UInt8]) -> Int? {
+        var i = 0
+        return b.withUnsafeBufferPointer { p -> Int? in
+            while i < p.count {
+                let c = p[i]
+                if c < 0x20 && c != 0x09 && c != 0x0A && c != 0x0D && c != 0x0C { return i }
+                if c == 0x7F { return i }
+                if c < 0x80 { i += 1; continue }
+                var n = 0
+                if c >= 0xC2 && c <= 0xDF { n = 1 } else if c >= 0xE0 && c <= 0xEF { n = 2 } else if c >= 0xF0 && c <= 0xF4 { n = 3 } else { return i }
+                for k in 1...n where i + k >= p.count || p[i + k] & 0xC0 != 0x80 { return i }
+                let v: UInt32 = n == 1 ? 0 : n == 2 ? (UInt32(c & 0x0F) << 12) | (UInt32(p[i + 1] & 0x3F) << 6) | UInt32(p[i + 2] & 0x3F)
+                    : (UInt32(c & 0x07) << 18) | (UInt32(p[i + 1] & 0x3F) << 12) | (UInt32(p[i + 2] & 0x3F) << 6) | UInt32(p[i + 3] & 0x3F)
+                if n == 2 && (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF)) { return i }
+                if n == 3 && (v < 0x10000 || v > 0x10FFFF) { return i }
+                i += n + 1
+            }
+            return nil
+        }
     }
 
     // MARK: tokens
@@ -302,9 +331,20 @@ public struct Parser {
         }
     }
 
+    /// Operators in one chain (`a + b + c ...`) each deepen the tree by one level.
+    public static let maxChain = 1000
+    var chain = 0
+
     mutating func parseBinary(minPrec: Int) throws -> Expr {
         var lhs = try parseUnaryOrNot()
+        let chainStart = chain
+        defer { chain = chainStart }
         while let op = binaryOp(tok), op.precedence >= minPrec {
+            chain += 1
+            if chain > Parser.maxChain {
+                throw fail("E0204", "expression too long (more than \(Parser.maxChain) operators in a row)", label: "too long",
+                           hints: ["split the condition into `let` bindings or functions, or use a keyword list with `contains_any`"])
+            }
             let opTok = advance()
             let rhs = try parseBinary(minPrec: op.precedence + 1)
             if op.precedence == 4, case .binary(let inner, _, _) = lhs.kind, inner.precedence == 4 {
