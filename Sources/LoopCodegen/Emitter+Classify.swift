@@ -31,7 +31,12 @@ extension Emitter {
 
     /// Builds the whole module.
     func emitModule() {
-        let scanFns = low.scans.enumerated().map { emitScanFunction($0.offset, $0.element) }
+        let scanFns = low.scans.enumerated().map { $0.element.shared ? nil : emitScanFunction($0.offset, $0.element) }
+        var multiFns: [Int: (fn: (LLVMValueRef, LLVMTypeRef), scans: [Int])] = [:]
+        for si in low.sources.indices {
+            let ks = low.scans.indices.filter { low.scans[$0].source == si && low.scans[$0].shared }
+            if !ks.isEmpty { multiFns[si] = (emitMultiScanFunction("multi\(si)", ks), ks) }
+        }
         let counterDescs = low.counters.enumerated().map { emitCounterDescriptor($0.offset, $0.element.dfa!, $0.element.classMap!) }
         let counterWeights: [LLVMValueRef?] = low.counters.enumerated().map { k, c in c.weights.map { ir.constF64s("cnt\(k).weights", $0) } }
 
@@ -75,13 +80,26 @@ extension Emitter {
             case .field(let i): value = fields[i].t
             case .computed(let e): value = emit(e).t
             }
-            for (k, plan) in low.scans.enumerated() where plan.source == si {
+            if let m = multiFns[si] {
+                let flagsArr = ir.alloca(LLVMArrayType(ir.i64, UInt32(m.scans.count)))
+                let countsArr = ir.alloca(LLVMArrayType(ir.i32, UInt32(64 * m.scans.count)))
+                let fbase = ir.gep(LLVMArrayType(ir.i64, UInt32(m.scans.count)), flagsArr, [ir.i64c(0), ir.i64c(0)])
+                let cbase = ir.gep(LLVMArrayType(ir.i32, UInt32(64 * m.scans.count)), countsArr, [ir.i64c(0), ir.i64c(0)])
+                for (j, k) in m.scans.enumerated() {
+                    let mask = countMask(k)
+                    for bit in 0..<64 where mask & (Int64(1) << Int64(bit)) != 0 { ir.store(ir.i32c(0), ir.gep(ir.i32, cbase, [ir.i64c(64 * j + bit)])) }
+                    if mask != 0 { countArrays[k] = ir.gep(ir.i32, cbase, [ir.i64c(64 * j)]) }
+                }
+                _ = ir.call(m.fn.0, m.fn.1, [value.0, value.1, fbase, cbase])
+                for (j, k) in m.scans.enumerated() { scanResults[k] = ir.load(ir.i64, ir.gep(ir.i64, fbase, [ir.i64c(j)])) }
+            }
+            for (k, plan) in low.scans.enumerated() where plan.source == si && !plan.shared {
                 if plan.weights != nil {
-                    weightedResults[k] = ir.call(scanFns[k].0, scanFns[k].1, [value.0, value.1])
+                    weightedResults[k] = ir.call(scanFns[k]!.0, scanFns[k]!.1, [value.0, value.1])
                 } else if plan.dfa == nil {
-                    scanResults[k] = ir.call(scanFns[k].0, scanFns[k].1, [value.0, value.1])
+                    scanResults[k] = ir.call(scanFns[k]!.0, scanFns[k]!.1, [value.0, value.1])
                 } else {
-                    scanResults[k] = ir.call(scanFns[k].0, scanFns[k].1, [value.0, value.1, countArrays[k] ?? ir.nullPtr(ir.ptr(ir.i32))])
+                    scanResults[k] = ir.call(scanFns[k]!.0, scanFns[k]!.1, [value.0, value.1, countArrays[k] ?? ir.nullPtr(ir.ptr(ir.i32))])
                 }
             }
             for (k, c) in low.counters.enumerated() where c.source == si {

@@ -305,6 +305,94 @@ final class Emitter {
         ir.at(cont)
     }
 
+    /// Packed transition table (target in the low 20 bits, output index above), outputs, finals.
+    func packedTables(_ name: String, _ d: DFA) -> (trans: LLVMValueRef, out: LLVMValueRef, fin: LLVMValueRef) {
+        var outputs: [Int64] = [0]
+        var outputIndex: [Int64: Int32] = [0: 0]
+        var packed: [Int32] = []
+        packed.reserveCapacity(d.trans.count)
+        for (t, o) in zip(d.trans, d.out) {
+            var oi = outputIndex[o]
+            if oi == nil { oi = Int32(outputs.count); outputIndex[o] = oi; outputs.append(o) }
+            packed.append(t | (oi! << 20))
+        }
+        precondition(outputs.count < 2048 && d.stateCount < (1 << 20), "automaton tables exceed the packed encoding")
+        return (ir.constI32s("\(name).trans", packed), ir.constI64s("\(name).out", outputs), ir.constI64s("\(name).final", d.finalOut))
+    }
+
+    /// One loop over the text stepping every shared DFA of a source: the unit is decoded and
+    /// classified once, and the DFAs' independent table walks overlap in the pipeline.
+    /// void multi(i8* p, i64 len, i64* flags, i32* counts /* 64 per scan */)
+    func emitMultiScanFunction(_ name: String, _ ks: [Int]) -> (LLVMValueRef, LLVMTypeRef) {
+        let type = ir.fnType(ir.void, [ir.i8p, ir.i64, ir.ptr(ir.i64), ir.ptr(ir.i32)])
+        let f = ir.function("\(prefix)\(name)", type, internal: true)
+        let cm = low.scans[ks[0]].classMap
+        let nc = cm.count
+        let tables = ks.map { packedTables("scan\($0)", low.scans[$0].dfa!) }
+        let ascii = ir.constI32s("\(name).ascii", cm.ascii)
+        let bounds = ir.constI32s("\(name).bounds", cm.bounds.map { Int32(bitPattern: $0) })
+        let bclass = ir.constI32s("\(name).bclass", cm.boundClass)
+        let entry = ir.block(f, "entry"), loop = ir.block(f, "loop"), body = ir.block(f, "body")
+        let asciiB = ir.block(f, "ascii"), wide = ir.block(f, "wide"), step = ir.block(f, "step"), done = ir.block(f, "done")
+        let ptr = ir.param(f, 0), len = ir.param(f, 1), flagsOut = ir.param(f, 2), counts = ir.param(f, 3)
+        ir.at(entry)
+        let nslot = ir.alloca(ir.i64)
+        ir.br(loop)
+        ir.at(loop)
+        let i = ir.phi(ir.i64, [(ir.i64c(0), entry)])
+        let states = ks.map { ir.phi(ir.i32, [(ir.i32c(Int(low.scans[$0].dfa!.start[1])), entry)]) }
+        let flags = ks.map { _ in ir.phi(ir.i64, [(ir.i64c(0), entry)]) }
+        ir.condBr(ir.icmp(LLVMIntSLT, i, len), body, done)
+        ir.at(body)
+        let byte = ir.load(ir.i8, ir.gep(ir.i8, ptr, [i]))
+        ir.condBr(ir.icmp(LLVMIntULT, byte, LLVMConstInt(ir.i8, 0x80, 0)), asciiB, wide)
+        ir.at(asciiB)
+        let ac = ir.load(ir.i32, ir.gep(ir.i32, ascii, [ir.zext(byte, ir.i64)]))
+        ir.br(step)
+        ir.at(wide)
+        let u = rtCall("loop_rt_decode", ir.i32, [ir.i8p, ir.i64, ir.i64, ir.ptr(ir.i64)], [ptr, len, i, nslot])
+        let wc = rtCall("loop_rt_class", ir.i32, [ir.ptr(ir.i32), ir.ptr(ir.i32), ir.i32, ir.i32], [bounds, bclass, ir.i32c(cm.bounds.count), u])
+        let wn = ir.load(ir.i64, nslot)
+        ir.br(step)
+        ir.at(step)
+        let c32 = ir.phi(ir.i32, [(ac, asciiB), (wc, wide)])
+        let n = ir.phi(ir.i64, [(ir.i64c(1), asciiB), (wn, wide)])
+        let c = ir.zext(c32, ir.i64)
+        var nextStates: [LLVMValueRef] = []
+        var nextFlags: [LLVMValueRef] = []
+        var outs: [LLVMValueRef] = []
+        for (j, k) in ks.enumerated() {
+            let idx = ir.add(ir.mul(ir.zext(states[j], ir.i64), ir.i64c(nc)), c)
+            let e = ir.load(ir.i32, ir.gep(ir.i32, tables[j].trans, [idx]))
+            nextStates.append(ir.and(e, ir.i32c(0xFFFFF)))
+            let o = ir.load(ir.i64, ir.gep(ir.i64, tables[j].out, [ir.zext(ir.lshr(e, ir.i32c(20)), ir.i64)]))
+            outs.append(o)
+            nextFlags.append(ir.or(flags[j], o))
+            _ = k
+        }
+        for (j, k) in ks.enumerated() {
+            let cmask = countMask(k)
+            if cmask != 0 { emitCountBits(ir.and(outs[j], LLVMConstInt(ir.i64, UInt64(bitPattern: cmask), 0)), ir.gep(ir.i32, counts, [ir.i64c(64 * j)]), f) }
+        }
+        let ni = ir.add(i, n)
+        let stepEnd = ir.currentBlock
+        ir.br(loop)
+        ir.addIncoming(i, [(ni, stepEnd)])
+        for j in ks.indices {
+            ir.addIncoming(states[j], [(nextStates[j], stepEnd)])
+            ir.addIncoming(flags[j], [(nextFlags[j], stepEnd)])
+        }
+        ir.at(done)
+        for (j, k) in ks.enumerated() {
+            let fo = ir.load(ir.i64, ir.gep(ir.i64, tables[j].fin, [ir.zext(states[j], ir.i64)]))
+            let cmask = countMask(k)
+            if cmask != 0 { emitCountBits(ir.and(fo, LLVMConstInt(ir.i64, UInt64(bitPattern: cmask), 0)), ir.gep(ir.i32, counts, [ir.i64c(64 * j)]), f) }
+            ir.store(ir.or(flags[j], fo), ir.gep(ir.i64, flagsOut, [ir.i64c(j)]))
+        }
+        ir.ret(nil)
+        return (f, type)
+    }
+
     func emitScanFunction(_ k: Int, _ plan: LoweredProgram.ScanPlan) -> (LLVMValueRef, LLVMTypeRef) {
         guard let d = plan.dfa else { return emitNFAScanFunction(k, plan) }
         let weighted = plan.weights != nil

@@ -7,7 +7,6 @@ public enum DiagnosticCatalog {
         "E0103": "unexpected character",
         "E0104": "unterminated regex literal",
         "E0105": "invalid number literal",
-        "E0106": "text literal is not valid UTF-8",
         "E0107": "the file is not UTF-8 text",
         "E0201": "expected a token or expression",
         "E0202": "expected a declaration (or a reserved word used as a name)",

@@ -229,10 +229,8 @@ public struct Lexer {
             out.append(c)
             i += 1
         }
+        // The whole file is valid UTF-8 (checked before lexing, E0107), so the literal is too.
         let bytes = out
-        if String(validatingUTF8: bytes.map { CChar(bitPattern: $0) } + [0]) == nil {
-            error("E0106", "text literal is not valid UTF-8", start, i, label: "invalid UTF-8 bytes here")
-        }
         return String(decoding: bytes, as: UTF8.self)
     }
 

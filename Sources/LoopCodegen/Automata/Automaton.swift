@@ -10,8 +10,9 @@ struct ClassMap {
     var count: Int
     /// Whether each class holds word characters.
     var isWord: [Bool]
-    /// membership[set index][class]
+    /// membership[row][class]; `rows` gives the row of each set.
     var membership: [[Bool]]
+    var rows: [UnitSet: Int] = [:]
 
     init(sets: [UnitSet]) {
         var points = Set<UInt32>([0, 128])
@@ -48,6 +49,7 @@ struct ClassMap {
         count = signatureClass.count
         isWord = words
         membership = member
+        for (k, set) in sets.enumerated() where rows[set] == nil { rows[set] = k }
     }
 
     func classOf(_ u: UInt32) -> Int {
@@ -145,6 +147,7 @@ struct DFA {
     init(nfa: NFA, classMap: ClassMap, unanchored: Bool, budget: Int, firstId: Bool = false) throws {
         classes = classMap.count
         let n = nfa.states.count
+        let rowOf = nfa.sets.map { classMap.rows[$0]! }
         // Split closures, computed once per NFA state (assertions stay in the set, unresolved).
         var splitClosure = [[Int32]?](repeating: nil, count: n)
         var mark = [Int](repeating: 0, count: n)
@@ -170,7 +173,8 @@ struct DFA {
             startSet.sort()
         }
         var keys: [Key] = [Key(set: [], prevWord: false, atStart: false)]   // state 0: dead
-        var index: [Key: Int] = [keys[0]: 0]
+        // State 0 is dead; unanchored automata never die, so its key stays free for the idle state.
+        var index: [Key: Int] = unanchored ? [:] : [keys[0]: 0]
         trans = Array(repeating: 0, count: classes)
         out = Array(repeating: 0, count: classes)
         finalOut = [0]
@@ -181,7 +185,7 @@ struct DFA {
         }
         func intern(_ k: Key) throws -> Int {
             if let i = index[k] { return i }
-            if k.set.isEmpty { return 0 }
+            if k.set.isEmpty && !unanchored { return 0 }
             if keys.count >= budget { throw AutomatonTooLarge(states: keys.count, limit: budget) }
             keys.append(k); index[k] = keys.count - 1
             trans += Array(repeating: 0, count: classes)
@@ -208,26 +212,59 @@ struct DFA {
             }
             return (units, matches)
         }
+        var inStart = [Bool](repeating: false, count: n)
+        for x in startSet { inStart[Int(x)] = true }
+        // Unanchored: the start states are part of every state, so keys hold only the progress
+        // beyond them, and the start states' own moves are computed once per situation.
+        let initial = unanchored ? [] : startSet
         for pw in [false, true] {
             for st in [false, true] {
-                start[(pw ? 2 : 0) + (st ? 1 : 0)] = Int32(try intern(Key(set: startSet, prevWord: pw, atStart: st)))
+                start[(pw ? 2 : 0) + (st ? 1 : 0)] = Int32(try intern(Key(set: initial, prevWord: pw, atStart: st)))
             }
+        }
+        struct StartMoves { var matches: [Int]; var next: [[Int32]] }
+        var startMoves: [String: StartMoves] = [:]
+        func startMovesFor(prevWord: Bool, curWord: Bool, atStart: Bool, atEnd: Bool) -> StartMoves {
+            let key = "\(prevWord)\(curWord)\(atStart)\(atEnd)"
+            if let m = startMoves[key] { return m }
+            let (units, matches) = resolve(startSet, prevWord: prevWord, curWord: curWord, atStart: atStart, atEnd: atEnd)
+            var next: [[Int32]] = []
+            for c in 0..<classes {
+                gen += 1
+                var out: [Int32] = []
+                for u in units where classMap.membership[rowOf[u.set]][c] {
+                    for x in splitClosure[u.next]! where mark[Int(x)] != gen { mark[Int(x)] = gen; out.append(x) }
+                }
+                next.append(out)
+            }
+            let m = StartMoves(matches: matches, next: next)
+            startMoves[key] = m
+            return m
         }
         var work = 1
         var next: [Int32] = []
         while work < keys.count {
             let k = keys[work]
-            finalOut[work] = encode(resolve(k.set, prevWord: k.prevWord, curWord: false, atStart: k.atStart, atEnd: true).matches)
+            var endMatches = resolve(k.set, prevWord: k.prevWord, curWord: false, atStart: k.atStart, atEnd: true).matches
+            if unanchored { endMatches += startMovesFor(prevWord: k.prevWord, curWord: false, atStart: k.atStart, atEnd: true).matches }
+            finalOut[work] = encode(endMatches)
             let byWord = [false, true].map { resolve(k.set, prevWord: k.prevWord, curWord: $0, atStart: k.atStart, atEnd: false) }
+            let startByWord = unanchored ? [false, true].map { startMovesFor(prevWord: k.prevWord, curWord: $0, atStart: k.atStart, atEnd: false) } : []
             for c in 0..<classes {
                 let curWord = classMap.isWord[c]
-                let (units, matches) = byWord[curWord ? 1 : 0]
+                let units = byWord[curWord ? 1 : 0].units
+                var matches = byWord[curWord ? 1 : 0].matches
                 gen += 1
                 next.removeAll(keepingCapacity: true)
-                for u in units where classMap.membership[u.set][c] {
+                if unanchored {
+                    let sm = startByWord[curWord ? 1 : 0]
+                    matches += sm.matches
+                    for x in sm.next[c] where mark[Int(x)] != gen { mark[Int(x)] = gen; next.append(x) }
+                }
+                for u in units where classMap.membership[rowOf[u.set]][c] {
                     for x in splitClosure[u.next]! where mark[Int(x)] != gen { mark[Int(x)] = gen; next.append(x) }
                 }
-                if unanchored { for x in startSet where mark[Int(x)] != gen { mark[Int(x)] = gen; next.append(x) } }
+                if unanchored { next.removeAll { inStart[Int($0)] } }
                 next.sort()
                 let target = try intern(Key(set: next, prevWord: curWord, atStart: false))
                 trans[work * classes + c] = Int32(target)

@@ -77,6 +77,8 @@ public final class LoweredProgram {
         var states: Int { dfa?.stateCount ?? nfa.states.count }
         /// For a weighted scan: the key weights (the DFA reports key index + 1).
         var weights: [Double]? = nil
+        /// Runs in one loop with the other shared scans of its source.
+        var shared = false
     }
 
     public static let nodeBudget = 500_000
@@ -327,6 +329,7 @@ public final class LoweredProgram {
             if !group.isEmpty { totalStates += try flushGroup(s, group, budget: LoweredProgram.stateBudget) }
             if !nfaGroup.isEmpty { totalStates += try flushGroup(s, nfaGroup, budget: 0, asNFA: true) }
         }
+        try shareClassMaps()
         for i in weighted.indices {
             var nfa = NFA()
             for (k, p) in weighted[i].keys.enumerated() { nfa.add(p, id: k) }
@@ -352,6 +355,21 @@ public final class LoweredProgram {
     }
 
     public static let totalStateBudget = 200_000
+
+    /// Scans of one source share one class map, so one loop can step all their DFAs per unit.
+    func shareClassMaps() throws {
+        for source in Set(scans.map(\.source)) {
+            let group = scans.indices.filter { scans[$0].source == source && scans[$0].dfa != nil && scans[$0].weights == nil }
+            guard group.count > 1 else { continue }
+            let cm = ClassMap(sets: group.flatMap { scans[$0].nfa.sets })
+            for k in group {
+                let old = scans[k]
+                let dfa = try build(old.nfa, cm, unanchored: true, budget: max(LoweredProgram.stateBudget, old.states + 1))
+                scans[k] = ScanPlan(source: source, dfa: dfa, nfa: old.nfa, classMap: cm, patternCount: old.patternCount)
+                scans[k].shared = true
+            }
+        }
+    }
 
     /// Builds the automaton for a group of flag predicates on one source.
     func makeScan(_ source: Int, _ group: [Int], budget: Int, asNFA: Bool = false) throws -> (ScanPlan, [[Int]]) {
