@@ -40,8 +40,9 @@ let package = Package(
     swiftLanguageModes: [.v5]
 )
 
-// The libFuzzer harness only builds with `-sanitize=fuzzer` (it has no main), so it joins the
+// The libFuzzer harnesses only build with `-sanitize=fuzzer` (it has no main), so it joins the
 // package only when asked for: `LOOPAI_FUZZ=1 swift build --sanitize=fuzzer --product LoopFuzz`.
 if ProcessInfo.processInfo.environment["LOOPAI_FUZZ"] != nil {
     package.targets.append(.executableTarget(name: "LoopFuzz", dependencies: ["LoopInterpreter"], path: "Tests/Fuzz/LoopFuzz"))
+    package.targets.append(.executableTarget(name: "LoopDiffFuzz", dependencies: ["LoopCodegen"], path: "Tests/Fuzz/LoopDiffFuzz"))
 }

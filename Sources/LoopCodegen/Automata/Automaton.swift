@@ -222,7 +222,7 @@ struct DFA {
                 start[(pw ? 2 : 0) + (st ? 1 : 0)] = Int32(try intern(Key(set: initial, prevWord: pw, atStart: st)))
             }
         }
-        struct StartMoves { var matches: [Int]; var next: [[Int32]] }
+        struct StartMoves { var matches: [Int]; var next: [[Int32]]; var sigId: [Int32] }
         var startMoves: [String: StartMoves] = [:]
         func startMovesFor(prevWord: Bool, curWord: Bool, atStart: Bool, atEnd: Bool) -> StartMoves {
             let key = "\(prevWord)\(curWord)\(atStart)\(atEnd)"
@@ -237,7 +237,12 @@ struct DFA {
                 }
                 next.append(out)
             }
-            let m = StartMoves(matches: matches, next: next)
+            var ids: [[Int32]: Int32] = [:]
+            let sigId = next.map { nx -> Int32 in
+                if let i = ids[nx] { return i }
+                let i = Int32(ids.count); ids[nx] = i; return i
+            }
+            let m = StartMoves(matches: matches, next: next, sigId: sigId)
             startMoves[key] = m
             return m
         }
@@ -250,9 +255,21 @@ struct DFA {
             finalOut[work] = encode(endMatches)
             let byWord = [false, true].map { resolve(k.set, prevWord: k.prevWord, curWord: $0, atStart: k.atStart, atEnd: false) }
             let startByWord = unanchored ? [false, true].map { startMovesFor(prevWord: k.prevWord, curWord: $0, atStart: k.atStart, atEnd: false) } : []
+            // Classes that every unit state treats alike lead to the same state: compute each once.
+            var seen: [[Int32]: (Int32, Int64)] = [:]
+            var sig: [Int32] = []
             for c in 0..<classes {
                 let curWord = classMap.isWord[c]
                 let units = byWord[curWord ? 1 : 0].units
+                sig.removeAll(keepingCapacity: true)
+                sig.append(curWord ? 1 : 0)
+                if unanchored { sig.append(startByWord[curWord ? 1 : 0].sigId[c]) }
+                for (ui, u) in units.enumerated() where classMap.membership[rowOf[u.set]][c] { sig.append(Int32(ui)) }
+                if let hit = seen[sig] {
+                    trans[work * classes + c] = hit.0
+                    out[work * classes + c] = hit.1
+                    continue
+                }
                 var matches = byWord[curWord ? 1 : 0].matches
                 gen += 1
                 next.removeAll(keepingCapacity: true)
@@ -269,6 +286,7 @@ struct DFA {
                 let target = try intern(Key(set: next, prevWord: curWord, atStart: false))
                 trans[work * classes + c] = Int32(target)
                 out[work * classes + c] = encode(matches)
+                seen[sig] = (Int32(target), out[work * classes + c])
             }
             work += 1
         }

@@ -63,9 +63,35 @@ final class IR {
         LLVMSetUnnamedAddr(g, 1)
         return gep0(LLVMArrayType(elem, UInt32(values.count)), g)
     }
-    func constI32s(_ name: String, _ xs: [Int32]) -> LLVMValueRef { constArray(name, i32, xs.map { i32c(Int($0)) }) }
-    func constI64s(_ name: String, _ xs: [Int64]) -> LLVMValueRef { constArray(name, i64, xs.map { LLVMConstInt(i64, UInt64(bitPattern: $0), 0) }) }
-    func constF64s(_ name: String, _ xs: [Double]) -> LLVMValueRef { constArray(name, f64, xs.map(f64c)) }
+    /// Large tables go in as one blob of little-endian bytes (one LLVM call instead of one
+    /// constant per entry), then are addressed as an array of the element type.
+    func constBlob(_ name: String, _ bytes: [UInt8], elem: LLVMTypeRef, count: Int, align: UInt32) -> LLVMValueRef {
+        let data = bytes.isEmpty ? [UInt8](repeating: 0, count: 8) : bytes
+        let init_ = data.withUnsafeBufferPointer { p in
+            p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: data.count) { LLVMConstStringInContext(ctx, $0, UInt32(data.count), 1) }
+        }!
+        let arrT = LLVMArrayType(i8, UInt32(data.count))!
+        let g = LLVMAddGlobal(module, arrT, name)!
+        LLVMSetInitializer(g, init_)
+        LLVMSetGlobalConstant(g, 1)
+        LLVMSetLinkage(g, LLVMPrivateLinkage)
+        LLVMSetUnnamedAddr(g, 1)
+        LLVMSetAlignment(g, align)
+        return LLVMConstBitCast(gep0(arrT, g), ptr(elem))
+    }
+    func constI32s(_ name: String, _ xs: [Int32]) -> LLVMValueRef {
+        var b: [UInt8] = []
+        b.reserveCapacity(xs.count * 4)
+        for x in xs { let u = UInt32(bitPattern: x); b += [UInt8(u & 0xFF), UInt8((u >> 8) & 0xFF), UInt8((u >> 16) & 0xFF), UInt8(u >> 24)] }
+        return constBlob(name, b, elem: i32, count: xs.count, align: 8)
+    }
+    func constI64s(_ name: String, _ xs: [Int64]) -> LLVMValueRef {
+        var b: [UInt8] = []
+        b.reserveCapacity(xs.count * 8)
+        for x in xs { let u = UInt64(bitPattern: x); for k in 0..<8 { b.append(UInt8((u >> (8 * UInt64(k))) & 0xFF)) } }
+        return constBlob(name, b, elem: i64, count: xs.count, align: 8)
+    }
+    func constF64s(_ name: String, _ xs: [Double]) -> LLVMValueRef { constI64s(name, xs.map { Int64(bitPattern: $0.bitPattern) }).withType(ptr(f64), self) }
     func constBytes(_ name: String, _ bytes: [UInt8]) -> LLVMValueRef {
         constArray(name, i8, (bytes.isEmpty ? [0] : bytes + [0]).map { LLVMConstInt(i8, UInt64($0), 0) })
     }
@@ -151,4 +177,9 @@ final class IR {
         defer { LLVMDisposeMessage(s) }
         return String(cString: s)
     }
+}
+
+extension LLVMValueRef {
+    /// A constant pointer reinterpreted as another pointer type.
+    func withType(_ t: LLVMTypeRef, _ ir: IR) -> LLVMValueRef { LLVMConstBitCast(self, t) }
 }

@@ -293,43 +293,53 @@ public final class LoweredProgram {
         var totalStates = 0
         for s in bySource.keys.sorted() {
             let preds = bySource[s]!
+            // One class map for every automaton of this source, so one loop can step them all.
+            var all = NFA()
+            for fi in preds { for p in flags[fi].patterns { all.add(p, id: 0) } }
+            let cm = ClassMap(sets: all.sets)
+            let firstScan = scans.count
             let literal = preds.filter { flags[$0].patterns.allSatisfy(isLiteral) }
             let regex = preds.filter { !flags[$0].patterns.allSatisfy(isLiteral) }
             // Literal predicates: as few automata as the 64-bit masks allow.
             var group: [Int] = []
             var bits = 0
             for fi in literal {
-                if bits + flags[fi].patterns.count > 64 { totalStates += try flushGroup(s, group, budget: LoweredProgram.literalGroupBudget); group = []; bits = 0 }
+                if bits + flags[fi].patterns.count > 64 { totalStates += try flushGroup(s, group, cm, budget: LoweredProgram.literalGroupBudget); group = []; bits = 0 }
                 group.append(fi); bits += flags[fi].patterns.count
             }
-            if !group.isEmpty { totalStates += try flushGroup(s, group, budget: LoweredProgram.literalGroupBudget) }
-            // Regex predicates: grow a group while its automaton stays under the budget; a regex
-            // whose DFA alone is too large runs in an NFA simulation (still linear time).
+            if !group.isEmpty { totalStates += try flushGroup(s, group, cm, budget: LoweredProgram.literalGroupBudget) }
+            // Regex predicates: grouped while the product of their sizes (an upper bound of the
+            // combined automaton) stays under the budget, else tried; a regex whose DFA alone is
+            // too large runs in an NFA simulation (still linear time).
             group = []; bits = 0
+            var groupBound = 1
             var nfaGroup: [Int] = []
             var nfaBits = 0
             for fi in regex {
-                if (try? makeScan(s, [fi], budget: LoweredProgram.singleRegexBudget)) == nil {
-                    if nfaBits + flags[fi].patterns.count > 64 { totalStates += try flushGroup(s, nfaGroup, budget: 0, asNFA: true); nfaGroup = []; nfaBits = 0 }
+                guard let single = try? makeScan(s, [fi], cm, budget: LoweredProgram.singleRegexBudget) else {
+                    if nfaBits + flags[fi].patterns.count > 64 { totalStates += try flushGroup(s, nfaGroup, cm, budget: 0, asNFA: true); nfaGroup = []; nfaBits = 0 }
                     nfaGroup.append(fi); nfaBits += flags[fi].patterns.count
                     continue
                 }
-                if group.isEmpty || bits + flags[fi].patterns.count > 64 {
-                    if !group.isEmpty { totalStates += try flushGroup(s, group, budget: LoweredProgram.regexGroupBudget) }
-                    group = [fi]; bits = flags[fi].patterns.count
-                    continue
+                let size = single.0.states
+                if !group.isEmpty && bits + flags[fi].patterns.count <= 64 {
+                    if groupBound * size <= LoweredProgram.regexGroupBudget {
+                        group.append(fi); bits += flags[fi].patterns.count; groupBound *= size
+                        continue
+                    }
+                    if let trial = try? makeScan(s, group + [fi], cm, budget: LoweredProgram.regexGroupBudget) {
+                        group.append(fi); bits += flags[fi].patterns.count; groupBound = trial.0.states
+                        continue
+                    }
                 }
-                if (try? makeScan(s, group + [fi], budget: LoweredProgram.regexGroupBudget)) != nil {
-                    group.append(fi); bits += flags[fi].patterns.count
-                } else {
-                    totalStates += try flushGroup(s, group, budget: LoweredProgram.regexGroupBudget)
-                    group = [fi]; bits = flags[fi].patterns.count
-                }
+                if !group.isEmpty { totalStates += try flushGroup(s, group, cm, budget: LoweredProgram.stateBudget) }
+                group = [fi]; bits = flags[fi].patterns.count; groupBound = size
             }
-            if !group.isEmpty { totalStates += try flushGroup(s, group, budget: LoweredProgram.stateBudget) }
-            if !nfaGroup.isEmpty { totalStates += try flushGroup(s, nfaGroup, budget: 0, asNFA: true) }
+            if !group.isEmpty { totalStates += try flushGroup(s, group, cm, budget: LoweredProgram.stateBudget) }
+            if !nfaGroup.isEmpty { totalStates += try flushGroup(s, nfaGroup, cm, budget: 0, asNFA: true) }
+            let dfaScans = (firstScan..<scans.count).filter { scans[$0].dfa != nil }
+            if dfaScans.count > 1 { for k in dfaScans { scans[k].shared = true } }
         }
-        try shareClassMaps()
         for i in weighted.indices {
             var nfa = NFA()
             for (k, p) in weighted[i].keys.enumerated() { nfa.add(p, id: k) }
@@ -356,23 +366,12 @@ public final class LoweredProgram {
 
     public static let totalStateBudget = 200_000
 
-    /// Scans of one source share one class map, so one loop can step all their DFAs per unit.
-    func shareClassMaps() throws {
-        for source in Set(scans.map(\.source)) {
-            let group = scans.indices.filter { scans[$0].source == source && scans[$0].dfa != nil && scans[$0].weights == nil }
-            guard group.count > 1 else { continue }
-            let cm = ClassMap(sets: group.flatMap { scans[$0].nfa.sets })
-            for k in group {
-                let old = scans[k]
-                let dfa = try build(old.nfa, cm, unanchored: true, budget: max(LoweredProgram.stateBudget, old.states + 1))
-                scans[k] = ScanPlan(source: source, dfa: dfa, nfa: old.nfa, classMap: cm, patternCount: old.patternCount)
-                scans[k].shared = true
-            }
-        }
-    }
-
     /// Builds the automaton for a group of flag predicates on one source.
-    func makeScan(_ source: Int, _ group: [Int], budget: Int, asNFA: Bool = false) throws -> (ScanPlan, [[Int]]) {
+    /// Automata already built while grouping, reused when the group is final.
+    var scanCache: [[Int]: (ScanPlan, [[Int]])] = [:]
+
+    func makeScan(_ source: Int, _ group: [Int], _ cm: ClassMap, budget: Int, asNFA: Bool = false) throws -> (ScanPlan, [[Int]]) {
+        if !asNFA, let hit = scanCache[group] { return hit }
         var nfa = NFA()
         var bit = 0
         var bitsOf: [[Int]] = []
@@ -381,13 +380,16 @@ public final class LoweredProgram {
             for p in flags[fi].patterns { nfa.add(p, id: bit); bits.append(bit); bit += 1 }
             bitsOf.append(bits)
         }
-        let cm = ClassMap(sets: nfa.sets)
-        let dfa = asNFA ? nil : try build(nfa, cm, unanchored: true, budget: budget)
-        return (ScanPlan(source: source, dfa: dfa, nfa: nfa, classMap: cm, patternCount: bit), bitsOf)
+        // An NFA simulation indexes classes by its own sets, so it keeps a class map of its own.
+        let map = asNFA ? ClassMap(sets: nfa.sets) : cm
+        let dfa = asNFA ? nil : try build(nfa, map, unanchored: true, budget: budget)
+        let result = (ScanPlan(source: source, dfa: dfa, nfa: nfa, classMap: map, patternCount: bit), bitsOf)
+        if !asNFA { scanCache[group] = result }
+        return result
     }
 
-    func flushGroup(_ source: Int, _ group: [Int], budget: Int, asNFA: Bool = false) throws -> Int {
-        let (plan, bitsOf) = try makeScan(source, group, budget: max(budget, group.count == 1 ? LoweredProgram.stateBudget : budget), asNFA: asNFA)
+    func flushGroup(_ source: Int, _ group: [Int], _ cm: ClassMap, budget: Int, asNFA: Bool = false) throws -> Int {
+        let (plan, bitsOf) = try makeScan(source, group, cm, budget: max(budget, group.count == 1 ? LoweredProgram.stateBudget : budget), asNFA: asNFA)
         for (k, fi) in group.enumerated() { flags[fi].bits = bitsOf[k]; flags[fi].scan = scans.count }
         scans.append(plan)
         return plan.states
