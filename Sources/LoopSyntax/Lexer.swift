@@ -76,6 +76,9 @@ public struct Lexer {
             var fixes: [FixIt] = []
             switch shown {
             case "%": hints.append("Loop has no `%` operator")
+            case ";":
+                hints.append("Loop needs no semicolons; put each declaration on its own line")
+                fixes.append(FixIt(range: SourceRange(start, i), replacement: "", message: "remove the semicolon"))
             default: break
             }
             let scalar = shown.unicodeScalars.first
@@ -83,7 +86,6 @@ public struct Lexer {
             if let sc = scalar, sc.value >= 0x20, sc.value != 0x7F, sc != "\u{FFFD}" { display = String(sc) }
             else if len == 1 || scalar == "\u{FFFD}" { display = "\\x" + String(format: "%02X", b[start]) }
             else { display = "\\u{" + String(scalar!.value, radix: 16) + "}" }
-            _ = fixes
             error("E0103", "unexpected character `\(display)`", start, i, label: "not part of the language", hints: hints, fixes: fixes)
             return next()
         }
