@@ -71,10 +71,11 @@ struct Fmt: ParsableCommand {
 
     func run() throws {
         var unformatted = 0
-        var failed = false
+        var failed = false       // a program that does not parse: status 1
+        var ioFailed = false     // a file that cannot be read or written: status 2
         for path in files {
             let file: SourceFile
-            do { file = try Driver.sourceFile(path) } catch { printErr("error: \(error)"); failed = true; continue }
+            do { file = try Driver.sourceFile(path) } catch { printErr("error: \(error)"); ioFailed = true; continue }
             let (unit, diags) = Parser.parse(file)
             if diags.contains(where: { $0.severity == .error }) {
                 printErr(TextRenderer(color: isatty(2) != 0).render(diags.filter { $0.severity == .error }))
@@ -89,12 +90,13 @@ struct Fmt: ParsableCommand {
             if check {
                 printErr("\(path): not formatted")
             } else {
-                do { try formatted.write(toFile: path, atomically: true, encoding: .utf8) }
-                catch { printErr("error: \(path): cannot write: \(error.localizedDescription)"); failed = true }
-                printErr("\(path): formatted")
+                do {
+                    try formatted.write(toFile: path, atomically: true, encoding: .utf8)
+                    printErr("\(path): formatted")
+                } catch { printErr("error: \(path): cannot write: \(error.localizedDescription)"); ioFailed = true }
             }
         }
-        if failed { throw ExitCode(check ? 1 : 2) }
-        if check && unformatted > 0 { throw ExitCode(1) }
+        if ioFailed { throw ExitCode(2) }
+        if failed || (check && unformatted > 0) { throw ExitCode(1) }
     }
 }

@@ -33,7 +33,11 @@ struct Compile: ParsableCommand {
     func run() throws {
         let p = try loadProgram(program)
         do { try AOT.emit(p, kind: emit, to: output, options: Codegen.Options(optLevel: optLevel)) }
-        catch { throw CLIError("\(error)", code: 1) }
+        catch let e as CodegenError {
+            // Writing the output is I/O (2); a program that cannot be compiled is a program error (1).
+            if case .llvm(let m) = e, m.hasPrefix("cannot write") { throw CLIError(m, code: 2) }
+            throw CLIError("\(e)", code: 1)
+        }
         printErr("wrote \(output) (\(emit.rawValue))")
     }
 }
