@@ -283,7 +283,8 @@ extension Checker {
                                            "startswith": "starts_with", "endswith": "ends_with", "includes": "contains", "has": "contains",
                                            "match": "matches", "regex": "matches", "search": "matches", "any": "contains_any", "all": "contains_all",
                                            "in": "one_of", "is_in": "one_of", "count_matches_any": "count_any", "word_contains": "contains_word"]
-            if globals[f.name] == nil && !failedModules.isEmpty { return nil }   // already reported: the `use` failed
+            // A Stdlib function after a failed `use` was already explained by that error.
+            if globals[f.name] == nil && !failedModules.isEmpty && stdlib.modules.values.contains(where: { $0.contains("fn \(f.name)(") }) { return nil }
             let s = globals[f.name] != nil ? [] : (alias[f.name].map { [$0] } ?? suggestions(for: f.name, among: names))
             var hints = s.isEmpty ? [] : ["did you mean " + s.map { "`\($0)`" }.joined(separator: " or ") + "?"]
             if let g = globals[f.name] { hints.insert("`\(f.name)` is \(g.kind == .field ? "an input field" : g.kind == .let ? "a let" : "a constant"), not a function", at: 0) }

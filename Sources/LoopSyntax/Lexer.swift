@@ -142,7 +142,7 @@ public struct Lexer {
         while i < b.count {
             let c = b[i]
             if c == UInt8(ascii: "\n") { sawNewline = true; codeOnLine = false; i += 1 }
-            else if c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: "\r") { i += 1 }
+            else if c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: "\r") || c == 0x0C { i += 1 }
             else if c == UInt8(ascii: "/") && peek(1) == UInt8(ascii: "/") {
                 let s = i
                 while i < b.count, b[i] != UInt8(ascii: "\n") { i += 1 }

@@ -332,7 +332,7 @@ public struct Parser {
     }
 
     /// Operators in one chain (`a + b + c ...`) each deepen the tree by one level.
-    public static let maxChain = 1000
+    public static let maxChain = 400
     var chain = 0
 
     mutating func parseBinary(minPrec: Int) throws -> Expr {

@@ -299,6 +299,91 @@ final class GoldenDiagnosticsTests: XCTestCase {
         }
     }
 
+    /// A chain of more than `Parser.maxChain` binary operators is one E0204 (not a stack overflow);
+    /// a long chain just below the limit is accepted.
+    func testLongOperatorChainIsOneE0204() throws {
+        let ds = try Self.diagnostics(Case(name: "e0204_long_chain"))
+        XCTAssertEqual(ds.map(\.code), ["E0204"], Self.render(ds))
+        let head = "program sums\ninput text: text\nlabels long, short\n"
+        func chain(_ terms: Int) -> SourceFile {
+            // `>` plus `terms - 1` times `+`: `terms` operators in a row.
+            SourceFile(name: "chain", text: head + "rule r when len(text) > " + Array(repeating: "1", count: terms).joined(separator: " + ")
+                       + " => long\notherwise => short\n")
+        }
+        let (program, below) = Checker.checkSource(chain(Parser.maxChain), stdlib: .embedded)
+        XCTAssertNotNil(program)
+        XCTAssert(below.isEmpty, Self.render(Self.sorted(below)))
+        let (_, over) = Checker.checkSource(chain(Parser.maxChain + 1), stdlib: .embedded)
+        XCTAssertEqual(over.map(\.code), ["E0204"])
+    }
+
+    // MARK: foreign syntax, binary files, snippets
+
+    /// Habits from other languages (`#`, quotes, `&&`, `||`, `→`, `!`) are each one E0103 with one
+    /// fix and nothing follows from them; applying every fix gives a program without diagnostics.
+    func testForeignSyntaxIsOneErrorEachAndTheFixesRepairIt() throws {
+        let c = Case(name: "recovery_foreign_syntax")
+        let file = try Self.source(c)
+        let ds = try Self.diagnostics(c)
+        XCTAssertEqual(ds.map { "\(file.location(of: $0.range.start).line):\($0.code)" },
+                       ["1:E0103", "7:E0103", "7:E0103", "9:E0103", "10:E0103", "10:E0103", "11:E0103", "11:E0103"], Self.render(ds))
+        XCTAssert(ds.allSatisfy { $0.fixes.count == 1 }, Self.render(ds))
+        var bytes = file.bytes
+        for f in ds.compactMap(\.fixes.first).sorted(by: { $0.range.start > $1.range.start }) { bytes = Self.apply(f, to: bytes) }
+        let (program, after) = Checker.checkSource(SourceFile(name: c.displayName, bytes: bytes), stdlib: .embedded)
+        XCTAssertNotNil(program, String(decoding: bytes, as: UTF8.self))
+        XCTAssert(after.isEmpty, Self.render(Self.sorted(after)) + "\n--- fixed source:\n" + String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// A file that is not UTF-8 text gets exactly one E0107, at its first bad byte. The byte checks
+    /// also catch an editor that re-encoded a case (see generate_cases.py).
+    func testFilesThatAreNotTextAreOneE0107() throws {
+        let cases: [(name: String, byte: UInt8)] = [("e0107_latin1_text", 0xE9), ("e0107_nul_byte", 0x00),
+                                                    ("e0107_invalid_utf8_in_comment", 0xED), ("e0107_utf16_file", 0xFF)]
+        for (name, byte) in cases {
+            let c = Case(name: name)
+            let bytes = try Self.source(c).bytes
+            let ds = try Self.diagnostics(c)
+            XCTAssertEqual(ds.map(\.code), ["E0107"], "\(name):\n" + Self.render(ds))
+            guard let d = ds.first, d.range.start < bytes.count else { XCTFail("\(name): no E0107 inside the file"); continue }
+            XCTAssertEqual(bytes[d.range.start], byte, "\(name): E0107 must point at the byte the case is about")
+            XCTAssertEqual(bytes.firstIndex(of: byte), d.range.start, "\(name): E0107 must point at the first bad byte")
+        }
+    }
+
+    /// After a `use` of a module that does not exist, calls to its functions are not reported again.
+    func testAFailedUseIsTheOnlyError() throws {
+        let ds = try Self.diagnostics(Case(name: "e0304_unknown_module_then_call"))
+        XCTAssertEqual(ds.map(\.code), ["E0304"], Self.render(ds))
+    }
+
+    /// In every case, the first `^` of a diagnostic sits under the character its range starts at
+    /// (also in the window shown for a long line), snippet lines stay short, and no control
+    /// character reaches the output.
+    func testSnippetsPointAtTheRangeAndAreSanitised() throws {
+        for c in try Self.allCases() {
+            let file = try Self.source(c)
+            let ds = try Self.diagnostics(c)
+            let all = Self.render(ds)
+            XCTAssert(all.unicodeScalars.allSatisfy { $0 == "\n" || ($0.value >= 0x20 && $0.value != 0x7F) },
+                      "\(c.name): the output contains a control character")
+            for d in ds where d.file?.name == file.name {
+                let lines = Self.render([d]).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                guard lines.count > 3, let bar = lines[2].range(of: " | ") else { continue }
+                let prefix = lines[2].distance(from: lines[2].startIndex, to: bar.upperBound)
+                let text = Array(lines[2].unicodeScalars.dropFirst(prefix))
+                let marks = Array(lines[3].unicodeScalars.dropFirst(prefix))
+                XCTAssertLessThanOrEqual(text.count, 122, "\(c.name) \(d.code): snippet line too long")
+                guard d.range.start < file.bytes.count, file.bytes[d.range.start] != UInt8(ascii: "\n"),
+                      let caret = marks.firstIndex(of: "^") else { continue }
+                let here = String(decoding: file.bytes[d.range.start..<min(file.bytes.count, d.range.start + 4)], as: UTF8.self).unicodeScalars.first!
+                let shown: Unicode.Scalar = here == "\t" ? " " : (here.value < 0x20 || here.value == 0x7F) ? "\u{FFFD}" : here
+                XCTAssert(caret < text.count && text[caret] == shown,
+                          "\(c.name) \(d.code): the caret is not under `\(shown)`:\n\(lines[2])\n\(lines[3])")
+            }
+        }
+    }
+
     // MARK: JSON
 
     func testJSONRenderingHasTheDocumentedFields() throws {
@@ -471,9 +556,15 @@ final class GoldenDiagnosticsTests: XCTestCase {
         try assertFixWorks("e0501_lazy_quantifier", code: "E0501", fixMessage: "remove `?`")
         try assertFixWorks("e0502_reversed_bounds", code: "E0502", fixMessage: "swap the bounds")
         try assertFixWorks("e0503_verbose_flag", code: "E0503", fixMessage: "remove the flag")
-        try assertFixWorks("e0605_confidence_out_of_range", code: "E0605", fixMessage: "use a probability")
+        try assertFixWorks("e0605_confidence_out_of_range", code: "E0605", fixMessage: "use 0.95")
         try assertFixWorks("e0607_two_otherwise", code: "E0607", fixMessage: "remove it")
         try assertFixWorks("w0002_duplicate_keyword", code: "W0002", fixMessage: "remove the duplicate")
+        // Removals take a neighbouring comma, so the list still parses.
+        try assertFixWorks("e0406_empty_keyword", code: "E0406", fixMessage: "remove the empty keyword")
+        try assertFixWorks("e0604_duplicate_label", code: "E0604", fixMessage: "remove the duplicate")
+        try assertFixWorks("e0301_misspelled_test_field", code: "E0301", fixMessage: "use `body`")
+        try assertFixWorks("e0403_unknown_field_types", code: "E0403", fixMessage: "use `number`")
+        try assertFixWorks("e0403_unknown_field_types", code: "E0403", fixMessage: "use `text`")
     }
 
     /// Applying every fix of a multi-error file (from the end backwards, so offsets stay valid)
