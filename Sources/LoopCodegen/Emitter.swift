@@ -320,6 +320,25 @@ final class Emitter {
         return (ir.constI32s("\(name).trans", packed), ir.constI64s("\(name).out", outputs), ir.constI64s("\(name).final", d.finalOut))
     }
 
+    /// Tables for the hot loop: each entry holds the target's row offset (state × classes, so no
+    /// multiply sits on the loop's critical path) in the low `bits` bits and the output index above.
+    func offsetTables(_ name: String, _ d: DFA) -> (trans: LLVMValueRef, out: LLVMValueRef, fin: LLVMValueRef, bits: Int) {
+        let nc = d.classes
+        var outputs: [Int64] = [0]
+        var outputIndex: [Int64: UInt32] = [0: 0]
+        var bits = 1
+        while (1 << bits) < d.stateCount * nc { bits += 1 }
+        var packed: [Int32] = []
+        packed.reserveCapacity(d.trans.count)
+        for (t, o) in zip(d.trans, d.out) {
+            var oi = outputIndex[o]
+            if oi == nil { oi = UInt32(outputs.count); outputIndex[o] = oi; outputs.append(o) }
+            packed.append(Int32(bitPattern: UInt32(Int(t) * nc) | (oi! << UInt32(bits))))
+        }
+        precondition(bits < 32 && outputs.count <= (1 << (32 - bits)), "automaton tables exceed the packed encoding")
+        return (ir.constI32s("\(name).trans", packed), ir.constI64s("\(name).out", outputs), ir.constI64s("\(name).final", d.finalOut), bits)
+    }
+
     /// One loop over the text stepping every shared DFA of a source: the unit is decoded and
     /// classified once, and the DFAs' independent table walks overlap in the pipeline.
     /// void multi(i8* p, i64 len, i64* flags, i32* counts /* 64 per scan */)
@@ -328,7 +347,7 @@ final class Emitter {
         let f = ir.function("\(prefix)\(name)", type, internal: true)
         let cm = low.scans[ks[0]].classMap
         let nc = cm.count
-        let tables = ks.map { packedTables("scan\($0)", low.scans[$0].dfa!) }
+        let tables = ks.map { offsetTables("scan\($0)", low.scans[$0].dfa!) }
         let ascii = ir.constI32s("\(name).ascii", cm.ascii)
         let bounds = ir.constI32s("\(name).bounds", cm.bounds.map { Int32(bitPattern: $0) })
         let bclass = ir.constI32s("\(name).bclass", cm.boundClass)
@@ -340,7 +359,7 @@ final class Emitter {
         ir.br(loop)
         ir.at(loop)
         let i = ir.phi(ir.i64, [(ir.i64c(0), entry)])
-        let states = ks.map { ir.phi(ir.i32, [(ir.i32c(Int(low.scans[$0].dfa!.start[1])), entry)]) }
+        let states = ks.map { ir.phi(ir.i32, [(ir.i32c(Int(low.scans[$0].dfa!.start[1]) * nc), entry)]) }
         let flags = ks.map { _ in ir.phi(ir.i64, [(ir.i64c(0), entry)]) }
         ir.condBr(ir.icmp(LLVMIntSLT, i, len), body, done)
         ir.at(body)
@@ -362,10 +381,11 @@ final class Emitter {
         var nextFlags: [LLVMValueRef] = []
         var outs: [LLVMValueRef] = []
         for (j, k) in ks.enumerated() {
-            let idx = ir.add(ir.mul(ir.zext(states[j], ir.i64), ir.i64c(nc)), c)
+            let idx = ir.add(ir.zext(states[j], ir.i64), c)
             let e = ir.load(ir.i32, ir.gep(ir.i32, tables[j].trans, [idx]))
-            nextStates.append(ir.and(e, ir.i32c(0xFFFFF)))
-            let o = ir.load(ir.i64, ir.gep(ir.i64, tables[j].out, [ir.zext(ir.lshr(e, ir.i32c(20)), ir.i64)]))
+            let bits = tables[j].bits
+            nextStates.append(ir.and(e, ir.i32c((1 << bits) - 1)))
+            let o = ir.load(ir.i64, ir.gep(ir.i64, tables[j].out, [ir.zext(ir.lshr(e, ir.i32c(bits)), ir.i64)]))
             outs.append(o)
             nextFlags.append(ir.or(flags[j], o))
             _ = k
@@ -384,7 +404,8 @@ final class Emitter {
         }
         ir.at(done)
         for (j, k) in ks.enumerated() {
-            let fo = ir.load(ir.i64, ir.gep(ir.i64, tables[j].fin, [ir.zext(states[j], ir.i64)]))
+            let state = LLVMBuildUDiv(ir.b, ir.zext(states[j], ir.i64), ir.i64c(nc), "")!
+            let fo = ir.load(ir.i64, ir.gep(ir.i64, tables[j].fin, [state]))
             let cmask = countMask(k)
             if cmask != 0 { emitCountBits(ir.and(fo, LLVMConstInt(ir.i64, UInt64(bitPattern: cmask), 0)), ir.gep(ir.i32, counts, [ir.i64c(64 * j)]), f) }
             ir.store(ir.or(flags[j], fo), ir.gep(ir.i64, flagsOut, [ir.i64c(j)]))

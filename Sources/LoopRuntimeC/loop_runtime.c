@@ -107,7 +107,17 @@ int64_t loop_rt_trim(const uint8_t *p, int64_t len, int64_t *out_len) {
     return s;
 }
 
+/* True when every byte is ASCII (checked eight bytes at a time). */
+static int all_ascii(const uint8_t *p, int64_t len) {
+    int64_t i = 0;
+    uint64_t acc = 0;
+    for (; i + 8 <= len; i += 8) { uint64_t w; memcpy(&w, p + i, 8); acc |= w; }
+    for (; i < len; i++) acc |= p[i];
+    return (acc & 0x8080808080808080ULL) == 0;
+}
+
 double loop_rt_len(const uint8_t *p, int64_t len) {
+    if (all_ascii(p, len)) return (double)len;
     int64_t i = 0, n = 0, k;
     while (i < len) { if (p[i] < 0x80) { i++; n++; continue; } loop_rt_decode(p, len, i, &k); i += k; n++; }
     return (double)n;
@@ -131,6 +141,14 @@ static int is_punct(uint32_t c) { return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A 
 
 double loop_rt_upper_ratio(const uint8_t *p, int64_t len) {
     int64_t i = 0, upper = 0, cased = 0, k;
+    if (all_ascii(p, len)) {
+        for (int64_t j = 0; j < len; j++) {
+            uint8_t c = p[j];
+            upper += (c >= 'A') & (c <= 'Z');
+            cased += ((c >= 'A') & (c <= 'Z')) | ((c >= 'a') & (c <= 'z'));
+        }
+        return cased == 0 ? 0.0 : (double)upper / (double)cased;
+    }
     while (i < len) {
         uint8_t c = p[i];
         if (c < 0x80) {
