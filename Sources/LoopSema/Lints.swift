@@ -7,31 +7,42 @@ extension Checker {
         // W0001: unused definitions in the program (Stdlib modules export, so theirs are not reported).
         // Not while there are errors: a misspelled use would make the definition look unused.
         let hasErrors = diags.contains { $0.severity == .error }
+        var declByName: [String: Decl] = [:]
+        for d in unit.decls { if let n = declName(d), declByName[n] == nil { declByName[n] = d } }
         for (name, g) in globals.sorted(by: { $0.value.nameRange.start < $1.value.nameRange.start })
             where !hasErrors && g.module == nil && g.kind != .field && !used.contains(name) {
             let what = g.kind == .fn ? "function" : g.kind == .let ? "let" : "constant"
             var fixes: [FixIt] = []
-            if let d = unit.decls.first(where: { declName($0) == name }) {
+            if let d = declByName[name] {
                 fixes.append(FixIt(range: d.range, replacement: "", message: "remove the unused \(what)"))
             }
             warning("W0001", "\(what) `\(name)` is never used", file, g.nameRange, label: "unused", fixes: fixes)
         }
-        // W0004: a rule that can never fire because an earlier rule fires on every input it would.
+        // W0004: a rule that can never fire because an earlier rule fires on every input it would:
+        // an earlier rule's conditions (its `and`-conjuncts) are a subset of this rule's.
         var ruleDecls: [(Ident, Expr, SourceRange)] = []
         for d in unit.decls { if case .rule(let n, let c, _, _) = d.kind { ruleDecls.append((n, c, d.range)) } }
+        var earlier: [[String]: Int] = [:]     // sorted conjuncts of a rule → its index
+        var alwaysTrue: Int? = nil
         for j in ruleDecls.indices {
-            let cj = conjuncts(ruleDecls[j].1)
-            for i in 0..<j {
-                let ci = conjuncts(ruleDecls[i].1)
-                let always = ci == ["true"]
-                if always || ci.isSubset(of: cj) {
-                    warning("W0004", "rule `\(ruleDecls[j].0.name)` can never fire", file, ruleDecls[j].0.range, label: "unreachable",
-                            notes: [DiagnosticNote(file: file, range: ruleDecls[i].0.range,
-                                                   message: always ? "rule `\(ruleDecls[i].0.name)` fires on every input" : "rule `\(ruleDecls[i].0.name)` fires first on every input this rule matches")],
-                            hints: ["rules are tried in order and the first match wins; move the more specific rule first"])
-                    break
+            let cj = Array(conjuncts(ruleDecls[j].1)).sorted()
+            var shadow: Int? = alwaysTrue
+            if shadow == nil && cj.count <= 10 {
+                // Every non-empty subset of this rule's conjuncts that an earlier rule has exactly.
+                for mask in 1..<(1 << cj.count) {
+                    let subset = cj.indices.filter { mask & (1 << $0) != 0 }.map { cj[$0] }
+                    if let i = earlier[subset], shadow == nil || i < shadow! { shadow = i }
                 }
             }
+            if let i = shadow {
+                let always = i == alwaysTrue
+                warning("W0004", "rule `\(ruleDecls[j].0.name)` can never fire", file, ruleDecls[j].0.range, label: "unreachable",
+                        notes: [DiagnosticNote(file: file, range: ruleDecls[i].0.range,
+                                               message: always ? "rule `\(ruleDecls[i].0.name)` fires on every input" : "rule `\(ruleDecls[i].0.name)` fires first on every input this rule matches")],
+                        hints: ["rules are tried in order and the first match wins; move the more specific rule first"])
+            }
+            if earlier[cj] == nil { earlier[cj] = j }
+            if cj == ["true"] && alwaysTrue == nil { alwaysTrue = j }
         }
         // W0005: labels nothing can produce.
         guard fallback != nil || partial == false else { return }
