@@ -163,6 +163,14 @@ public struct RecordDecoder {
                 guard program.singleInput else { return .failure(InputError("expected a JSON object with fields \(fields.map(\.name).joined(separator: ", ")), found a string")) }
                 return convert(text: s, field: 0)
             }
+            // A bare number or boolean line for a single number or bool input.
+            if program.singleInput {
+                switch (fields[0].type, j) {
+                case (.number, .number(let x)): return .success([.number(x)])
+                case (.bool, .bool(let x)): return .success([.bool(x)])
+                default: break
+                }
+            }
             guard case .object = j else { return .failure(InputError("expected a JSON object or string, found \(j.kindName)")) }
             var out: [Value] = []
             for (i, f) in fields.enumerated() {

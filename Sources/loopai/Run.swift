@@ -55,7 +55,7 @@ struct Explain: ParsableCommand {
     @Argument(help: "The program (.loop).")
     var program: String
 
-    @Argument(help: "The input: text for a single-text program, a JSON object for a record program.")
+    @Argument(help: "The input: the text itself for a single-text program, a JSON object for a record program.")
     var input: String
 
     @Flag(help: "Print the trace as JSON.")
@@ -64,7 +64,8 @@ struct Explain: ParsableCommand {
     func run() throws {
         let p = try loadProgram(program, showWarnings: false)
         let raw: RawRecord
-        if !p.singleInput || (input.hasPrefix("{") && (try? JSONParser.parse(input)) != nil) {
+        // A single-text program takes the argument as the text itself; a record program, as JSON.
+        if !p.singleInput {
             guard let j = try? JSONParser.parse(input) else { throw CLIError("the input must be a JSON object with fields " + p.fields.map(\.name).joined(separator: ", "), code: 2) }
             raw = .json(j)
         } else {

@@ -114,3 +114,22 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(try CLI.run(["dump", "typed", "p.loop"], cwd: dir).stdout.contains("rule#0 premium_number"))
     }
 }
+
+final class CLIInputTests: XCTestCase {
+    func testBareJSONNumbersForANumberInput() throws {
+        let prog = "program n\ninput n: number\nlabels big, small\nrule r when n > 10 => big\notherwise => small\n"
+        let dir = try CLI.tempDir(["n.loop": prog, "in.jsonl": "42\n\"3\"\n{\"n\": 11}\ntrue\n"])
+        let r = try CLI.run(["run", "n.loop", "--input", "in.jsonl"], cwd: dir)
+        let lines = r.stdout.split(separator: "\n").map { try! JSONParser.parse(String($0)) }
+        XCTAssertEqual(lines.map { $0["label"]?.string }, ["big", "small", "big", nil])
+        XCTAssertEqual(lines[3]["error"]?.string, "expected a JSON object or string, found a boolean")
+        XCTAssertEqual(r.status, 1)
+    }
+
+    func testExplainTakesTheArgumentAsText() throws {
+        let dir = try CLI.tempDir(["p.loop": CLI.spam])
+        let e = try CLI.run(["explain", "p.loop", "{\"text\": \"prize\"}"], cwd: dir)
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertTrue(e.stdout.contains("answer: spam"), "the JSON-looking text is classified as text (it contains `prize`): \(e.stdout)")
+    }
+}
