@@ -214,8 +214,9 @@ public struct Lexer {
                     let hs = i
                     while i < b.count, b[i] != UInt8(ascii: "}"), i - hs < 8, b[i] != UInt8(ascii: "\"") { i += 1 }
                     let hex = String(decoding: b[hs..<i], as: UTF8.self)
-                    if peek() == UInt8(ascii: "}") { i += 1 }
-                    if let v = UInt32(hex, radix: 16), let sc = Unicode.Scalar(v) {
+                    let closed = peek() == UInt8(ascii: "}")
+                    if closed { i += 1 }
+                    if closed, !hex.isEmpty, hex.allSatisfy(\.isHexDigit), let v = UInt32(hex, radix: 16), let sc = Unicode.Scalar(v) {
                         out.append(contentsOf: Array(String(Character(sc)).utf8))
                     } else {
                         error("E0102", "invalid unicode escape `\\u{\(hex)}`", es, i, label: "not a Unicode scalar value",
@@ -247,7 +248,11 @@ public struct Lexer {
                 return .regex(pattern: String(decoding: b[ps..<i], as: UTF8.self), flags: "")
             }
             let c = b[i]
-            if c == UInt8(ascii: "\\") { i += 2; continue }
+            if c == UInt8(ascii: "\\") {
+                // A backslash escapes the next character, but never a line break or the end of the file.
+                i += (i + 1 < b.count && b[i + 1] != UInt8(ascii: "\n")) ? 2 : 1
+                continue
+            }
             if c == UInt8(ascii: "[") { inClass = true }
             else if c == UInt8(ascii: "]") { inClass = false }
             else if c == UInt8(ascii: "/") && !inClass { break }
