@@ -13,7 +13,7 @@ final class Emitter {
     lazy var valueT = ir.structType("loop_value", [ir.i8p, ir.i64, ir.f64])
     lazy var resultT = ir.structType("loop_result", [ir.i32, ir.i32, ir.f64])
     lazy var dfaT = ir.structType("loop_rt_dfa", [ir.i32, ir.i32, ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i32),
-                                                   ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i32)])
+                                                   ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i32), ir.ptr(ir.i8)])
 
     init(_ low: LoweredProgram, prefix: String, moduleName: String, context: LLVMContextRef? = nil) {
         self.low = low
@@ -320,25 +320,6 @@ final class Emitter {
         return (ir.constI32s("\(name).trans", packed), ir.constI64s("\(name).out", outputs), ir.constI64s("\(name).final", d.finalOut))
     }
 
-    /// Tables for the hot loop: each entry holds the target's row offset (state × classes, so no
-    /// multiply sits on the loop's critical path) in the low `bits` bits and the output index above.
-    func offsetTables(_ name: String, _ d: DFA) -> (trans: LLVMValueRef, out: LLVMValueRef, fin: LLVMValueRef, bits: Int) {
-        let nc = d.classes
-        var outputs: [Int64] = [0]
-        var outputIndex: [Int64: UInt32] = [0: 0]
-        var bits = 1
-        while (1 << bits) < d.stateCount * nc { bits += 1 }
-        var packed: [Int32] = []
-        packed.reserveCapacity(d.trans.count)
-        for (t, o) in zip(d.trans, d.out) {
-            var oi = outputIndex[o]
-            if oi == nil { oi = UInt32(outputs.count); outputIndex[o] = oi; outputs.append(o) }
-            packed.append(Int32(bitPattern: UInt32(Int(t) * nc) | (oi! << UInt32(bits))))
-        }
-        precondition(bits < 32 && outputs.count <= (1 << (32 - bits)), "automaton tables exceed the packed encoding")
-        return (ir.constI32s("\(name).trans", packed), ir.constI64s("\(name).out", outputs), ir.constI64s("\(name).final", d.finalOut), bits)
-    }
-
     /// One loop over the text stepping every shared DFA of a source: the unit is decoded and
     /// classified once, and the DFAs' independent table walks overlap in the pipeline.
     /// void multi(i8* p, i64 len, i64* flags, i32* counts /* 64 per scan */)
@@ -347,7 +328,7 @@ final class Emitter {
         let f = ir.function("\(prefix)\(name)", type, internal: true)
         let cm = low.scans[ks[0]].classMap
         let nc = cm.count
-        let tables = ks.map { offsetTables("scan\($0)", low.scans[$0].dfa!) }
+        let tables = ks.map { packedTables("scan\($0)", low.scans[$0].dfa!) }
         let ascii = ir.constI32s("\(name).ascii", cm.ascii)
         let bounds = ir.constI32s("\(name).bounds", cm.bounds.map { Int32(bitPattern: $0) })
         let bclass = ir.constI32s("\(name).bclass", cm.boundClass)
@@ -359,7 +340,7 @@ final class Emitter {
         ir.br(loop)
         ir.at(loop)
         let i = ir.phi(ir.i64, [(ir.i64c(0), entry)])
-        let states = ks.map { ir.phi(ir.i32, [(ir.i32c(Int(low.scans[$0].dfa!.start[1]) * nc), entry)]) }
+        let states = ks.map { ir.phi(ir.i32, [(ir.i32c(Int(low.scans[$0].dfa!.start[1])), entry)]) }
         let flags = ks.map { _ in ir.phi(ir.i64, [(ir.i64c(0), entry)]) }
         ir.condBr(ir.icmp(LLVMIntSLT, i, len), body, done)
         ir.at(body)
@@ -381,11 +362,10 @@ final class Emitter {
         var nextFlags: [LLVMValueRef] = []
         var outs: [LLVMValueRef] = []
         for (j, k) in ks.enumerated() {
-            let idx = ir.add(ir.zext(states[j], ir.i64), c)
+            let idx = ir.add(ir.mul(ir.zext(states[j], ir.i64), ir.i64c(nc)), c)
             let e = ir.load(ir.i32, ir.gep(ir.i32, tables[j].trans, [idx]))
-            let bits = tables[j].bits
-            nextStates.append(ir.and(e, ir.i32c((1 << bits) - 1)))
-            let o = ir.load(ir.i64, ir.gep(ir.i64, tables[j].out, [ir.zext(ir.lshr(e, ir.i32c(bits)), ir.i64)]))
+            nextStates.append(ir.and(e, ir.i32c(0xFFFFF)))
+            let o = ir.load(ir.i64, ir.gep(ir.i64, tables[j].out, [ir.zext(ir.lshr(e, ir.i32c(20)), ir.i64)]))
             outs.append(o)
             nextFlags.append(ir.or(flags[j], o))
             _ = k
@@ -404,8 +384,7 @@ final class Emitter {
         }
         ir.at(done)
         for (j, k) in ks.enumerated() {
-            let state = LLVMBuildUDiv(ir.b, ir.zext(states[j], ir.i64), ir.i64c(nc), "")!
-            let fo = ir.load(ir.i64, ir.gep(ir.i64, tables[j].fin, [state]))
+            let fo = ir.load(ir.i64, ir.gep(ir.i64, tables[j].fin, [ir.zext(states[j], ir.i64)]))
             let cmask = countMask(k)
             if cmask != 0 { emitCountBits(ir.and(fo, LLVMConstInt(ir.i64, UInt64(bitPattern: cmask), 0)), ir.gep(ir.i32, counts, [ir.i64c(64 * j)]), f) }
             ir.store(ir.or(flags[j], fo), ir.gep(ir.i64, flagsOut, [ir.i64c(j)]))
@@ -522,6 +501,15 @@ final class Emitter {
             ir.constI32s("cnt\(k).out", dfa.out.map { Int32($0) }),
             ir.constI32s("cnt\(k).final", dfa.finalOut.map { Int32($0) }),
             ir.constI32s("cnt\(k).start", dfa.start),
+            ir.constBytes("cnt\(k).asciistart", (0..<128).map { b -> UInt8 in
+                // Can a match begin with this byte (not at the very start of the text), whatever came before?
+                let c = Int(cm.ascii[b])
+                for pw in 0..<2 {
+                    let s = Int(dfa.start[pw * 2])
+                    if s != 0 && (dfa.trans[s * dfa.classes + c] != 0 || dfa.out[s * dfa.classes + c] != 0) { return 1 }
+                }
+                return 0
+            }),
         ]
         var fs: [LLVMValueRef?] = fields
         let initv = fs.withUnsafeMutableBufferPointer { LLVMConstNamedStruct(dfaT, $0.baseAddress, UInt32(fields.count)) }!

@@ -55,6 +55,7 @@ typedef struct {
     const int32_t *out;           /* state * nclasses + class -> pattern + 1 matched before this unit, or 0 */
     const int32_t *final_out;     /* state -> pattern + 1 matched at the end of the text, or 0 */
     const int32_t *start;         /* [prev_word * 2 + at_start] -> start state */
+    const uint8_t *ascii_start;   /* 128 entries: 0 when no match can begin with this ASCII byte (not at the start) */
 } loop_rt_dfa;
 
 /* A Thompson NFA over unit classes, for pattern groups whose DFA would be too large.
@@ -230,20 +231,24 @@ double loop_rt_word_count(const uint8_t *p, int64_t len) {
 static int is_digit(uint32_t c) { return c >= 0x30 && c <= 0x39; }
 static int is_punct(uint32_t c) { return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) || (c >= 0x7B && c <= 0x7E); }
 
+/* Bit 0: an ASCII uppercase letter; bit 1: an ASCII letter (cased). */
+static const uint8_t ascii_case[128] = {
+    ['A'] = 3, ['B'] = 3, ['C'] = 3, ['D'] = 3, ['E'] = 3, ['F'] = 3, ['G'] = 3, ['H'] = 3, ['I'] = 3,
+    ['J'] = 3, ['K'] = 3, ['L'] = 3, ['M'] = 3, ['N'] = 3, ['O'] = 3, ['P'] = 3, ['Q'] = 3, ['R'] = 3,
+    ['S'] = 3, ['T'] = 3, ['U'] = 3, ['V'] = 3, ['W'] = 3, ['X'] = 3, ['Y'] = 3, ['Z'] = 3,
+    ['a'] = 2, ['b'] = 2, ['c'] = 2, ['d'] = 2, ['e'] = 2, ['f'] = 2, ['g'] = 2, ['h'] = 2, ['i'] = 2,
+    ['j'] = 2, ['k'] = 2, ['l'] = 2, ['m'] = 2, ['n'] = 2, ['o'] = 2, ['p'] = 2, ['q'] = 2, ['r'] = 2,
+    ['s'] = 2, ['t'] = 2, ['u'] = 2, ['v'] = 2, ['w'] = 2, ['x'] = 2, ['y'] = 2, ['z'] = 2,
+};
+
 double loop_rt_upper_ratio(const uint8_t *p, int64_t len) {
     int64_t i = 0, upper = 0, cased = 0, k;
-    if (all_ascii(p, len)) {
-        for (int64_t j = 0; j < len; j++) {
-            uint8_t c = p[j];
-            upper += (c >= 'A') & (c <= 'Z');
-            cased += ((c >= 'A') & (c <= 'Z')) | ((c >= 'a') & (c <= 'z'));
-        }
-        return cased == 0 ? 0.0 : (double)upper / (double)cased;
-    }
     while (i < len) {
         uint8_t c = p[i];
         if (c < 0x80) {
-            if (c >= 'A' && c <= 'Z') { upper++; cased++; } else if (c >= 'a' && c <= 'z') cased++;
+            uint8_t t = ascii_case[c];
+            upper += t & 1;
+            cased += t >> 1;
             i++;
             continue;
         }
@@ -296,6 +301,12 @@ double loop_rt_count(const loop_rt_dfa *d, const uint8_t *p, int64_t len, const 
     int64_t pos = 0;
     int32_t prev_word = 0;
     while (pos < len) {
+        if (pos > 0 && p[pos] < 0x80 && !d->ascii_start[p[pos]]) {
+            /* Skip the run of ASCII bytes that cannot begin a match. */
+            do { pos++; } while (pos < len && p[pos] < 0x80 && !d->ascii_start[p[pos]]);
+            prev_word = d->word_class[d->ascii_class[p[pos - 1]]];
+            continue;
+        }
         /* Longest anchored match starting at pos. */
         int32_t s = d->start[prev_word * 2 + (pos == 0)];
         if (p[pos] < 0x80) {

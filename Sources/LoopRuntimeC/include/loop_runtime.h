@@ -52,6 +52,7 @@ typedef struct {
     const int32_t *out;           /* state * nclasses + class -> pattern + 1 matched before this unit, or 0 */
     const int32_t *final_out;     /* state -> pattern + 1 matched at the end of the text, or 0 */
     const int32_t *start;         /* [prev_word * 2 + at_start] -> start state */
+    const uint8_t *ascii_start;   /* 128 entries: 0 when no match can begin with this ASCII byte (not at the start) */
 } loop_rt_dfa;
 
 /* A Thompson NFA over unit classes, for pattern groups whose DFA would be too large.
