@@ -276,7 +276,7 @@ public final class LoweredProgram {
     /// Per-automaton state budgets. Literal keyword sets combine into one Aho–Corasick-like
     /// automaton; regexes are added to a group while the group stays small, else start a new one.
     public static let literalGroupBudget = 20_000
-    public static let regexGroupBudget = 3_000
+    public static let regexGroupBudget = 2_000
     public static let singleRegexBudget = 8_000
 
     func isLiteral(_ p: Pattern) -> Bool {
