@@ -61,8 +61,9 @@ public enum Codegen {
         return tm
     }
 
-    /// Textual IR for `loopai dump ir` and `--emit llvm`.
-    public static func llvmIR(_ program: TypedProgram, options: Options = Options(), prefix: String = "loop_") throws -> String {
+    /// Builds the module for the host target and hands it, with the target machine, to `body`.
+    static func withHostModule<T>(_ program: TypedProgram, prefix: String, options: Options,
+                                  _ body: (Emitter, LLVMTargetMachineRef) throws -> T) throws -> T {
         let tm = try hostTargetMachine(level: options.optLevel)
         defer { LLVMDisposeTargetMachine(tm) }
         let triple = LLVMGetDefaultTargetTriple()!
@@ -73,7 +74,12 @@ public enum Codegen {
         defer { LLVMDisposeMessage(ls) }
         let em = try buildModule(program, prefix: prefix, options: options, context: nil, triple: String(cString: triple),
                                  dataLayout: String(cString: ls), tm: tm)
-        return em.ir.text
+        return try body(em, tm)
+    }
+
+    /// Textual IR for `loopai dump ir` and `--emit llvm`.
+    public static func llvmIR(_ program: TypedProgram, options: Options = Options(), prefix: String = "loop_") throws -> String {
+        try withHostModule(program, prefix: prefix, options: options) { em, _ in em.ir.text }
     }
 
     /// The mid-level form, for `loopai dump mir`.
@@ -81,16 +87,10 @@ public enum Codegen {
 
     /// Writes an object file (`obj`) or assembly (`asm`).
     public static func emitFile(_ program: TypedProgram, to path: String, assembly: Bool, options: Options = Options()) throws {
-        let tm = try hostTargetMachine(level: options.optLevel)
-        defer { LLVMDisposeTargetMachine(tm) }
-        let triple = LLVMGetDefaultTargetTriple()!
-        defer { LLVMDisposeMessage(triple) }
-        let layout = LLVMCreateTargetDataLayout(tm)!
-        defer { LLVMDisposeTargetData(layout) }
-        let ls = LLVMCopyStringRepOfTargetData(layout)!
-        defer { LLVMDisposeMessage(ls) }
-        let em = try buildModule(program, prefix: "loop_", options: options, context: nil, triple: String(cString: triple),
-                                 dataLayout: String(cString: ls), tm: tm)
+        try withHostModule(program, prefix: "loop_", options: options) { em, tm in try writeFile(em, tm, path, assembly) }
+    }
+
+    static func writeFile(_ em: Emitter, _ tm: LLVMTargetMachineRef, _ path: String, _ assembly: Bool) throws {
         var err: UnsafeMutablePointer<CChar>? = nil
         let cpath = strdup(path)!
         defer { free(cpath) }

@@ -403,19 +403,7 @@ final class Emitter {
         let nc = cm.count
         // One 32-bit word per transition: the target state in the low 20 bits and, above them,
         // an index into the table of distinct outputs (0 = nothing matched here).
-        var outputs: [Int64] = [0]
-        var outputIndex: [Int64: Int32] = [0: 0]
-        var packed: [Int32] = []
-        packed.reserveCapacity(d.trans.count)
-        for (t, o) in zip(d.trans, d.out) {
-            var oi = outputIndex[o]
-            if oi == nil { oi = Int32(outputs.count); outputIndex[o] = oi; outputs.append(o) }
-            packed.append(t | (oi! << 20))
-        }
-        precondition(outputs.count < 2048 && d.stateCount < (1 << 20), "automaton tables exceed the packed encoding")
-        let trans = ir.constI32s("scan\(k).trans", packed)
-        let out = ir.constI64s("scan\(k).out", outputs)
-        let fin = ir.constI64s("scan\(k).final", d.finalOut)
+        let (trans, out, fin) = packedTables("scan\(k)", d)
         let ascii = ir.constI32s("scan\(k).ascii", cm.ascii)
         let bounds = ir.constI32s("scan\(k).bounds", cm.bounds.map { Int32(bitPattern: $0) })
         let bclass = ir.constI32s("scan\(k).bclass", cm.boundClass)
