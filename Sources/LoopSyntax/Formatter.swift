@@ -144,7 +144,17 @@ public struct Formatter {
     // MARK: expressions
 
     /// An expression starting at `column`; long lists, tables and and/or chains break over lines.
-    func expr(_ e: Expr, column: Int, reserve: Int = 0) -> String {
+    mutating func expr(_ e: Expr, column: Int, reserve: Int = 0) -> String {
+        // Comments inside a list or table literal stay with their entries: one entry per line.
+        if ci < comments.count, comments[ci].range.start > e.range.start, comments[ci].range.end < e.range.end {
+            switch e.kind {
+            case .list(let items): return commentedEntries(items.map { ($0.range, Formatter.exprInline($0)) }, open: "[", close: "]", end: e.range.end)
+            case .table(let entries):
+                return commentedEntries(entries.map { ($0.key.range.union($0.value.range), Formatter.exprInline($0.key) + ": " + Formatter.exprInline($0.value)) },
+                                        open: "{", close: "}", end: e.range.end)
+            default: break
+            }
+        }
         let flat = Formatter.exprInline(e)
         if column + flat.count + reserve <= Formatter.width { return flat }
         switch e.kind {
@@ -159,6 +169,28 @@ public struct Formatter {
         default:
             return flat
         }
+    }
+
+    /// A literal with comments among its entries: each entry on its own line, each comment kept
+    /// where it was (before an entry, or trailing it on the same line).
+    mutating func commentedEntries(_ entries: [(SourceRange, String)], open: String, close: String, end: Int) -> String {
+        var s = open + "\n"
+        for (range, text) in entries {
+            while ci < comments.count, comments[ci].range.start < range.start {
+                s += Formatter.indent + comments[ci].text + "\n"; ci += 1
+            }
+            s += Formatter.indent + text + ","
+            if ci < comments.count, comments[ci].trailing, comments[ci].range.start < end {
+                let (l1, _) = unit.file.location(of: max(0, range.end - 1))
+                let (l2, _) = unit.file.location(of: comments[ci].range.start)
+                if l1 == l2 { s += " " + comments[ci].text; ci += 1 }
+            }
+            s += "\n"
+        }
+        while ci < comments.count, comments[ci].range.start < end {
+            s += Formatter.indent + comments[ci].text + "\n"; ci += 1
+        }
+        return s + close
     }
 
     static func flatten(_ e: Expr, _ op: BinaryOp, _ parts: inout [Expr]) {

@@ -128,6 +128,25 @@ final class FormatterTests: XCTestCase {
         roundTrip("const k = [\(items)]")
     }
 
+    func testCommentsInsideListsAndTablesStayWithTheirEntries() {
+        let src = "const w = {\n  // praise\n  \"good\": 1, // trailing\n  \"bad\": -1\n}\nconst k = [\"x\", // first\n  \"y\"]\n"
+        let (u, d) = Parser.parse(SourceFile(name: "a", text: src))
+        XCTAssertTrue(d.isEmpty)
+        XCTAssertEqual(Formatter.format(u), """
+        const w = {
+          // praise
+          "good": 1, // trailing
+          "bad": -1,
+        }
+        const k = [
+          "x", // first
+          "y",
+        ]
+
+        """)
+        roundTrip(src)
+    }
+
     func testCommentsSurvive() {
         roundTrip("""
         // leading
