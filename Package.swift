@@ -26,6 +26,8 @@ let package = Package(
         // Helpers compiled code calls; linked into the JIT process and shipped with AOT output.
         .target(name: "LoopRuntimeC", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "LoopCodegen", dependencies: ["LoopInterpreter", "LoopData", "CLLVM", "LoopRuntimeC"]),
+        // The offline inducer: readable programs learned from labeled examples, no LLM.
+        .target(name: "LoopInduce", dependencies: ["LoopInterpreter", "LoopData"]),
         .executableTarget(name: "loopai", dependencies: [
             "LoopData", "LoopCodegen",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -35,6 +37,7 @@ let package = Package(
         .testTarget(name: "LoopInterpreterTests", dependencies: ["LoopInterpreter", "LoopData"]),
         .testTarget(name: "GrammarTests", dependencies: ["LoopSyntax"]),
         .testTarget(name: "LoopCodegenTests", dependencies: ["LoopCodegen", "LoopData"]),
+        .testTarget(name: "LoopInduceTests", dependencies: ["LoopInduce", "LoopData"]),
         .testTarget(name: "CLITests", dependencies: ["LoopData", "loopai"]),
     ],
     swiftLanguageModes: [.v5]

@@ -22,8 +22,8 @@ struct Run: ParsableCommand {
 
     @OptionGroup var inputOptions: InputOptions
 
-    @Option(help: "Engine: jit (native code, the default) or interp (the reference interpreter).")
-    var engine: EngineChoice = .jit
+    @Option(help: "Engine: jit (native code) or interp (the reference interpreter). Default: jit, falling back to interp with a warning when the program is too large to compile.")
+    var engine: EngineChoice?
 
     func run() throws {
         let p = try loadProgram(program, showWarnings: false)

@@ -40,7 +40,15 @@ enum EngineChoice: String, ExpressibleByArgument, CaseIterable {
     case jit, interp
 }
 
-func makeEngine(_ choice: EngineChoice, _ p: TypedProgram, optLevel: Int = 2) throws -> ClassifierEngine {
+/// No choice: native code, or the interpreter (with a warning) when the program cannot be compiled.
+func makeEngine(_ choice: EngineChoice?, _ p: TypedProgram, optLevel: Int = 2) throws -> ClassifierEngine {
+    guard let choice else {
+        do { return try JITEngine(p, options: Codegen.Options(optLevel: optLevel)) }
+        catch {
+            printErr("warning: \(p.file.name) runs in the interpreter: \(error)")
+            return Interpreter(p)
+        }
+    }
     switch choice {
     case .interp: return Interpreter(p)
     case .jit:

@@ -28,8 +28,8 @@ struct Test: ParsableCommand {
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
-    @Option(help: "Engine: jit (native code, the default) or interp (the reference interpreter).")
-    var engine: EngineChoice = .jit
+    @Option(help: "Engine: jit (native code) or interp (the reference interpreter). Default: jit, falling back to interp with a warning when the program is too large to compile.")
+    var engine: EngineChoice?
 
     func validate() throws {
         if let m = minAccuracy, !(0...1).contains(m) { throw ValidationError("--min-accuracy is a fraction between 0 and 1") }
