@@ -133,3 +133,24 @@ final class CLIInputTests: XCTestCase {
         XCTAssertTrue(e.stdout.contains("answer: spam"), "the JSON-looking text is classified as text (it contains `prize`): \(e.stdout)")
     }
 }
+
+final class EngineFallbackTests: XCTestCase {
+    /// 300 distinct 12-letter keywords need more automaton states than a budget of 500 allows.
+    func testTooLargeProgramsFallBackToTheInterpreterUnlessJITWasAsked() throws {
+        var r = UInt64(7)
+        func letter() -> Character { r = r &* 6364136223846793005 &+ 1442695040888963407; return Character(Unicode.Scalar(UInt8(97 + (r >> 33) % 26))) }
+        let words = (0..<300).map { _ in String((0..<12).map { _ in letter() }) }
+        let prog = "program big\ninput text: text\nlabels a, b\nconst k = [" + words.map { "\"\($0)\"" }.joined(separator: ", ")
+            + "]\nrule r when contains_any(text, k) => a\notherwise => b\n"
+        let dir = try CLI.tempDir(["big.loop": prog, "in.txt": "nothing here\n\(words[42]) inside\n"])
+        setenv("LOOPAI_AUTOMATON_BUDGET", "500", 1)
+        defer { unsetenv("LOOPAI_AUTOMATON_BUDGET") }
+        let auto = try CLI.run(["run", "big.loop", "--input", "in.txt"], cwd: dir)
+        XCTAssertEqual(auto.status, 0, auto.stderr)
+        XCTAssertTrue(auto.stderr.contains("warning: big.loop runs in the interpreter"), auto.stderr)
+        XCTAssertEqual(auto.stdout.split(separator: "\n").compactMap { try? JSONParser.parse(String($0))["label"]?.string }, ["b", "a"])
+        let forced = try CLI.run(["run", "--engine", "jit", "big.loop", "--input", "in.txt"], cwd: dir)
+        XCTAssertEqual(forced.status, 1)
+        XCTAssertTrue(forced.stderr.contains("too large to compile"), forced.stderr)
+    }
+}

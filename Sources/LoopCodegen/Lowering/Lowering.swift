@@ -1,3 +1,4 @@
+import Foundation
 import LoopSema
 import LoopInterpreter
 
@@ -82,7 +83,11 @@ public final class LoweredProgram {
     }
 
     public static let nodeBudget = 500_000
-    public static let stateBudget = 20_000
+    /// States one automaton may have (LOOPAI_AUTOMATON_BUDGET overrides it, e.g. to test the limit).
+    public static let stateBudget: Int = {
+        if let v = ProcessInfo.processInfo.environment["LOOPAI_AUTOMATON_BUDGET"], let n = Int(v), n > 0 { return n }
+        return 20_000
+    }()
     var nodes = 0
 
     public init(_ p: TypedProgram) throws {
@@ -275,7 +280,7 @@ public final class LoweredProgram {
 
     /// Per-automaton state budgets. Literal keyword sets combine into one Aho–Corasick-like
     /// automaton; regexes are added to a group while the group stays small, else start a new one.
-    public static let literalGroupBudget = 20_000
+    public static var literalGroupBudget: Int { stateBudget }
     public static let regexGroupBudget = 2_000
     public static let singleRegexBudget = 8_000
 
