@@ -1,3 +1,545 @@
-/// The offline program inducer (issue 4): learns a readable `.loop` program from labeled examples.
-/// Being written; see Inducer.swift once it lands.
+import Foundation
+import LoopDiagnostics
+import LoopSyntax
+import LoopSema
+import LoopInterpreter
+import LoopData
+
+/// The offline program inducer (issue 4): learns a readable `.loop` program from labeled
+/// examples, with no LLM. The model is multinomial logistic regression over whole-word counts
+/// (exactly what `sum_words(lower(text), table)` computes) and a few Stdlib predicates; the
+/// emitted program computes the (rounded) model's scores, so argmax and softmax agree with it.
 public enum LoopInduce {}
+
+/// One labeled example.
+public typealias LabeledExample = (text: [UInt8], label: String)
+
+public enum InduceError: Error, CustomStringConvertible {
+    case noExamples
+    case badLabel(String)
+    case unknownLabel(String)
+    case checkFailed(source: String, diagnostics: String)
+
+    public var description: String {
+        switch self {
+        case .noExamples: return "no labeled examples"
+        case .badLabel(let l): return "label `\(l)` is not a Loop identifier"
+        case .unknownLabel(let l): return "example label `\(l)` is not in the label list"
+        case .checkFailed(_, let d): return "the induced program does not check cleanly:\n\(d)"
+        }
+    }
+}
+
+/// A learned program and what is known about it.
+public struct InducedProgram {
+    /// The `.loop` source text.
+    public let source: String
+    /// The checked program (no errors, no warnings).
+    public let program: TypedProgram
+    /// Labels in program order.
+    public let labels: [String]
+    /// Accuracy of the emitted program (after rounding) on the training examples.
+    public let trainingAccuracy: Double
+    /// Accuracy of the unrounded, unpruned model on the training examples (for comparison).
+    public let modelTrainingAccuracy: Double
+    /// Number of words kept in the tables (summed over labels).
+    public let wordCount: Int
+    /// Number of candidate words before selection.
+    public let vocabularySize: Int
+
+    /// Runs the program on labeled examples.
+    public func evaluate(_ examples: [LabeledExample]) -> Evaluation {
+        Evaluation.of(program: program, examples: examples)
+    }
+}
+
+/// Accuracy and per-label precision / recall / F1 of a program on labeled examples.
+public struct Evaluation: CustomStringConvertible {
+    public let labels: [String]
+    /// confusion[expected][predicted], over examples whose label is a program label.
+    public let confusion: [[Int]]
+    /// Examples whose label the program does not have (always wrong; counted in `total`).
+    public let unknownLabel: Int
+    public var total: Int { confusion.reduce(0) { $0 + $1.reduce(0, +) } + unknownLabel }
+    public var correct: Int { labels.indices.reduce(0) { $0 + confusion[$1][$1] } }
+    public var accuracy: Double { total == 0 ? 0 : Double(correct) / Double(total) }
+
+    public func precision(_ label: String) -> Double {
+        guard let i = labels.firstIndex(of: label) else { return 0 }
+        let p = labels.indices.reduce(0) { $0 + confusion[$1][i] }
+        return p == 0 ? 0 : Double(confusion[i][i]) / Double(p)
+    }
+    public func recall(_ label: String) -> Double {
+        guard let i = labels.firstIndex(of: label) else { return 0 }
+        let n = confusion[i].reduce(0, +)
+        return n == 0 ? 0 : Double(confusion[i][i]) / Double(n)
+    }
+    public func f1(_ label: String) -> Double {
+        let p = precision(label), r = recall(label)
+        return p + r == 0 ? 0 : 2 * p * r / (p + r)
+    }
+    public var macroF1: Double { labels.isEmpty ? 0 : labels.map(f1).reduce(0, +) / Double(labels.count) }
+
+    public var description: String {
+        var s = String(format: "accuracy %.4f (%d/%d)", accuracy, correct, total)
+        for l in labels { s += String(format: "\n  %@: P %.3f R %.3f F1 %.3f", l, precision(l), recall(l), f1(l)) }
+        return s
+    }
+
+    public static func of(program: TypedProgram, examples: [LabeledExample]) -> Evaluation {
+        let interp = Interpreter(program)
+        let labels = program.labels
+        var index: [String: Int] = [:]
+        for (i, l) in labels.enumerated() { index[l] = i }
+        var conf = Array(repeating: Array(repeating: 0, count: labels.count), count: labels.count)
+        var unknown = 0
+        for e in examples {
+            guard let y = index[e.label] else { unknown += 1; continue }
+            conf[y][interp.evaluate([.text(e.text)]).label] += 1
+        }
+        return Evaluation(labels: labels, confusion: conf, unknownLabel: unknown)
+    }
+}
+
+public enum Inducer {
+    public struct Options {
+        /// The `program` name in the emitted source.
+        public var programName = "induced"
+        /// A description string for the program header.
+        public var programDescription = "Induced offline from labeled examples (logistic regression over word counts)."
+        /// A word becomes a candidate when it occurs in at least this many training examples.
+        public var minDocumentFrequency = 2
+        /// At most this many words per label table (largest |weight| first).
+        public var maxWordsPerLabel = 300
+        /// Weights smaller than this (in absolute value) are dropped from the tables.
+        public var minAbsWeight = 0.02
+        /// L2 regularization strength (on the mean cross-entropy).
+        public var l2 = 1e-3
+        /// Full-batch Adam iterations, and again for the refit after selection.
+        public var iterations = 400
+        public var learningRate = 0.05
+        /// Binary std.text predicates offered as features (each `fn NAME(t: text) -> bool`).
+        public var predicates = ["has_currency", "has_url", "has_phone", "has_email", "has_number", "is_shouting"]
+        /// Offer `min(len(text), 400) / 100` as a feature.
+        public var lengthFeature = true
+        /// Significant digits of the emitted weights.
+        public var significantDigits = 3
+        /// Number of `test` lines (hardest correctly classified training examples).
+        public var testCount = 8
+        /// Longest example (in bytes) used for a `test` line.
+        public var maxTestLength = 200
+        public init() {}
+    }
+
+    // MARK: tokenization
+
+    /// The words `sum_words(lower(text), …)` sees: maximal runs of word characters of the
+    /// lowercased text, as UTF-8 bytes.
+    public static func words(_ text: [UInt8]) -> [[UInt8]] {
+        let low = TextSemantics.mapCase(text, TextSemantics.lower)
+        var out: [[UInt8]] = []
+        var start = -1
+        low.withUnsafeBufferPointer { b in
+            var i = 0
+            while i < b.count {
+                let (u, n) = TextSemantics.decode(b, i)
+                if TextSemantics.isWord(u) {
+                    if start < 0 { start = i }
+                } else if start >= 0 {
+                    out.append(Array(b[start..<i])); start = -1
+                }
+                i += n
+            }
+            if start >= 0 { out.append(Array(b[start..<b.count])) }
+        }
+        return out
+    }
+
+    /// Whether a name is a plain identifier usable as a label and in table names.
+    static func isIdentifier(_ s: String) -> Bool {
+        guard let f = s.unicodeScalars.first, f == "_" || (f.isASCII && f.properties.isAlphabetic) else { return false }
+        return s.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
+    }
+
+    // MARK: predicates through the interpreter
+
+    /// Evaluates `fn(text)` for each std.text predicate on every text, with the interpreter.
+    static func predicateValues(_ names: [String], _ texts: [[UInt8]]) -> [[Bool]] {
+        guard !names.isEmpty else { return texts.map { _ in [] } }
+        var src = "program features\ninput text: text\nlabels \(names.indices.map { "p\($0)" }.joined(separator: ", "))\nuse std.text\n"
+        for (i, n) in names.enumerated() { src += "score p\(i) { 1 when \(n)(text) }\n" }
+        src += "otherwise => p0\n"
+        let (prog, diags) = Checker.checkSource(SourceFile(name: "<features>", text: src), stdlib: .embedded)
+        guard let p = prog, !diags.contains(where: { $0.severity == .error }) else { return texts.map { _ in names.map { _ in false } } }
+        let interp = Interpreter(p)
+        return texts.map { t in interp.evaluate([.text(t)]).scores.map { $0 != 0 } }
+    }
+
+    // MARK: induction
+
+    public static func induce(examples: [LabeledExample], labels givenLabels: [String]? = nil,
+                              options: Options = Options()) throws -> InducedProgram {
+        guard !examples.isEmpty else { throw InduceError.noExamples }
+        var labels = givenLabels ?? []
+        if givenLabels == nil {
+            for e in examples where !labels.contains(e.label) { labels.append(e.label) }
+        }
+        for l in labels where !isIdentifier(l) { throw InduceError.badLabel(l) }
+        var labelIndex: [String: Int] = [:]
+        for (i, l) in labels.enumerated() { labelIndex[l] = i }
+        var y: [Int] = []
+        for e in examples {
+            guard let i = labelIndex[e.label] else { throw InduceError.unknownLabel(e.label) }
+            y.append(i)
+        }
+        let L = labels.count, N = examples.count
+
+        // Vocabulary: words in at least minDocumentFrequency examples, in first-seen order.
+        let docWords = examples.map { words($0.text) }
+        var df: [[UInt8]: Int] = [:]
+        var order: [[UInt8]] = []
+        for ws in docWords {
+            for w in Set(ws) {
+                if df[w] == nil { order.append(w) }
+                df[w, default: 0] += 1
+            }
+        }
+        let vocab = order.filter { df[$0]! >= options.minDocumentFrequency }.sorted { a, b in
+            df[a]! != df[b]! ? df[a]! > df[b]! : a.lexicographicallyPrecedes(b)
+        }
+        var wordIndex: [[UInt8]: Int] = [:]
+        for (i, w) in vocab.enumerated() { wordIndex[w] = i }
+
+        // Dense extra features: predicates, then length.
+        let predVals = predicateValues(options.predicates, examples.map(\.text))
+        var extraNames: [String] = []
+        var extraCols: [[Double]] = []
+        for (k, n) in options.predicates.enumerated() {
+            let col = predVals.map { $0[k] ? 1.0 : 0.0 }
+            let on = col.reduce(0, +)
+            if on > 0 && on < Double(N) { extraNames.append(n); extraCols.append(col) }
+        }
+        if options.lengthFeature {
+            extraNames.append("#len")
+            extraCols.append(examples.map { Double(min(TextSemantics.units($0.text).units.count, 400)) / 100 })
+        }
+        let V = vocab.count, E = extraNames.count, F = V + E
+
+        // Sparse rows: (feature, value).
+        var rows: [[(Int, Double)]] = []
+        for (d, ws) in docWords.enumerated() {
+            var counts: [Int: Double] = [:]
+            for w in ws { if let j = wordIndex[w] { counts[j, default: 0] += 1 } }
+            var r = counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            for k in 0..<E where extraCols[k][d] != 0 { r.append((V + k, extraCols[k][d])) }
+            rows.append(r)
+        }
+
+        // Train, center per feature, select, refit on the selection.
+        var model = Model(labels: L, features: F)
+        model.train(rows: rows, y: y, mask: nil, options: options)
+        let modelAcc = model.accuracy(rows: rows, y: y)
+        model.center()
+        var mask = [[Bool]](repeating: [Bool](repeating: false, count: F), count: L)
+        for l in 0..<L {
+            var cand: [(Int, Double)] = []
+            for j in 0..<V where abs(model.w[l][j]) >= options.minAbsWeight { cand.append((j, abs(model.w[l][j]))) }
+            cand.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+            for (j, _) in cand.prefix(options.maxWordsPerLabel) { mask[l][j] = true }
+            for k in 0..<E where abs(model.w[l][V + k]) >= options.minAbsWeight { mask[l][V + k] = true }
+        }
+        model.train(rows: rows, y: y, mask: mask, options: options)
+
+        // Round for the program.
+        func r(_ v: Double) -> Double { roundSig(v, options.significantDigits) }
+        let bias = model.b.map(r)
+        var tables: [[(word: [UInt8], weight: Double)]] = []
+        var extras: [[(name: String, weight: Double)]] = []
+        for l in 0..<L {
+            var t: [(word: [UInt8], weight: Double)] = []
+            for j in 0..<V where mask[l][j] {
+                let w = r(model.w[l][j])
+                if abs(w) >= options.minAbsWeight { t.append((vocab[j], w)) }
+            }
+            t.sort { $0.weight != $1.weight ? $0.weight > $1.weight : $0.word.lexicographicallyPrecedes($1.word) }
+            tables.append(t)
+            var x: [(name: String, weight: Double)] = []
+            for k in 0..<E where mask[l][V + k] {
+                let w = r(model.w[l][V + k])
+                if abs(w) >= options.minAbsWeight { x.append((extraNames[k], w)) }
+            }
+            extras.append(x)
+        }
+
+        var counts = [Int](repeating: 0, count: L)
+        for c in y { counts[c] += 1 }
+        let majority = counts.indices.max { counts[$0] != counts[$1] ? counts[$0] < counts[$1] : $0 > $1 }!
+
+        let emitter = Emitter(options: options, labels: labels, bias: bias, tables: tables, extras: extras,
+                              majority: majority, trainingSize: N, vocabularySize: V)
+        // First without tests, to find the hardest correctly classified examples.
+        let draft = try emitter.check(emitter.source(tests: []))
+        let interp = Interpreter(draft)
+        var decided: [(i: Int, conf: Double)] = []
+        var correct = 0
+        for (i, e) in examples.enumerated() {
+            let d = interp.evaluate([.text(e.text)])
+            if d.label == y[i] {
+                correct += 1
+                decided.append((i, d.confidence))
+            }
+        }
+        let tests = pickTests(decided, examples: examples, y: y, labels: L, options: options)
+        let source = emitter.source(tests: tests.map { (examples[$0].text, labels[y[$0]]) })
+        let program = try emitter.check(source)
+        return InducedProgram(source: source, program: program, labels: labels,
+                              trainingAccuracy: Double(correct) / Double(N), modelTrainingAccuracy: modelAcc,
+                              wordCount: tables.reduce(0) { $0 + $1.count }, vocabularySize: V)
+    }
+
+    /// The lowest-confidence correctly classified examples, taken round-robin over labels.
+    static func pickTests(_ decided: [(i: Int, conf: Double)], examples: [LabeledExample], y: [Int], labels L: Int,
+                          options: Options) -> [Int] {
+        var perLabel = [[(i: Int, conf: Double)]](repeating: [], count: L)
+        var seen = Set<[UInt8]>()
+        for d in decided.sorted(by: { $0.conf != $1.conf ? $0.conf < $1.conf : $0.i < $1.i }) {
+            let t = examples[d.i].text
+            guard t.count <= options.maxTestLength, !t.isEmpty, String(bytes: t, encoding: .utf8) != nil,
+                  !t.contains(0), !seen.contains(t) else { continue }
+            seen.insert(t)
+            perLabel[y[d.i]].append(d)
+        }
+        var out: [Int] = []
+        var k = 0
+        while out.count < options.testCount && perLabel.contains(where: { k < $0.count }) {
+            for l in 0..<L where k < perLabel[l].count && out.count < options.testCount { out.append(perLabel[l][k].i) }
+            k += 1
+        }
+        return out
+    }
+
+    /// Rounds to `digits` significant digits.
+    static func roundSig(_ v: Double, _ digits: Int) -> Double {
+        guard v != 0, v.isFinite else { return 0 }
+        let e = Int(floor(log10(abs(v)))) - digits + 1
+        let s = pow(10.0, Double(-e))
+        let out = (v * s).rounded() / s
+        return Double(format(out))!   // exactly the value the source text denotes
+    }
+
+    /// A plain decimal spelling (no exponent), shortest that round-trips.
+    static func format(_ v: Double) -> String {
+        if v == 0 { return "0" }
+        var s = "\(v)"
+        if s.contains("e") {
+            s = String(format: "%.12f", v)
+            while s.hasSuffix("0") { s.removeLast() }
+        }
+        if s.hasSuffix(".0") { s.removeLast(2) }
+        if s.hasSuffix(".") { s.removeLast() }
+        return s
+    }
+}
+
+/// Softmax regression, trained by full-batch Adam on sparse rows.
+struct Model {
+    let L: Int, F: Int
+    var w: [[Double]]
+    var b: [Double]
+
+    init(labels: Int, features: Int) {
+        L = labels; F = features
+        w = Array(repeating: Array(repeating: 0, count: features), count: labels)
+        b = Array(repeating: 0, count: labels)
+    }
+
+    func scores(_ row: [(Int, Double)]) -> [Double] {
+        var s = b
+        for l in 0..<L { for (j, x) in row { s[l] += w[l][j] * x } }
+        return s
+    }
+
+    func accuracy(rows: [[(Int, Double)]], y: [Int]) -> Double {
+        var c = 0
+        for (i, r) in rows.enumerated() {
+            let s = scores(r)
+            var best = 0
+            for l in 1..<L where s[l] > s[best] { best = l }
+            if best == y[i] { c += 1 }
+        }
+        return Double(c) / Double(max(rows.count, 1))
+    }
+
+    /// Subtracts, per feature, a value from every label's weight (softmax is unchanged), so that
+    /// with two labels every word has a positive weight for one label only, and with more the
+    /// median label's weight becomes zero.
+    mutating func center() {
+        for j in 0..<F {
+            let col = (0..<L).map { w[$0][j] }.sorted()
+            let c = L == 2 ? col[0] : col[(L - 1) / 2]
+            for l in 0..<L { w[l][j] -= c }
+        }
+        let bs = b.sorted()
+        let c = L == 2 ? bs[0] : bs[(L - 1) / 2]
+        for l in 0..<L { b[l] -= c }
+    }
+
+    mutating func train(rows: [[(Int, Double)]], y: [Int], mask: [[Bool]]?, options: Inducer.Options) {
+        let N = rows.count, L = self.L, F = self.F
+        // Flatten: w[l * F + j].
+        var W = [Double](repeating: 0, count: L * F)
+        for l in 0..<L { for j in 0..<F { W[l * F + j] = (mask?[l][j] ?? true) ? w[l][j] : 0 } }
+        let M: [Bool] = mask.map { m in (0..<L * F).map { m[$0 / F][$0 % F] } } ?? [Bool](repeating: true, count: L * F)
+        var B = b
+        var mW = [Double](repeating: 0, count: L * F), vW = mW, gW = mW
+        var mB = [Double](repeating: 0, count: L), vB = mB, gB = mB
+        let idx: [[Int]] = rows.map { $0.map(\.0) }
+        let val: [[Double]] = rows.map { $0.map(\.1) }
+        let beta1 = 0.9, beta2 = 0.999, eps = 1e-8, lr = options.learningRate, lam = options.l2
+        let invN = 1.0 / Double(N)
+        var s = [Double](repeating: 0, count: L)
+        W.withUnsafeMutableBufferPointer { W in
+        gW.withUnsafeMutableBufferPointer { gW in
+        mW.withUnsafeMutableBufferPointer { mW in
+        vW.withUnsafeMutableBufferPointer { vW in
+            for t in 1...max(1, options.iterations) {
+                for k in 0..<(L * F) { gW[k] = lam * W[k] }
+                for l in 0..<L { gB[l] = 0 }
+                for i in 0..<N {
+                    let js = idx[i], xs = val[i]
+                    var mx = -Double.infinity
+                    for l in 0..<L {
+                        var z = B[l]
+                        let base = l * F
+                        for q in 0..<js.count { z += W[base + js[q]] * xs[q] }
+                        s[l] = z
+                        if z > mx { mx = z }
+                    }
+                    var sum = 0.0
+                    for l in 0..<L { s[l] = exp(s[l] - mx); sum += s[l] }
+                    for l in 0..<L {
+                        let g = (s[l] / sum - (l == y[i] ? 1 : 0)) * invN
+                        gB[l] += g
+                        let base = l * F
+                        for q in 0..<js.count { gW[base + js[q]] += g * xs[q] }
+                    }
+                }
+                let c1 = 1 - pow(beta1, Double(t)), c2 = 1 - pow(beta2, Double(t))
+                for k in 0..<(L * F) where M[k] {
+                    mW[k] = beta1 * mW[k] + (1 - beta1) * gW[k]
+                    vW[k] = beta2 * vW[k] + (1 - beta2) * gW[k] * gW[k]
+                    W[k] -= lr * (mW[k] / c1) / ((vW[k] / c2).squareRoot() + eps)
+                }
+                for l in 0..<L {
+                    mB[l] = beta1 * mB[l] + (1 - beta1) * gB[l]
+                    vB[l] = beta2 * vB[l] + (1 - beta2) * gB[l] * gB[l]
+                    B[l] -= lr * (mB[l] / c1) / ((vB[l] / c2).squareRoot() + eps)
+                }
+            }
+        }}}}
+        for l in 0..<L { for j in 0..<F { w[l][j] = W[l * F + j] } }
+        b = B
+    }
+}
+
+/// Writes the program text.
+struct Emitter {
+    let options: Inducer.Options
+    let labels: [String]
+    let bias: [Double]
+    let tables: [[(word: [UInt8], weight: Double)]]
+    let extras: [[(name: String, weight: Double)]]
+    let majority: Int
+    let trainingSize: Int
+    let vocabularySize: Int
+
+    func source(tests: [([UInt8], String)]) -> String {
+        let f = Inducer.format
+        let usesWords = tables.contains { !$0.isEmpty }
+        let usesStd = extras.contains { $0.contains { !$0.name.hasPrefix("#") } }
+        var s = "// Induced offline by LoopInduce from \(trainingSize) labeled examples: multinomial logistic\n"
+        s += "// regression (L2 \(f(options.l2))) over whole-word counts of the lowercased text"
+        s += usesStd || options.lengthFeature ? " and a few std.text features.\n" : ".\n"
+        s += "// \(vocabularySize) candidate words (in >= \(options.minDocumentFrequency) examples); at most \(options.maxWordsPerLabel) kept per label;\n"
+        s += "// weights rounded to \(options.significantDigits) significant digits. Scores are log-odds: the label with the largest sum wins.\n"
+        s += "program \(options.programName)\n  \(Formatter.quote(options.programDescription))\n\n"
+        s += "input text: text\nlabels \(labels.joined(separator: ", "))\n\n"
+        if usesStd { s += "use std.text\n\n" }
+        if usesWords { s += "let msg = lower(text)\n\n" }
+        for (l, t) in tables.enumerated() where !t.isEmpty {
+            s += "// Words that count towards `\(labels[l])` (weight per whole-word occurrence).\n"
+            s += "const \(labels[l])_words = {\n"
+            var line = " "
+            for (k, e) in t.enumerated() {
+                let item = " " + Formatter.quote(String(decoding: e.word, as: UTF8.self)) + ": " + f(e.weight) + (k + 1 < t.count ? "," : "")
+                if line.count + item.count > 100 { s += line + "\n"; line = " " }
+                line += item
+            }
+            s += line + "\n}\n\n"
+        }
+        for l in labels.indices {
+            s += "score \(labels[l]) {\n"
+            var terms: [String] = []
+            if bias[l] != 0 || (tables[l].isEmpty && extras[l].isEmpty) { terms.append(f(bias[l])) }
+            if !tables[l].isEmpty { terms.append("sum_words(msg, \(labels[l])_words)") }
+            for e in extras[l] {
+                if e.name == "#len" { terms.append("\(f(e.weight)) * min(len(text), 400) / 100") }
+                else { terms.append("\(f(e.weight)) when \(e.name)(text)") }
+            }
+            for t in terms { s += "  \(t)\n" }
+            s += "}\n\n"
+        }
+        s += "otherwise => \(labels[majority])\n"
+        if !tests.isEmpty {
+            s += "\n// The hardest training examples the program gets right (lowest confidence).\n"
+            for (t, l) in tests { s += "test \(Formatter.quote(String(decoding: t, as: UTF8.self))) => \(l)\n" }
+        }
+        return s
+    }
+
+    func check(_ source: String) throws -> TypedProgram {
+        let file = SourceFile(name: "\(options.programName).loop", text: source)
+        let (prog, diags) = Checker.checkSource(file, stdlib: .embedded)
+        let bad = diags.filter { $0.severity == .error || $0.severity == .warning }
+        guard let p = prog, bad.isEmpty else {
+            throw InduceError.checkFailed(source: source, diagnostics: bad.map { "\($0.code): \($0.message)" }.joined(separator: "\n"))
+        }
+        return p
+    }
+}
+
+extension Inducer {
+    /// Reads labeled examples from a JSON Lines file: the text under `textKey`, the label under
+    /// `labelKey`. Records without both are skipped.
+    public static func loadJSONL(_ path: String, textKey: String = "text", labelKey: String = "label") throws -> [LabeledExample] {
+        var out: [LabeledExample] = []
+        for r in try RecordReader.read(path, format: .jsonl) {
+            guard case .json(let j) = r.raw, case .string(let t)? = j[textKey],
+                  let l = RecordDecoder.label(r.raw, column: labelKey) else { continue }
+            out.append((t, l))
+        }
+        return out
+    }
+
+    /// A deterministic split: a seeded shuffle (SplitMix64), then the first `fraction` for training.
+    public static func split(_ examples: [LabeledExample], trainFraction: Double, seed: UInt64 = 42)
+        -> (train: [LabeledExample], test: [LabeledExample]) {
+        var order = Array(examples.indices)
+        var state = seed
+        func next() -> UInt64 {
+            state &+= 0x9E3779B97F4A7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+            return z ^ (z >> 31)
+        }
+        if order.count > 1 {
+            for i in stride(from: order.count - 1, to: 0, by: -1) {
+                let j = Int(next() % UInt64(i + 1))
+                order.swapAt(i, j)
+            }
+        }
+        let n = Int((Double(examples.count) * trainFraction).rounded())
+        return (order.prefix(n).map { examples[$0] }, order.dropFirst(n).map { examples[$0] })
+    }
+}

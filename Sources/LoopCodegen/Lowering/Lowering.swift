@@ -318,6 +318,8 @@ public final class LoweredProgram {
             // too large runs in an NFA simulation (still linear time).
             group = []; bits = 0
             var groupBound = 1
+            // Each regex's own automaton, built on both cores at once (they are independent).
+            prebuildSingles(s, regex, cm)
             var nfaGroup: [Int] = []
             var nfaBits = 0
             for fi in regex {
@@ -372,6 +374,26 @@ public final class LoweredProgram {
     public static let totalStateBudget = 200_000
 
     /// Builds the automaton for a group of flag predicates on one source.
+    /// Builds the single-predicate automata of `preds` concurrently and caches them; a predicate
+    /// whose automaton exceeds the single-regex budget is simply not cached (planning retries it).
+    func prebuildSingles(_ source: Int, _ preds: [Int], _ cm: ClassMap) {
+        let patterns = preds.map { flags[$0].patterns }
+        var results = [DFA?](repeating: nil, count: preds.count)
+        var nfas = [NFA](repeating: NFA(), count: preds.count)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: preds.count) { i in
+            var nfa = NFA()
+            for (bit, p) in patterns[i].enumerated() { nfa.add(p, id: bit) }
+            let dfa = try? DFA(nfa: nfa, classMap: cm, unanchored: true, budget: LoweredProgram.singleRegexBudget)
+            lock.lock(); results[i] = dfa; nfas[i] = nfa; lock.unlock()
+        }
+        for (i, fi) in preds.enumerated() {
+            guard let dfa = results[i] else { continue }
+            let bits = Array(0..<patterns[i].count)
+            scanCache[[fi]] = (ScanPlan(source: source, dfa: dfa, nfa: nfas[i], classMap: cm, patternCount: bits.count), [bits])
+        }
+    }
+
     /// Automata already built while grouping, reused when the group is final.
     var scanCache: [[Int]: (ScanPlan, [[Int]])] = [:]
 
