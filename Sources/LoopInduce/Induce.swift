@@ -48,13 +48,13 @@ public struct InducedProgram {
     public let vocabularySize: Int
 
     /// Runs the program on labeled examples.
-    public func evaluate(_ examples: [LabeledExample]) -> Evaluation {
-        Evaluation.of(program: program, examples: examples)
+    public func evaluate(_ examples: [LabeledExample]) -> LabeledEvaluation {
+        LabeledEvaluation.of(program: program, examples: examples)
     }
 }
 
 /// Accuracy and per-label precision / recall / F1 of a program on labeled examples.
-public struct Evaluation: CustomStringConvertible {
+public struct LabeledEvaluation: CustomStringConvertible {
     public let labels: [String]
     /// confusion[expected][predicted], over examples whose label is a program label.
     public let confusion: [[Int]]
@@ -86,7 +86,7 @@ public struct Evaluation: CustomStringConvertible {
         return s
     }
 
-    public static func of(program: TypedProgram, examples: [LabeledExample]) -> Evaluation {
+    public static func of(program: TypedProgram, examples: [LabeledExample]) -> LabeledEvaluation {
         let interp = Interpreter(program)
         let labels = program.labels
         var index: [String: Int] = [:]
@@ -97,7 +97,7 @@ public struct Evaluation: CustomStringConvertible {
             guard let y = index[e.label] else { unknown += 1; continue }
             conf[y][interp.evaluate([.text(e.text)]).label] += 1
         }
-        return Evaluation(labels: labels, confusion: conf, unknownLabel: unknown)
+        return LabeledEvaluation(labels: labels, confusion: conf, unknownLabel: unknown)
     }
 }
 

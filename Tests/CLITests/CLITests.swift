@@ -154,3 +154,22 @@ final class EngineFallbackTests: XCTestCase {
         XCTAssertTrue(forced.stderr.contains("too large to compile"), forced.stderr)
     }
 }
+
+final class GenerateTests: XCTestCase {
+    /// The offline inducer writes a program that checks, passes its own tests and holds up on
+    /// the part of the SMS collection it did not see.
+    func testInduceFromTheSMSCollection() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let dir = try CLI.tempDir([:])
+        let out = dir.appendingPathComponent("sms.loop").path
+        let g = try CLI.run(["generate", "--generator", "induce", "--data", root.appendingPathComponent("Examples/sms_spam/data.jsonl").path,
+                             "--train-fraction", "0.1", "--name", "sms_induced", "-o", out])
+        XCTAssertEqual(g.status, 0, g.stderr)
+        XCTAssertTrue(g.stderr.contains("held-out accuracy 9"), g.stderr)
+        XCTAssertEqual(try CLI.run(["check", "--werror", out]).status, 0)
+        let t = try CLI.run(["test", out, "--data", root.appendingPathComponent("Examples/sms_spam/data.jsonl").path, "--format", "json"])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertGreaterThan(try JSONParser.parse(t.stdout)["accuracy"]?.number ?? 0, 0.96)
+        XCTAssertEqual(try CLI.run(["generate", "--data", "missing.jsonl", "-o", out]).status, 2)
+    }
+}
