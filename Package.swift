@@ -26,6 +26,9 @@ let package = Package(
         // Helpers compiled code calls; linked into the JIT process and shipped with AOT output.
         .target(name: "LoopRuntimeC", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "LoopCodegen", dependencies: ["LoopInterpreter", "LoopData", "CLLVM", "LoopRuntimeC"]),
+        // libcurl (libcurl4-openssl-dev, installed by scripts/setup); only LoopLLM imports it.
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl"),
+        .target(name: "LoopLLM", dependencies: ["LoopData", "CCurl"]),
         // The offline inducer: readable programs learned from labeled examples, no LLM.
         .target(name: "LoopInduce", dependencies: ["LoopInterpreter", "LoopData"]),
         .executableTarget(name: "loopai", dependencies: [
@@ -38,6 +41,7 @@ let package = Package(
         .testTarget(name: "GrammarTests", dependencies: ["LoopSyntax"]),
         .testTarget(name: "LoopCodegenTests", dependencies: ["LoopCodegen", "LoopData"]),
         .testTarget(name: "LoopInduceTests", dependencies: ["LoopInduce", "LoopData"]),
+        .testTarget(name: "LoopLLMTests", dependencies: ["LoopLLM"]),
         .testTarget(name: "CLITests", dependencies: ["LoopData", "loopai"]),
     ],
     swiftLanguageModes: [.v5]
