@@ -246,6 +246,21 @@ struct DFA {
             startMoves[key] = m
             return m
         }
+        // Classes this automaton cannot tell apart (same word flag, same membership in each of
+        // its sets, same start moves) share one computation per state.
+        var representatives: [Int] = []
+        var members = [[Int]](repeating: [], count: classes)
+        do {
+            var byKey: [[Int32]: Int] = [:]
+            let startKeys: [[Int32]] = unanchored ? [false, true].flatMap { pw in [false, true].flatMap { cw in [false, true].map { st in
+                startMovesFor(prevWord: pw, curWord: cw, atStart: st, atEnd: false).sigId } } } : []
+            for c in 0..<classes {
+                var key: [Int32] = [classMap.isWord[c] ? 1 : 0]
+                for r in rowOf { key.append(classMap.membership[r][c] ? 1 : 0) }
+                for sk in startKeys { key.append(sk[c]) }
+                if let rep = byKey[key] { members[rep].append(c) } else { byKey[key] = c; representatives.append(c); members[c] = [c] }
+            }
+        }
         var work = 1
         var next: [Int32] = []
         while work < keys.count {
@@ -258,7 +273,7 @@ struct DFA {
             // Classes that every unit state treats alike lead to the same state: compute each once.
             var seen: [[Int32]: (Int32, Int64)] = [:]
             var sig: [Int32] = []
-            for c in 0..<classes {
+            for c in representatives {
                 let curWord = classMap.isWord[c]
                 let units = byWord[curWord ? 1 : 0].units
                 sig.removeAll(keepingCapacity: true)
@@ -266,8 +281,7 @@ struct DFA {
                 if unanchored { sig.append(startByWord[curWord ? 1 : 0].sigId[c]) }
                 for (ui, u) in units.enumerated() where classMap.membership[rowOf[u.set]][c] { sig.append(Int32(ui)) }
                 if let hit = seen[sig] {
-                    trans[work * classes + c] = hit.0
-                    out[work * classes + c] = hit.1
+                    for m in members[c] { trans[work * classes + m] = hit.0; out[work * classes + m] = hit.1 }
                     continue
                 }
                 var matches = byWord[curWord ? 1 : 0].matches
@@ -284,9 +298,9 @@ struct DFA {
                 if unanchored { next.removeAll { inStart[Int($0)] } }
                 next.sort()
                 let target = try intern(Key(set: next, prevWord: curWord, atStart: false))
-                trans[work * classes + c] = Int32(target)
-                out[work * classes + c] = encode(matches)
-                seen[sig] = (Int32(target), out[work * classes + c])
+                let o = encode(matches)
+                for m in members[c] { trans[work * classes + m] = Int32(target); out[work * classes + m] = o }
+                seen[sig] = (Int32(target), o)
             }
             work += 1
         }
