@@ -78,7 +78,10 @@ public struct HTTPResponse: CustomStringConvertible {
     }
 
     /// The body as UTF-8, or nil when it is not valid UTF-8.
-    public var text: String? { String(validating: body, as: UTF8.self) }
+    public var text: String? {
+        let s = String(decoding: body, as: UTF8.self)
+        return s.utf8.elementsEqual(body) ? s : nil
+    }
 
     public var description: String { "HTTP \(status) (\(body.count) bytes, \(attempts) attempt(s))" }
 }
@@ -115,7 +118,9 @@ public enum HTTPError: Error, Equatable, CustomStringConvertible {
     /// Whether another attempt may succeed.
     public var isRetryable: Bool {
         switch self {
-        case .timeout, .network: return true
+        case .timeout: return true
+        // could not resolve/connect, HTTP/2 stream, partial body, empty reply, send/recv failure
+        case .network(let code, _): return [6, 7, 16, 18, 28, 52, 55, 56, 92].contains(code)
         case .status(let code, _): return code == 429 || (500...599).contains(code)
         default: return false
         }
