@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(name: "GrammarTests", dependencies: ["LoopSyntax"]),
         .testTarget(name: "LoopCodegenTests", dependencies: ["LoopCodegen", "LoopData"]),
         .testTarget(name: "LoopInduceTests", dependencies: ["LoopInduce", "LoopData"]),
-        .testTarget(name: "LoopLLMTests", dependencies: ["LoopLLM"]),
+        .testTarget(name: "LoopLLMTests", dependencies: ["LoopLLM", "LoopData"]),
         .testTarget(name: "CLITests", dependencies: ["LoopData", "loopai"]),
     ],
     swiftLanguageModes: [.v5]
