@@ -49,19 +49,12 @@ public struct AnthropicProvider: LLMProvider {
     }
 
     public func complete(_ r: ChatRequest) throws -> ChatResponse {
-        do {
-            return try completeUnredacted(r)
-        } catch let e as LLMError {
-            throw e.redacted([apiKey])
-        }
+        try ProviderSupport.redacting([apiKey]) { try completeUnredacted(r) }
     }
 
     private func completeUnredacted(_ r: ChatRequest) throws -> ChatResponse {
         let (response, json) = try ProviderSupport.exchange(httpRequest(r), client: client, provider: name)
-        guard let content = json["content"] else {
-            if let m = ProviderSupport.apiErrorMessage(json) { throw LLMError.apiError(provider: name, m) }
-            throw LLMError.missingField(provider: name, "content")
-        }
+        let content = try ProviderSupport.required(json, "content", provider: name)
         guard let blocks = content.array else { throw LLMError.missingField(provider: name, "content array") }
         var text = ""
         for block in blocks where block["type"]?.string == "text" {

@@ -189,6 +189,21 @@ enum ProviderSupport {
     }
 
     /// An `error` object's message, if the body carries one.
+    /// Runs a provider call and strips its secrets from any error it throws.
+    static func redacting<T>(_ secrets: [String], _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as LLMError { throw e.redacted(secrets) }
+    }
+
+    /// A top-level field of a reply; a missing one is the API's own error message when the reply
+    /// carries one, else `missingField`.
+    static func required(_ json: JSON, _ key: String, provider: String) throws -> JSON {
+        guard let v = json[key] else {
+            if let m = apiErrorMessage(json) { throw LLMError.apiError(provider: provider, m) }
+            throw LLMError.missingField(provider: provider, key)
+        }
+        return v
+    }
+
     static func apiErrorMessage(_ json: JSON) -> String? {
         guard let err = json["error"] else { return nil }
         if let m = err["message"]?.string { return String(m.prefix(300)) }

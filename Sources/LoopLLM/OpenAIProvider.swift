@@ -75,19 +75,12 @@ public struct OpenAICompatibleProvider: LLMProvider {
     }
 
     public func complete(_ r: ChatRequest) throws -> ChatResponse {
-        do {
-            return try completeUnredacted(r)
-        } catch let e as LLMError {
-            throw e.redacted([apiKey])
-        }
+        try ProviderSupport.redacting([apiKey]) { try completeUnredacted(r) }
     }
 
     private func completeUnredacted(_ r: ChatRequest) throws -> ChatResponse {
         let (response, json) = try ProviderSupport.exchange(httpRequest(r), client: client, provider: name)
-        guard let choices = json["choices"] else {
-            if let m = ProviderSupport.apiErrorMessage(json) { throw LLMError.apiError(provider: name, m) }
-            throw LLMError.missingField(provider: name, "choices")
-        }
+        let choices = try ProviderSupport.required(json, "choices", provider: name)
         guard let list = choices.array else { throw LLMError.missingField(provider: name, "choices array") }
         guard let first = list.first else { throw LLMError.missingField(provider: name, "choices[0]") }
         guard let message = first["message"], case .object = message else {
