@@ -14,6 +14,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Task files are YAML (Docs/task-spec.md); Yams wraps libyaml and gives line/column marks for errors.
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .target(name: "LoopDiagnostics"),
@@ -29,6 +31,8 @@ let package = Package(
         // libcurl (libcurl4-openssl-dev, installed by scripts/setup); only LoopLLM imports it.
         .systemLibrary(name: "CCurl", path: "Sources/CCurl"),
         .target(name: "LoopLLM", dependencies: ["LoopData", "CCurl"]),
+        // Task files: what a classifier is for, its labels, examples, providers and policies.
+        .target(name: "LoopTask", dependencies: ["LoopData", .product(name: "Yams", package: "Yams")]),
         // The offline inducer: readable programs learned from labeled examples, no LLM.
         .target(name: "LoopInduce", dependencies: ["LoopInterpreter", "LoopData"]),
         .executableTarget(name: "loopai", dependencies: [
@@ -42,6 +46,7 @@ let package = Package(
         .testTarget(name: "LoopCodegenTests", dependencies: ["LoopCodegen", "LoopData"]),
         .testTarget(name: "LoopInduceTests", dependencies: ["LoopInduce", "LoopData"]),
         .testTarget(name: "LoopLLMTests", dependencies: ["LoopLLM", "LoopData"]),
+        .testTarget(name: "LoopTaskTests", dependencies: ["LoopTask"]),
         .testTarget(name: "CLITests", dependencies: ["LoopData", "loopai"]),
     ],
     swiftLanguageModes: [.v5]
