@@ -36,7 +36,7 @@ let package = Package(
         // The offline inducer: readable programs learned from labeled examples, no LLM.
         .target(name: "LoopInduce", dependencies: ["LoopInterpreter", "LoopData"]),
         .executableTarget(name: "loopai", dependencies: [
-            "LoopData", "LoopCodegen", "LoopInduce",
+            "LoopData", "LoopCodegen", "LoopInduce", "LoopLLM",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "LoopSyntaxTests", dependencies: ["LoopSyntax"]),

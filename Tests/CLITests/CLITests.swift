@@ -173,3 +173,45 @@ final class GenerateTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["generate", "--data", "missing.jsonl", "-o", out]).status, 2)
     }
 }
+
+final class DoctorTests: XCTestCase {
+    func env(_ extra: [String: String]) -> [String: String] {
+        var e = ProcessInfo.processInfo.environment
+        for k in e.keys where k.hasPrefix("OPENAI_") || k.hasPrefix("ANTHROPIC_") || k.hasPrefix("AZURE_OPENAI_") { e[k] = nil }
+        e["NO_PROXY"] = "127.0.0.1,localhost"
+        for (k, v) in extra { e[k] = v }
+        return e
+    }
+
+    func testNoProviderConfigured() throws {
+        let r = try CLI.run(["doctor"], environment: env([:]))
+        XCTAssertEqual(r.status, 0)
+        XCTAssertTrue(r.stdout.contains("no LLM provider is configured"), r.stdout)
+    }
+
+    /// A provider that does not answer (nothing listens on 127.0.0.1:9) fails the check, and the
+    /// key appears nowhere in the output.
+    func testUnreachableProviderFailsWithoutLeakingTheKey() throws {
+        let r = try CLI.run(["doctor"], environment: env(["OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "sk-doctor-SECRET-123"]))
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stdout.contains("openai: http://127.0.0.1:9/v1/chat/completions  key: set (OPENAI_API_KEY)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("does not answer"), r.stdout)
+        XCTAssertFalse((r.stdout + r.stderr).contains("sk-doctor-SECRET-123"))
+        let listed = try CLI.run(["doctor", "--no-check"], environment: env(["OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "sk-doctor-SECRET-123"]))
+        XCTAssertEqual(listed.status, 0)
+    }
+
+    func testKeyFileReadableByOthersIsRefused() throws {
+        let dir = try CLI.tempDir(["key": "sk-file-SECRET\n"])
+        let path = dir.appendingPathComponent("key").path
+        chmod(path, 0o644)
+        let r = try CLI.run(["doctor", "--no-check"], environment: env(["ANTHROPIC_API_KEY_FILE": path]))
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains(path), r.stderr)
+        XCTAssertFalse((r.stdout + r.stderr).contains("sk-file-SECRET"))
+        chmod(path, 0o600)
+        let ok = try CLI.run(["doctor", "--no-check"], environment: env(["ANTHROPIC_API_KEY_FILE": path]))
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertTrue(ok.stdout.contains("key: from file \(path) (ANTHROPIC_API_KEY_FILE)"), ok.stdout)
+    }
+}
