@@ -34,6 +34,8 @@ public struct CallRecord: Equatable, Sendable {
     /// (no usage is reported for them).
     public var cost: Double?
     public var outcome: Outcome
+    /// Answered from the response cache: free, and not a call to the provider.
+    public var cached: Bool = false
 
     public var succeeded: Bool { outcome == .success }
 }
@@ -65,8 +67,8 @@ public final class LLMClient: @unchecked Sendable {
             append(CallRecord(provider: provider.name, model: r.model, purpose: r.purpose,
                               inputTokens: resp.inputTokens, outputTokens: resp.outputTokens,
                               tokensEstimated: resp.tokensEstimated, latencySeconds: resp.latencySeconds,
-                              cost: price?.cost(inputTokens: resp.inputTokens, outputTokens: resp.outputTokens),
-                              outcome: .success))
+                              cost: resp.fromCache ? (price == nil ? nil : 0) : price?.cost(inputTokens: resp.inputTokens, outputTokens: resp.outputTokens),
+                              outcome: .success, cached: resp.fromCache))
             return resp
         } catch {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

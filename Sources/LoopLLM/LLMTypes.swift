@@ -62,9 +62,12 @@ public struct ChatResponse: Sendable {
     public var latencySeconds: Double
     /// The raw response body.
     public var raw: [UInt8]
+    /// True when the answer came from the response cache (nothing was paid for it).
+    public var fromCache: Bool
 
     public init(text: String, inputTokens: Int, outputTokens: Int, tokensEstimated: Bool, model: String,
-                latencySeconds: Double, raw: [UInt8]) {
+                latencySeconds: Double, raw: [UInt8], fromCache: Bool = false) {
+        self.fromCache = fromCache
         self.text = text
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
@@ -114,6 +117,8 @@ public enum LLMError: Error, Equatable, CustomStringConvertible {
     case apiError(provider: String, String)
     /// Bad configuration (environment, URL, key file).
     case configuration(String)
+    /// Offline mode: the response cache has no answer for this exact request.
+    case notCached(provider: String, model: String)
 
     public var description: String {
         switch self {
@@ -124,6 +129,7 @@ public enum LLMError: Error, Equatable, CustomStringConvertible {
         case .emptyCompletion(let p): return "\(p): the completion is empty"
         case .apiError(let p, let m): return "\(p): API error: \(m)"
         case .configuration(let m): return "LLM configuration: \(m)"
+        case .notCached(let p, let m): return "\(p): offline, and no cached answer for this request to \(m)"
         }
     }
 
@@ -146,7 +152,7 @@ public enum LLMError: Error, Equatable, CustomStringConvertible {
         case .missingField(let p, let m): return .missingField(provider: p, r(m))
         case .apiError(let p, let m): return .apiError(provider: p, r(m))
         case .configuration(let m): return .configuration(r(m))
-        case .nonUTF8, .emptyCompletion: return self
+        case .nonUTF8, .emptyCompletion, .notCached: return self
         }
     }
 }
