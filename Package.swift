@@ -16,6 +16,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // Task files are YAML (Docs/task-spec.md); Yams wraps libyaml and gives line/column marks for errors.
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        // The validation store is SQLite (WAL, migrations); GRDB gives typed rows, migrations and
+        // transactions over the system libsqlite3 without hand-written binding code.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         .target(name: "LoopDiagnostics"),
@@ -35,8 +38,14 @@ let package = Package(
         .target(name: "LoopTask", dependencies: ["LoopData", .product(name: "Yams", package: "Yams")]),
         // The offline inducer: readable programs learned from labeled examples, no LLM.
         .target(name: "LoopInduce", dependencies: ["LoopInterpreter", "LoopData"]),
+        // Program generation with the LLM (prompt, extraction, tier-1/tier-2 repair) and the oracle.
+        .target(name: "LoopGenerate", dependencies: ["LoopLLM", "LoopTask", "LoopInduce", "LoopData"]),
+        // The validation store: versions, samples, oracle answers, ledger, rollouts, escalations.
+        .target(name: "LoopStore", dependencies: ["LoopData", .product(name: "GRDB", package: "GRDB.swift")]),
+        // The self-improvement loop: executor, sampling, statistics, improvement, rollout, escalation.
+        .target(name: "LoopRuntime", dependencies: ["LoopCodegen", "LoopStore", "LoopGenerate", "LoopTask", "LoopLLM", "LoopInduce"]),
         .executableTarget(name: "loopai", dependencies: [
-            "LoopData", "LoopCodegen", "LoopInduce", "LoopLLM",
+            "LoopData", "LoopCodegen", "LoopInduce", "LoopLLM", "LoopTask", "LoopGenerate", "LoopStore", "LoopRuntime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "LoopSyntaxTests", dependencies: ["LoopSyntax"]),
@@ -47,6 +56,9 @@ let package = Package(
         .testTarget(name: "LoopInduceTests", dependencies: ["LoopInduce", "LoopData"]),
         .testTarget(name: "LoopLLMTests", dependencies: ["LoopLLM", "LoopData"]),
         .testTarget(name: "LoopTaskTests", dependencies: ["LoopTask"]),
+        .testTarget(name: "LoopGenerateTests", dependencies: ["LoopGenerate", "LoopLLM", "LoopTask", "LoopData"]),
+        .testTarget(name: "LoopStoreTests", dependencies: ["LoopStore", "LoopData"]),
+        .testTarget(name: "LoopRuntimeTests", dependencies: ["LoopRuntime", "LoopStore", "LoopTask", "LoopData"]),
         .testTarget(name: "CLITests", dependencies: ["LoopData", "loopai"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,0 +1,2 @@
+/// The self-improvement loop (issue 5).
+public enum LoopRuntime {}

@@ -1,0 +1,2 @@
+/// The validation store (issue 5).
+public enum LoopStore {}

@@ -1,4 +1,0 @@
-import Yams
-
-/// Task files (issue 4): being written.
-public enum LoopTask {}
