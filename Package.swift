@@ -54,11 +54,13 @@ let package = Package(
         .testTarget(name: "GrammarTests", dependencies: ["LoopSyntax"]),
         .testTarget(name: "LoopCodegenTests", dependencies: ["LoopCodegen", "LoopData"]),
         .testTarget(name: "LoopInduceTests", dependencies: ["LoopInduce", "LoopData"]),
-        .testTarget(name: "LoopLLMTests", dependencies: ["LoopLLM", "LoopData"]),
+        // Test helpers shared by the suites (the scripted HTTP stub server on 127.0.0.1).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "LoopLLMTests", dependencies: ["LoopLLM", "LoopData", "TestSupport"]),
         .testTarget(name: "LoopTaskTests", dependencies: ["LoopTask"]),
-        .testTarget(name: "LoopGenerateTests", dependencies: ["LoopGenerate", "LoopLLM", "LoopTask", "LoopData"]),
+        .testTarget(name: "LoopGenerateTests", dependencies: ["LoopGenerate", "LoopLLM", "LoopTask", "LoopData", "TestSupport"]),
         .testTarget(name: "LoopStoreTests", dependencies: ["LoopStore", "LoopData"]),
-        .testTarget(name: "LoopRuntimeTests", dependencies: ["LoopRuntime", "LoopStore", "LoopTask", "LoopData"]),
+        .testTarget(name: "LoopRuntimeTests", dependencies: ["LoopRuntime", "LoopStore", "LoopTask", "LoopData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LoopData", "loopai"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,5 +1,6 @@
 import Foundation
 import LoopLLM
+import TestSupport
 import XCTest
 
 final class ConfigurationTests: XCTestCase {

@@ -1,5 +1,6 @@
 import Foundation
 import LoopLLM
+import TestSupport
 import XCTest
 
 /// Records the delays the client asked for, without really waiting.

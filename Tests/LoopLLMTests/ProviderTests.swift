@@ -1,6 +1,7 @@
 import Foundation
 import LoopData
 import LoopLLM
+import TestSupport
 import XCTest
 
 final class ProviderTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import LoopData
 import LoopLLM
+import TestSupport
 import XCTest
 
 /// The same question is never paid for twice, and offline mode answers only from the cache.

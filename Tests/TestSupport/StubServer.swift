@@ -8,24 +8,26 @@ import Foundation
 /// A tiny scripted HTTP/1.1 server on 127.0.0.1 (ephemeral port) for the client tests.
 /// One request per connection (`Connection: close`). Every socket read has a timeout.
 /// Stops in `stop()` or `deinit`; the serving threads hold only the core, never the server.
-final class StubServer {
-    typealias Action = StubCore.Action
-    typealias Request = StubCore.Request
+public final class StubServer {
+    public typealias Action = StubCore.Action
+    public typealias Request = StubCore.Request
     private let core: StubCore
-    var port: Int { core.port }
-    var baseURL: String { "http://127.0.0.1:\(port)" }
-    init() throws { core = try StubCore() }
+    public var port: Int { core.port }
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    public init() throws { core = try StubCore() }
     deinit { core.stop() }
 
-    func enqueue(_ actions: Action...) { for a in actions { core.enqueue(a, times: 1) } }
-    func enqueue(_ action: Action, times: Int) { core.enqueue(action, times: times) }
-    var requests: [Request] { core.requests }
-    var maxConcurrent: Int { core.maxConcurrent }
-    func stop() { core.stop() }
+    public func enqueue(_ actions: Action...) { for a in actions { core.enqueue(a, times: 1) } }
+    public func enqueue(_ action: Action, times: Int) { core.enqueue(action, times: times) }
+    public var requests: [Request] { core.requests }
+    public var maxConcurrent: Int { core.maxConcurrent }
+    public func stop() { core.stop() }
+    /// Answers requests when the script is empty (else unscripted requests get a 500).
+    public func respond(with responder: @escaping @Sendable (Request) -> Action) { core.setResponder(responder) }
 }
 
-final class StubCore: @unchecked Sendable {
-    enum Action {
+public final class StubCore: @unchecked Sendable {
+    public enum Action {
         /// Answer with status, headers and body (Content-Length added).
         case respond(Int, [(String, String)], [UInt8])
         /// Wait this long, then perform the action.
@@ -37,26 +39,29 @@ final class StubCore: @unchecked Sendable {
         /// Declare `declared` bytes in Content-Length, send `sent`, then close.
         case truncated(declared: Int, sent: [UInt8])
 
-        static func ok(_ body: String, headers: [(String, String)] = []) -> Action {
+        public static func ok(_ body: String, headers: [(String, String)] = []) -> Action {
             .respond(200, headers, Array(body.utf8))
         }
-        static func status(_ code: Int, _ body: String = "", headers: [(String, String)] = []) -> Action {
+        public static func status(_ code: Int, _ body: String = "", headers: [(String, String)] = []) -> Action {
             .respond(code, headers, Array(body.utf8))
         }
     }
 
-    struct Request {
-        var method: String
-        var path: String
-        var headers: [(String, String)]
-        var body: [UInt8]
-        func header(_ name: String) -> String? {
+    public struct Request {
+        public var method: String
+        public var path: String
+        public var headers: [(String, String)]
+        public var body: [UInt8]
+        /// The body as text.
+        public var text: String { String(decoding: body, as: UTF8.self) }
+        public func header(_ name: String) -> String? {
             headers.first(where: { $0.0.lowercased() == name.lowercased() })?.1
         }
     }
 
     private let lock = NSLock()
     private var script: [Action] = []
+    private var responder: (@Sendable (Request) -> Action)? = nil
     private var received: [Request] = []
     private var active = 0
     private var maxActive = 0
@@ -98,6 +103,8 @@ final class StubCore: @unchecked Sendable {
     enum StubError: Error { case socket(String) }
 
     /// Queues actions, answered in order; unscripted requests get a 500.
+    func setResponder(_ r: @escaping @Sendable (Request) -> Action) { lock.lock(); responder = r; lock.unlock() }
+
     func enqueue(_ action: Action, times: Int) {
         lock.lock(); script.append(contentsOf: Array(repeating: action, count: times)); lock.unlock()
     }
@@ -151,7 +158,12 @@ final class StubCore: @unchecked Sendable {
         guard let request = readRequest(conn) else { return }
         lock.lock()
         received.append(request)
-        let action = script.isEmpty ? Action.status(500, "unscripted") : script.removeFirst()
+        let responder = self.responder
+        let scripted: Action? = script.isEmpty ? nil : script.removeFirst()
+        lock.unlock()
+        // The responder runs outside the lock (it may take its time).
+        let action = scripted ?? responder?(request) ?? Action.status(500, "unscripted")
+        lock.lock()
         active += 1
         maxActive = max(maxActive, active)
         lock.unlock()
