@@ -1,2 +1,0 @@
-/// The validation store (issue 5).
-public enum LoopStore {}

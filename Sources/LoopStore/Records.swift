@@ -1,0 +1,266 @@
+import Foundation
+import GRDB
+
+// The rows of the validation store. Every record is a plain struct: Codable (so GRDB maps its
+// properties to columns of the same name), FetchableRecord and MutablePersistableRecord (the id is
+// assigned by SQLite on insert; `didInsert` copies it back). Timestamps are seconds since 1970.
+
+/// Where a program version is in its life.
+public enum VersionStatus: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+    case candidate, shadow, canary, active, retired, rejected
+    case rolledBack = "rolled_back"
+}
+
+/// A program, as generated or repaired, with where it came from.
+public struct ProgramVersion: Codable, Equatable, Sendable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "program_version"
+    public var id: Int64?
+    /// `Store.hash(source)` unless given: FNV-1a 64 of the UTF-8 source, as `TypedProgram.sourceHash`.
+    public var hash: String
+    public var source: String
+    public var parentId: Int64?
+    /// Free text or JSON: generator, provider, model, rounds, reason.
+    public var provenance: String
+    public var status: VersionStatus
+    public var createdAt: Double
+    /// The share of live traffic while in canary (0...1).
+    public var canaryShare: Double
+    public var note: String?
+
+    public init(id: Int64? = nil, hash: String? = nil, source: String, parentId: Int64? = nil, provenance: String = "",
+                status: VersionStatus = .candidate, createdAt: Double = Store.now(), canaryShare: Double = 0, note: String? = nil) {
+        self.id = id; self.hash = hash ?? Store.hash(source); self.source = source; self.parentId = parentId
+        self.provenance = provenance; self.status = status; self.createdAt = createdAt; self.canaryShare = canaryShare; self.note = note
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// One `loopai loop` run over a stream. `cursor` is the index of the next stream input to process:
+/// it only moves inside `Store.commitBatch`, together with everything the batch produced.
+public struct Run: Codable, Equatable, Sendable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "run"
+    public var id: Int64?
+    public var taskName: String
+    public var streamPath: String
+    public var startedAt: Double
+    /// The run's configuration as JSON text.
+    public var config: String
+    public var cursor: Int
+    public var finishedAt: Double?
+    /// The driver's state after the last committed batch (JSON), for `--resume`.
+    public var state: String?
+
+    public init(id: Int64? = nil, taskName: String, streamPath: String, startedAt: Double = Store.now(), config: String = "{}",
+                cursor: Int = 0, finishedAt: Double? = nil, state: String? = nil) {
+        self.id = id; self.taskName = taskName; self.streamPath = streamPath; self.startedAt = startedAt
+        self.config = config; self.cursor = cursor; self.finishedAt = finishedAt; self.state = state
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A stored execution: only sampled inputs (and shadow disagreements) are stored, not every request.
+public struct Execution: Codable, Equatable, Sendable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "execution"
+    public var id: Int64?
+    public var runId: Int64
+    /// The input's index in the stream; unique per run.
+    public var seq: Int
+    /// The input record as JSON text (canonical, so equal inputs hash equally).
+    public var input: String
+    /// `Store.hash(input)` unless given; validated inputs are deduplicated by it.
+    public var inputHash: String
+    /// The label the program answered.
+    public var output: String
+    public var confidence: Double?
+    /// The deciding rule's name; nil for the fallback.
+    public var rule: String?
+    public var versionId: Int64
+    public var time: Double
+    /// The probability with which this input was sampled (its weight is the inverse).
+    public var inclusionProbability: Double
+    public var stratum: String
+    /// How far validation went: 1, 2 or 3.
+    public var tier: Int
+
+    public init(id: Int64? = nil, runId: Int64, seq: Int, input: String, inputHash: String? = nil, output: String,
+                confidence: Double? = nil, rule: String? = nil, versionId: Int64, time: Double = Store.now(),
+                inclusionProbability: Double = 1, stratum: String = "", tier: Int = 1) {
+        self.id = id; self.runId = runId; self.seq = seq; self.input = input; self.inputHash = inputHash ?? Store.hash(input)
+        self.output = output; self.confidence = confidence; self.rule = rule; self.versionId = versionId; self.time = time
+        self.inclusionProbability = inclusionProbability; self.stratum = stratum; self.tier = tier
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// Where an oracle answer came from.
+public enum AnswerSource: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+    case llm, labels, cache
+}
+
+/// The oracle's answer for one input.
+public struct OracleAnswer: Codable, Equatable, Sendable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "oracle_answer"
+    public var id: Int64?
+    public var executionId: Int64?
+    public var inputHash: String
+    /// nil when the reply was not a valid label.
+    public var label: String?
+    public var raw: String
+    public var source: AnswerSource
+    public var cost: Double
+    public var time: Double
+
+    public init(id: Int64? = nil, executionId: Int64? = nil, inputHash: String, label: String?, raw: String = "",
+                source: AnswerSource = .llm, cost: Double = 0, time: Double = Store.now()) {
+        self.id = id; self.executionId = executionId; self.inputHash = inputHash; self.label = label; self.raw = raw
+        self.source = source; self.cost = cost; self.time = time
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A program's label against the oracle's, for one stored execution.
+public struct Comparison: Codable, Equatable, Sendable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "comparison"
+    public var id: Int64?
+    public var executionId: Int64
+    public var versionId: Int64
+    public var programLabel: String
+    public var oracleLabel: String
+    public var agree: Bool
+    /// 1 / inclusion probability.
+    public var weight: Double
+
+    public init(id: Int64? = nil, executionId: Int64 = 0, versionId: Int64, programLabel: String, oracleLabel: String,
+                agree: Bool? = nil, weight: Double = 1) {
+        self.id = id; self.executionId = executionId; self.versionId = versionId; self.programLabel = programLabel
+        self.oracleLabel = oracleLabel; self.agree = agree ?? (programLabel == oracleLabel); self.weight = weight
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// One LLM call (successful or not), as `LoopLLM.CallRecord` plus the run and time.
+public struct LedgerEntry: Codable, Equatable, Sendable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "ledger"
+    public var id: Int64?
+    public var runId: Int64?
+    public var provider: String
+    public var model: String
+    /// generate | repair | oracle (`LoopLLM.CallPurpose.rawValue`).
+    public var purpose: String
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var estimated: Bool
+    public var latency: Double
+    /// nil when no pricing is known for the model.
+    public var cost: Double?
+    /// "success" or the (redacted) error text.
+    public var outcome: String
+    public var cached: Bool
+    public var time: Double
+
+    public init(id: Int64? = nil, runId: Int64? = nil, provider: String, model: String, purpose: String, inputTokens: Int = 0,
+                outputTokens: Int = 0, estimated: Bool = false, latency: Double = 0, cost: Double? = nil,
+                outcome: String = "success", cached: Bool = false, time: Double = Store.now()) {
+        self.id = id; self.runId = runId; self.provider = provider; self.model = model; self.purpose = purpose
+        self.inputTokens = inputTokens; self.outputTokens = outputTokens; self.estimated = estimated; self.latency = latency
+        self.cost = cost; self.outcome = outcome; self.cached = cached; self.time = time
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A rollout step for a candidate version.
+public enum RolloutStage: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+    case shadow, canary, promoted, rejected
+    case rolledBack = "rolled_back"
+}
+
+public struct Rollout: Codable, Equatable, Sendable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "rollout"
+    public var id: Int64?
+    public var candidateId: Int64
+    /// The version the candidate is measured against (the active one); nil for the first version.
+    public var baseId: Int64?
+    public var stage: RolloutStage
+    /// The candidate's traffic share at this step (0...1).
+    public var share: Double
+    public var time: Double
+    /// The statistics behind the decision, as JSON text.
+    public var evidence: String
+
+    public init(id: Int64? = nil, candidateId: Int64, baseId: Int64? = nil, stage: RolloutStage, share: Double = 0,
+                time: Double = Store.now(), evidence: String = "{}") {
+        self.id = id; self.candidateId = candidateId; self.baseId = baseId; self.stage = stage; self.share = share
+        self.time = time; self.evidence = evidence
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+public enum EscalationStatus: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+    case open, resolved
+}
+
+/// A ticket for a human: the loop could not fix something by itself.
+public struct Escalation: Codable, Equatable, Sendable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "escalation"
+    public var id: Int64?
+    public var runId: Int64?
+    public var status: EscalationStatus
+    public var reason: String
+    public var createdAt: Double
+    public var resolvedAt: Double?
+    public var ticketMarkdown: String
+    public var ticketJSON: String
+    /// The version that resolved it, if any.
+    public var resolutionVersionId: Int64?
+
+    public init(id: Int64? = nil, runId: Int64? = nil, status: EscalationStatus = .open, reason: String,
+                createdAt: Double = Store.now(), resolvedAt: Double? = nil, ticketMarkdown: String = "",
+                ticketJSON: String = "{}", resolutionVersionId: Int64? = nil) {
+        self.id = id; self.runId = runId; self.status = status; self.reason = reason; self.createdAt = createdAt
+        self.resolvedAt = resolvedAt; self.ticketMarkdown = ticketMarkdown; self.ticketJSON = ticketJSON
+        self.resolutionVersionId = resolutionVersionId
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A sampled execution with what its validation produced; `Store.commitBatch` fills in the
+/// `executionId` of the answers and comparisons.
+public struct BatchItem: Sendable, Equatable {
+    public var execution: Execution
+    public var answers: [OracleAnswer]
+    public var comparisons: [Comparison]
+
+    public init(execution: Execution, answers: [OracleAnswer] = [], comparisons: [Comparison] = []) {
+        self.execution = execution; self.answers = answers; self.comparisons = comparisons
+    }
+}
+
+/// An input the oracle labeled, deduplicated by input hash (the latest valid answer wins).
+public struct ValidatedInput: Sendable, Equatable {
+    public var inputHash: String
+    public var input: String
+    public var label: String
+}
+
+/// Ledger sums for one purpose.
+public struct LedgerTotals: Sendable, Equatable {
+    public var calls = 0
+    public var failures = 0
+    public var cachedCalls = 0
+    public var inputTokens = 0
+    public var outputTokens = 0
+    /// The sum of known costs.
+    public var cost = 0.0
+    /// Calls with no known pricing (not in `cost`).
+    public var unpricedCalls = 0
+
+    public init() {}
+}
