@@ -238,3 +238,18 @@ public enum JSONWriter {
 extension JSON {
     public init(_ s: String) { self = .string(Array(s.utf8)) }
 }
+
+/// Stored as its JSON text (in Codable containers such as saved driver state).
+extension JSON: Codable {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let text = try c.decode(String.self)
+        do { self = try JSONParser.parse(text) }
+        catch { throw DecodingError.dataCorruptedError(in: c, debugDescription: "invalid JSON text: \(error)") }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(JSONWriter.string(self))
+    }
+}

@@ -191,6 +191,9 @@ public struct StoreTransaction {
     }
 
     /// Adds `delta` to the run's counter `key` (created at 0).
+    /// Updates a stored record.
+    public func update<R: MutablePersistableRecord>(_ record: R) throws { try record.update(db) }
+
     public func add(run runId: Int64, key: String, delta: Double) throws {
         try db.execute(sql: """
             INSERT INTO counter (runId, key, value) VALUES (?, ?, ?)
