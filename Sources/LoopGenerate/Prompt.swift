@@ -139,7 +139,7 @@ public enum PromptBuilder {
 
 /// An input the program got wrong, as validated: the program's answer, the right one (from the
 /// oracle or the data) and what decided.
-public struct Counterexample: Equatable, Sendable {
+public struct Counterexample: Codable, Equatable, Sendable {
     public var input: JSON
     public var programLabel: String
     public var expected: String

@@ -20,6 +20,13 @@ public struct ResolvedLLM {
     public func client() -> LLMClient { LLMClient(provider: provider, defaultPricing: pricing) }
 }
 
+/// A provider is named (by the task or a flag) but has no key: callers that may fall back to
+/// the inducer do so; the others report the message.
+public struct ProviderUnconfigured: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
 public enum ProviderFactory {
     public static let defaultModels: [ProviderKind: String] = [.openai: "gpt-4o-mini", .anthropic: "claude-3-5-haiku-latest"]
 
@@ -53,10 +60,10 @@ public enum ProviderFactory {
             key = try LLMConfiguration.loadKey(fromFile: file); keySource = "file \(file) ($\(prefix)_API_KEY_FILE)"
         }
         if kind == .anthropic && key == nil {
-            throw LLMError.configuration("no Anthropic key: set ANTHROPIC_API_KEY (or ANTHROPIC_API_KEY_FILE, or api_key_env/api_key_file in the task)")
+            throw ProviderUnconfigured(message: "no Anthropic key: set ANTHROPIC_API_KEY (or ANTHROPIC_API_KEY_FILE, or api_key_env/api_key_file in the task)")
         }
         if kind == .openai && key == nil && baseURL == LLMConfiguration.defaultOpenAIBaseURL {
-            throw LLMError.configuration("no OpenAI key: set OPENAI_API_KEY (or OPENAI_API_KEY_FILE), or OPENAI_BASE_URL for a local server")
+            throw ProviderUnconfigured(message: "no OpenAI key: set OPENAI_API_KEY (or OPENAI_API_KEY_FILE), or OPENAI_BASE_URL for a local server")
         }
         var config = http
         config.allowInsecureHTTP = overrides.allowInsecureHTTP || task.allowInsecureHTTP || http.allowInsecureHTTP

@@ -1,64 +1,198 @@
 import ArgumentParser
 import Foundation
 import LoopData
+import LoopGenerate
 import LoopInduce
+import LoopLLM
 import LoopSema
+import LoopTask
 
-/// `loopai generate`: writes a checked program. Today the offline inducer (`--generator induce`)
-/// is the generator; the LLM generators and task files come with the LLM layer.
+/// `loopai generate`: writes a checked program, with an LLM (prompt, tier-1 and tier-2 repair)
+/// or with the offline inducer (no LLM).
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Learn a readable, checked .loop program from labeled examples (offline inducer).",
+        abstract: "Write a checked .loop program for a task: with an LLM (and repair rounds) or the offline inducer.",
         discussion: """
-        The inducer fits a multinomial logistic regression over the whole-word counts of the lowercased text \
-        and a few std.text predicates, and writes it as word tables and score blocks that Loop computes exactly. \
-        With --train-fraction it holds out the rest of the data and reports the program's accuracy on it.
+        With --task, the generator is the task's (auto: an LLM when one is configured, else the inducer); \
+        --generator overrides it. The LLM gets the language reference, the Stdlib, the task and a balanced \
+        set of examples; a reply that fails `loopai check` is sent back with the JSON diagnostics, and one \
+        that fails its tests or the examples is sent back with the failing inputs, for up to --max-rounds \
+        repair rounds. --print-prompt shows the exact messages without sending anything. \
+        The inducer fits a multinomial logistic regression over word counts and a few std.text predicates \
+        and writes it as word tables and score blocks; with --train-fraction it reports held-out accuracy.
         """)
 
-    enum Generator: String, ExpressibleByArgument, CaseIterable { case induce }
+    enum Generator: String, ExpressibleByArgument, CaseIterable { case auto, llm, induce }
 
-    @Option(help: "Generator: induce (the offline inducer; no LLM).")
-    var generator: Generator = .induce
+    @Option(help: "The task file (YAML; see Docs/task-spec.md).")
+    var task: String?
 
-    @Option(help: "Labeled examples: JSON Lines with the text and the label.")
-    var data: String
+    @Option(help: "Generator: auto, llm or induce (default: the task's, else induce).")
+    var generator: Generator?
 
-    @Option(help: "The key holding the expected label.")
-    var label: String = "label"
+    @Option(help: "Labeled examples (JSON Lines); default: the task's data.")
+    var data: String?
 
-    @Option(help: "The key holding the text.")
+    @Option(help: "The key holding the expected label (default: the task's, else label).")
+    var label: String?
+
+    @Option(help: "The key holding the text, for the inducer without a task.")
     var column: String = "text"
 
     @Option(name: .shortAndLong, help: "Where to write the program (.loop).")
-    var output: String
+    var output: String?
 
-    @Option(help: "The program's name.")
-    var name: String = "induced"
+    @Option(help: "The program's name (default: the task's name, else induced).")
+    var name: String?
 
-    @Option(help: "Train on this fraction of the data (seeded shuffle) and report accuracy on the rest; 1 uses everything.")
+    @OptionGroup var llm: LLMOptions
+
+    @Option(help: "LLM: repair rounds after the first reply (default: the task's, else 3).")
+    var maxRounds: Int?
+
+    @Option(help: "LLM: examples from the data used to test each reply (the prompt gets a balanced subset).")
+    var examples: Int = 500
+
+    @Option(help: "LLM: send Grammar/loop.gbnf as the grammar: auto (when the server is llama.cpp), on, off.")
+    var grammar: GrammarChoice = .auto
+
+    @Flag(help: "LLM: print the requests that would be sent (system and user messages), send nothing.")
+    var printPrompt = false
+
+    @Option(help: "Inducer: train on this fraction of the data and report accuracy on the rest; 1 uses everything.")
     var trainFraction: Double = 1
 
-    @Option(help: "At most this many words per label.")
+    @Option(help: "Inducer: at most this many words per label.")
     var maxWords: Int = 300
+
+    enum GrammarChoice: String, ExpressibleByArgument, CaseIterable { case auto, on, off }
 
     func validate() throws {
         if !(trainFraction > 0 && trainFraction <= 1) { throw ValidationError("--train-fraction is in (0, 1]") }
         if maxWords < 1 { throw ValidationError("--max-words is at least 1") }
-        if name.isEmpty || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) || name.first!.isNumber {
+        if let m = maxRounds, m < 0 { throw ValidationError("--max-rounds is at least 0") }
+        if examples < 0 { throw ValidationError("--examples is at least 0") }
+        if let name, name.isEmpty || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) || name.first!.isNumber {
             throw ValidationError("--name must be an identifier (letters, digits, _)")
         }
+        if task == nil && data == nil { throw ValidationError("give --task, or --data for the inducer") }
+        if task == nil && (generator == .llm || printPrompt) { throw ValidationError("the LLM generator needs --task") }
+        if output == nil && !printPrompt { throw ValidationError("give -o/--output for the program") }
     }
 
     func run() throws {
-        let examples = try wrapIO { try Inducer.loadJSONL(data, textKey: column, labelKey: label) }
-        guard !examples.isEmpty else { throw CLIError("\(data): no record has both `\(column)` and `\(label)`", code: 2) }
+        let spec = try task.map(loadTask)
+        var kind = generator ?? (spec.map { Generator(rawValue: $0.generator.kind.rawValue) ?? .auto } ?? .induce)
+        var resolved: ResolvedLLM? = nil
+        if kind != .induce, let spec {
+            resolved = try llm.resolve(spec.generator.endpoint, required: kind == .llm)
+            if resolved == nil {
+                if kind == .llm || printPrompt {
+                    if !printPrompt {
+                        throw CLIError("no LLM provider is configured: set OPENAI_API_KEY (or OPENAI_BASE_URL) or ANTHROPIC_API_KEY, give --provider, or use --generator induce", code: 2)
+                    }
+                } else {
+                    printErr("no LLM provider is configured; using the offline inducer")
+                    kind = .induce
+                }
+            } else { kind = .llm }
+        }
+        if kind == .induce && !printPrompt { return try induce(spec) }
+        guard let spec else { throw CLIError("the LLM generator needs --task", code: 2) }
+        try generateWithLLM(spec, resolved)
+    }
+
+    // MARK: LLM
+
+    func generateWithLLM(_ spec: TaskSpec, _ resolved: ResolvedLLM?) throws {
+        var options = GenerationOptions()
+        options.maxRepairRounds = maxRounds ?? spec.generator.maxRepairRounds
+        options.maxExamples = spec.generator.maxExamples
+        options.maxTokens = spec.generator.maxTokens
+        options.temperature = spec.generator.endpoint.temperature
+        let evaluation = try wrapIO { try taskExamples(spec) }
+        guard let resolved else {
+            // --print-prompt with no provider: show what an OpenAI-compatible request would carry.
+            let g = LLMGenerator(task: spec, client: LLMClient(provider: OpenAICompatibleProvider(baseURL: LLMConfiguration.defaultOpenAIBaseURL, apiKey: "")),
+                                 model: llm.model ?? spec.generator.endpoint.model ?? "gpt-4o-mini", options: options)
+            return printRequest(g.initialRequest(examples: evaluation), to: "(no provider configured)")
+        }
+        if resolved.kind == .openai && (grammar == .on || (grammar == .auto && !printPrompt && !llm.offline && ProviderFactory.isLlamaCpp(baseURL: resolved.baseURL))) {
+            options.grammar = PromptReference.gbnf
+        }
+        let client = resolved.client()
+        let g = LLMGenerator(task: spec, client: client, model: resolved.model, options: options)
+        if printPrompt {
+            return printRequest(g.initialRequest(examples: evaluation), to: "\(resolved.provider.name) \(resolved.baseURL), model \(resolved.model)")
+        }
+        g.progress = { printErr("generate: " + $0) }
+        printErr("generate: asking \(resolved.provider.name) (\(resolved.model)) with \(min(evaluation.count, options.maxExamples)) examples in the prompt, \(evaluation.count) to test against")
+        let result: GenerationResult
+        do { result = try g.generate(examples: evaluation) }
+        catch {
+            printErr("generate: \(ledgerSummary(client))")
+            throw CLIError("generation failed: \(error)", code: 1)
+        }
+        let path = output ?? spec.programPath
+        do { try result.source.write(toFile: path, atomically: true, encoding: .utf8) }
+        catch { throw CLIError("cannot write \(path): \(error.localizedDescription)", code: 2) }
+        let kinds = result.rounds.map(\.kind.rawValue).joined(separator: ", ")
+        printErr(String(format: "wrote %@: %d round(s) (%@); accuracy %.2f%% on %d examples and tests%@", path, result.rounds.count, kinds,
+                        result.accuracy * 100, result.evaluated, result.passedTier2 ? "" : " (below the bar; the best program found is written)"))
+        printErr("calls: \(ledgerSummary(client))")
+        if !result.passedTier2 { throw ExitCode(1) }
+    }
+
+    /// The task's own examples, then up to --examples records of its data (seeded shuffle, so a
+    /// run is reproducible and the sample is not just the head of the file).
+    func taskExamples(_ spec: TaskSpec) throws -> [TaskExample] {
+        var fromData: [TaskExample] = []
+        if var s = spec.data {
+            if let data { s.path = data }
+            if let label { s.labelKey = label }
+            var copy = spec
+            copy.data = s
+            fromData = try copy.examplesFromData(limit: nil)
+        } else if let data {
+            var copy = spec
+            copy.data = DataSpec(path: data, labelKey: label ?? "label")
+            fromData = try copy.examplesFromData(limit: nil)
+        }
+        var rng = SplitMix(seed: 7)
+        for i in stride(from: fromData.count - 1, to: 0, by: -1) { fromData.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        return spec.examples + fromData.prefix(examples)
+    }
+
+    func printRequest(_ r: ChatRequest, to target: String) {
+        print("# The first request to \(target); repair rounds append the reply and the diagnostics or failing examples.")
+        print("# temperature \(r.temperature), max tokens \(r.maxTokens)\(r.grammar != nil ? ", with the GBNF grammar" : "")")
+        for m in r.messages {
+            print("\n===== \(m.role.rawValue) =====\n")
+            print(m.content)
+        }
+    }
+
+    // MARK: Inducer
+
+    func induce(_ spec: TaskSpec?) throws {
+        guard let dataPath = data ?? spec?.data?.path else {
+            throw CLIError("the inducer needs labeled data: give --data or a `data` entry in the task", code: 2)
+        }
+        if let spec, !spec.isSingleText {
+            throw CLIError("the inducer learns from one text field; task \(spec.name) has a record input (\(spec.input.map(\.name).joined(separator: ", ")))", code: 2)
+        }
+        let labelKey = label ?? spec?.data?.labelKey ?? "label"
+        let textKey = spec?.input.first?.name ?? column
+        let examples = try wrapIO { try Inducer.loadJSONL(dataPath, textKey: textKey, labelKey: labelKey) }
+        guard !examples.isEmpty else { throw CLIError("\(dataPath): no record has both `\(textKey)` and `\(labelKey)`", code: 2) }
         let (train, held) = trainFraction < 1 ? Inducer.split(examples, trainFraction: trainFraction) : (examples, [])
         var options = Inducer.Options()
-        options.programName = name
+        options.programName = name ?? spec?.name ?? "induced"
         options.maxWordsPerLabel = maxWords
         let result: InducedProgram
-        do { result = try Inducer.induce(examples: train, options: options) }
+        do { result = try Inducer.induce(examples: train, labels: spec?.labelNames, options: options) }
         catch { throw CLIError("the inducer failed: \(error)", code: 1) }
+        guard let output else { throw CLIError("give -o/--output for the program", code: 2) }
         do { try result.source.write(toFile: output, atomically: true, encoding: .utf8) }
         catch { throw CLIError("cannot write \(output): \(error.localizedDescription)", code: 2) }
         var summary = "wrote \(output): \(result.labels.count) labels, \(result.wordCount) words, trained on \(train.count) examples"
@@ -68,5 +202,18 @@ struct Generate: ParsableCommand {
             summary += String(format: ", held-out accuracy %.2f%% (%d/%d)", ev.accuracy * 100, ev.correct, ev.total)
         }
         printErr(summary)
+    }
+}
+
+/// A small seeded generator (SplitMix64) for reproducible sampling.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E3779B97F4A7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        return z ^ (z >> 31)
     }
 }

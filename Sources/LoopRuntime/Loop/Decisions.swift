@@ -1,0 +1,191 @@
+import Foundation
+import LoopData
+import LoopGenerate
+import LoopInterpreter
+import LoopLLM
+import LoopStore
+import LoopTask
+
+/// Triggers, improvement attempts, shadow, canary, promotion and rollback.
+extension LoopDriver {
+    var shadowLimit: Int { 4 * max(task.improvement.window, 50) }
+    var canaryStepLength: Int { max(task.improvement.window, 50) }
+
+    func decide() throws {
+        let policy = task.improvement
+        if var c = state.candidate {
+            switch c.stage {
+            case .shadow:
+                let wins = c.paired.candidateWins, losses = c.paired.currentWins
+                if wins > losses && c.paired.pValue < policy.significance {
+                    c.stage = .canary; c.step = 0; c.share = policy.canarySteps.first ?? 1; c.since = state.requests
+                    state.candidate = c
+                    executor.setCandidate(executor.candidate, share: c.share)
+                    event(c.versionId, "canary", String(format: "won in shadow %d–%d (p = %.4f); canary at %.0f%%", wins, losses, c.paired.pValue, c.share * 100))
+                    stage(c, .canary, evidence: ["wins": Double(wins), "losses": Double(losses), "p": c.paired.pValue])
+                } else if SignificanceTests.signTest(wins: losses, losses: wins) < policy.significance || state.requests - c.since >= shadowLimit {
+                    let why = losses > wins ? String(format: "lost in shadow %d–%d", wins, losses)
+                        : String(format: "no significant win in shadow after %d requests (%d–%d)", state.requests - c.since, wins, losses)
+                    try rejectCandidate(c, why: why, stage: .rejected)
+                }
+            case .canary:
+                let pBelow = SignificanceTests.agreementBelow(c.canary, baseline: c.base)
+                let lostPairs = SignificanceTests.signTest(wins: c.paired.currentWins, losses: c.paired.candidateWins) < policy.significance
+                    && c.paired.currentWins > c.paired.candidateWins
+                if (c.canary.count >= 10 && pBelow < policy.significance) || lostPairs {
+                    try rejectCandidate(c, why: String(format: "regressed at %.0f%% canary (p = %.4f)", c.share * 100, min(pBelow, c.paired.pValue)), stage: .rolledBack)
+                } else if state.requests - c.since >= canaryStepLength {
+                    if c.step + 1 < policy.canarySteps.count {
+                        c.step += 1; c.share = policy.canarySteps[c.step]; c.since = state.requests
+                        state.candidate = c
+                        executor.setCandidate(executor.candidate, share: c.share)
+                        event(c.versionId, "canary", String(format: "canary at %.0f%%", c.share * 100))
+                        stage(c, .canary, evidence: ["canary_agreement": c.canary.estimate ?? -1, "base_agreement": c.base.estimate ?? -1])
+                    } else {
+                        try promote(c)
+                    }
+                }
+            }
+            return
+        }
+        let recent = state.sampler.recent
+        if recent.count >= settings.minValidations, let a = recent.estimate, a < policy.agreementFloor {
+            escalateOnce("floor", reason: String(format: "agreement %.1f%% over the last %d validations is under the floor of %.0f%%", a * 100, recent.count, policy.agreementFloor * 100))
+        }
+        if state.contradictions >= 3 {
+            escalateOnce("contradiction", reason: "the oracle contradicted itself on \(state.contradictions) input(s): the specification may be ambiguous")
+        }
+        guard state.requests >= state.nextAttemptAt, !state.escalated.contains("attempts") else { return }
+        var reason: String? = nil
+        if recent.count >= settings.minValidations, let a = recent.estimate, a < policy.agreementThreshold {
+            reason = String(format: "agreement %.1f%% over the last %d validations is under %.0f%%", a * 100, recent.count, policy.agreementThreshold * 100)
+        } else if let bad = state.sampler.precision.rules(below: policy.rulePrecisionFloor, minimumCount: max(10, policy.window / 10)).first {
+            reason = String(format: "%@ is right only %.0f%% of the time (%d validations)", bad.rule, bad.precision * 100, bad.count)
+        }
+        if let reason { try attemptImprovement(reason) }
+    }
+
+    func event(_ version: Int64?, _ kind: String, _ detail: String) {
+        state.events.append(DriverState.Event(requests: state.requests, versionId: version, kind: kind, detail: detail))
+        log?("[\(state.requests)] \(version.map { "v\($0) " } ?? "")\(kind): \(detail)")
+    }
+
+    func stage(_ c: DriverState.Candidate, _ stage: RolloutStage, evidence: [String: Double]) {
+        let ev = JSONWriter.string(.object(evidence.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value.isFinite ? $0.value : -1)) }))
+        let r = Rollout(candidateId: c.versionId, baseId: state.activeVersion, stage: stage, share: c.share, time: Store.now(), evidence: ev)
+        pending.append { tx in _ = try tx.recordRollout(r) }
+    }
+
+    func rejectCandidate(_ c: DriverState.Candidate, why: String, stage s: RolloutStage) throws {
+        stage(c, s, evidence: ["wins": Double(c.paired.candidateWins), "losses": Double(c.paired.currentWins)])
+        if s == .rolledBack { state.rolledBack += 1 } else { state.rejected += 1 }
+        event(c.versionId, s == .rolledBack ? "rolled back" : "rejected", why)
+        state.candidate = nil
+        executor.setCandidate(nil, share: 0)
+        programs[c.versionId] = nil
+        failedAttempt()
+    }
+
+    func failedAttempt() {
+        state.attempts += 1
+        state.nextAttemptAt = state.requests + max(task.improvement.window, 50)
+        if state.attempts >= task.improvement.maxAttempts {
+            escalateOnce("attempts", reason: "\(state.attempts) improvement attempts in a row did not produce a better program")
+        }
+    }
+
+    func promote(_ c: DriverState.Candidate) throws {
+        guard let newProgram = executor.candidate else { return }
+        let old = executor.active
+        // Inputs the new version fixes join the set every later version must keep right.
+        for v in (try? store.validatedInputs()) ?? [] {
+            guard let input = try? JSONParser.parse(v.input) else { continue }
+            if case .success(let a) = newProgram.classify(input), a.label == v.label,
+               case .success(let b) = old.classify(input), b.label != v.label { state.fixed.insert(v.inputHash) }
+        }
+        stage(c, .promoted, evidence: ["canary_agreement": c.canary.estimate ?? -1, "base_agreement": c.base.estimate ?? -1])
+        executor.promote()
+        programs[old.versionId] = nil
+        state.activeVersion = c.versionId
+        state.candidate = nil
+        state.attempts = 0
+        state.failures = []
+        state.promoted += 1
+        state.sampler.resetStatistics()
+        state.nextAttemptAt = state.requests + max(task.improvement.window, 50)
+        event(c.versionId, "promoted", "now answers all traffic (\(c.why))")
+    }
+
+    /// Validated inputs as labeled examples.
+    func validatedExamples() -> [(hash: String, example: TaskExample)] {
+        ((try? store.validatedInputs()) ?? []).compactMap { v in
+            (try? JSONParser.parse(v.input)).map { (v.inputHash, TaskExample(input: $0, label: v.label)) }
+        }
+    }
+
+    func attemptImprovement(_ reason: String) throws {
+        event(state.activeVersion, "improve", reason)
+        let validated = validatedExamples()
+        let start = CPUClock.now()
+        defer { state.buildSeconds += CPUClock.now() - start }
+        let generated: GeneratedProgram
+        do {
+            generated = try settings.generator.improve(current: executor.active.source, failures: state.failures, validated: validated.map(\.example))
+        } catch {
+            if let f = error as? GeneratorFailure { recordGenerationCalls(f.calls) }
+            if case GeneratorError.unsupported(let m) = error {
+                escalateOnce("no-generator", reason: "\(reason), and no generator can fix it: \(m)")
+                state.nextAttemptAt = Int.max
+                return
+            }
+            event(state.activeVersion, "attempt failed", "the generator failed: \(error)")
+            failedAttempt()
+            return
+        }
+        recordGenerationCalls(generated.calls)
+        // Tier 1 and 2, then every validated input so far: better overall, and no fixed case lost.
+        var verdict: String? = nil
+        var candidate: LoadedProgram? = nil
+        do { candidate = try LoadedProgram(versionId: -1, source: generated.source) } catch { verdict = "\(error)" }
+        if let cand = candidate, verdict == nil {
+            let (_, failures) = EmbeddedTests.run(cand.engine)
+            if !failures.isEmpty { verdict = "\(failures.count) of its own tests fail" }
+            else {
+                var candRight = 0, activeRight = 0, lostFixed = 0
+                for (hash, e) in validated {
+                    let c = (try? cand.classify(e.input).get())?.label == e.label
+                    let a = (try? executor.active.classify(e.input).get())?.label == e.label
+                    if c { candRight += 1 }
+                    if a { activeRight += 1 }
+                    if !c && state.fixed.contains(hash) { lostFixed += 1 }
+                }
+                if lostFixed > 0 { verdict = "it breaks \(lostFixed) input(s) an earlier version fixed" }
+                else if candRight <= activeRight { verdict = "it is not better on the \(validated.count) validated inputs (\(candRight) vs \(activeRight) right)" }
+                else { log?("candidate: \(candRight) vs \(activeRight) of \(validated.count) validated inputs right") }
+            }
+        }
+        let status: VersionStatus = verdict == nil ? .shadow : .rejected
+        let version = try store.addVersion(ProgramVersion(source: generated.source, parentId: state.activeVersion,
+                                                          provenance: generated.provenance + " — " + reason, status: status, note: verdict))
+        guard verdict == nil, let id = version.id else {
+            state.rejected += 1
+            event(version.id, "rejected", verdict ?? "")
+            failedAttempt()
+            return
+        }
+        let loaded = try LoadedProgram(versionId: id, source: generated.source, name: "v\(id).loop")
+        programs[id] = loaded
+        executor.setCandidate(loaded, share: 0)
+        let c = DriverState.Candidate(versionId: id, stage: .shadow, since: state.requests, why: reason)
+        state.candidate = c
+        stage(c, .shadow, evidence: [:])
+        event(id, "shadow", "candidate from \(settings.generator.name) runs beside v\(state.activeVersion)")
+    }
+
+    func recordGenerationCalls(_ calls: [CallRecord]) {
+        guard !calls.isEmpty else { return }
+        account(calls, purposeCost: \.generationCost)
+        let entries = calls.map { Self.ledgerEntry($0, run: run.id) }
+        pending.append { tx in for e in entries { _ = try tx.insert(e) } }
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import LoopGenerate
+
+/// Everything the driver knows between batches. Saved as JSON with every batch, in the same
+/// transaction as the batch's rows, so a run killed at any moment resumes from its last commit
+/// and counts nothing twice.
+public struct DriverState: Codable, Sendable {
+    public struct Candidate: Codable, Sendable {
+        public enum Stage: String, Codable, Sendable { case shadow, canary }
+        public var versionId: Int64
+        public var stage: Stage
+        /// Index into the canary steps (canary only).
+        public var step: Int = 0
+        public var share: Double = 0
+        /// Request at which the current stage or step began.
+        public var since: Int
+        /// Shadow: disagreements between candidate and active that the oracle settled.
+        public var paired = PairedComparison()
+        /// Canary: validations of requests the candidate answered, and of those the active one answered.
+        public var canary = AgreementEstimator()
+        public var base = AgreementEstimator()
+        public var why: String
+    }
+
+    /// One point of the time series in the report.
+    public struct Point: Codable, Sendable {
+        public var requests: Int
+        public var agreement: Double?
+        public var lower: Double?
+        public var upper: Double?
+        public var samplingRate: Double
+        public var cost: Double
+        public var allLLMCost: Double
+        public var versionId: Int64
+    }
+
+    /// A version event for the timeline.
+    public struct Event: Codable, Sendable {
+        public var requests: Int
+        public var versionId: Int64?
+        public var kind: String
+        public var detail: String
+    }
+
+    public var cursor = 0
+    public var activeVersion: Int64
+    public var candidate: Candidate?
+    public var sampler: Sampler
+    /// Run-wide agreement of the served answers with the oracle (never reset).
+    public var agreement = AgreementEstimator()
+    /// Failed improvement attempts since the last promotion.
+    public var attempts = 0
+    /// No new attempt before this request (a cool-down after each attempt).
+    public var nextAttemptAt = 0
+    /// Oracle back-off after failures: no oracle calls before this request.
+    public var oracleBackoffUntil = 0
+    public var oracleFailuresInARow = 0
+    /// Inputs the promoted versions fixed (hashes): a candidate must keep them right.
+    public var fixed: Set<String> = []
+    /// Recent inputs the active version got wrong (validated), newest last.
+    public var failures: [Counterexample] = []
+    /// Escalation causes already opened (each is opened once until resolved).
+    public var escalated: Set<String> = []
+
+    // Counts.
+    public var requests = 0
+    public var inputErrors = 0
+    public var sampled = 0
+    public var validated = 0
+    /// Samples that reached the LLM/labels oracle (tier 3), answered from stored answers (tier 2).
+    public var tier3 = 0
+    public var tier2 = 0
+    public var shadowQueries = 0
+    public var unvalidated = 0
+    public var invalidOracleAnswers = 0
+    public var oracleCalls = 0
+    public var generationCalls = 0
+    public var contradictions = 0
+    public var inputTokens = 0
+    public var outputTokens = 0
+    public var promoted = 0
+    public var rolledBack = 0
+    public var rejected = 0
+    public var escalations = 0
+    /// Correct answers against the true labels, when the stream has them.
+    public var trueCorrect = 0
+    public var trueTotal = 0
+
+    // Money.
+    public var oracleCost = 0.0
+    public var generationCost = 0.0
+    /// CPU seconds of the program path (classification) and of building programs (checks, JIT, inducer).
+    public var programSeconds = 0.0
+    public var buildSeconds = 0.0
+    /// What calling the LLM on every request would have cost.
+    public var allLLMCost = 0.0
+    /// The first request count at which the program path had cost less in total than the all-LLM path.
+    public var breakEvenAt: Int?
+
+    public var latency = LatencyHistogram()
+    public var timeline: [Point] = []
+    public var events: [Event] = []
+}
+
+/// Request latencies in logarithmic buckets (4 per power of two, from 1 ns), for p50/p99.
+public struct LatencyHistogram: Codable, Sendable {
+    public var counts: [Int] = Array(repeating: 0, count: 160)
+    public var total = 0
+
+    public mutating func add(nanoseconds: UInt64) {
+        let x = Double(max(nanoseconds, 1))
+        let b = min(counts.count - 1, max(0, Int((log2(x) * 4).rounded(.down))))
+        counts[b] += 1
+        total += 1
+    }
+
+    /// The upper edge of the bucket holding the q-quantile, in nanoseconds.
+    public func quantile(_ q: Double) -> Double? {
+        guard total > 0 else { return nil }
+        let target = Int((Double(total) * q).rounded(.up))
+        var seen = 0
+        for (i, c) in counts.enumerated() {
+            seen += c
+            if seen >= max(target, 1) { return pow(2, Double(i + 1) / 4) }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,192 @@
+import ArgumentParser
+import Foundation
+import LoopData
+import LoopGenerate
+import LoopLLM
+import LoopRuntime
+import LoopStore
+import LoopTask
+
+extension SamplingStrategyKind: ExpressibleByArgument {}
+
+/// `loopai loop`: the whole lifecycle over a stream.
+struct LoopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loop",
+        abstract: "Run a task's program over a stream, validate samples with the oracle, improve, roll out and escalate.",
+        discussion: """
+        The first program comes from the store (its active version), --program, or the task's generator (an LLM \
+        when configured, else the offline inducer over the task's examples and data). Every input is answered \
+        by the program; a sample goes to the oracle (llm, or labels:COLUMN for ground truth read from the \
+        stream); when agreement drops, a candidate is generated from the counterexamples, checked and tested \
+        against every validated input, run in shadow, promoted through canary steps or rolled back; people \
+        are called in with a ticket when the loop cannot fix it. Everything is stored in SQLite (--store); \
+        --resume continues a killed run from its last committed batch. See Docs/loop.md.
+        """)
+
+    @Option(help: "The task file.")
+    var task: String
+
+    @Option(help: "The stream of inputs: JSON Lines (objects with the task's fields, or strings).")
+    var stream: String
+
+    @Option(help: "llm (the task's oracle) or labels:COLUMN (ground truth from each record's COLUMN).")
+    var oracle: String = "llm"
+
+    @Option(help: "Sampling rate in (0, 1] (default: the task's validation.rate).")
+    var sampling: Double?
+
+    @Option(help: "Sampling strategy: random, stratified, uncertainty or adaptive (default: the task's).")
+    var strategy: SamplingStrategyKind?
+
+    @Option(help: "The SQLite store (default: .loopai/TASK.sqlite).")
+    var store: String?
+
+    @Flag(help: "Continue the task's last unfinished run from its last committed batch.")
+    var resume = false
+
+    @Option(help: "Start from this program (when the store has no active version).")
+    var program: String?
+
+    @Option(help: "Labeled examples for the first program (default: the task's examples and data).")
+    var examples: String?
+
+    @Option(help: "Generator for the first program and improvements: auto, llm or induce (default: the task's).")
+    var generator: Generate.Generator?
+
+    @Option(help: "Key of the true label in the stream, to report accuracy (default: COLUMN of labels:COLUMN).")
+    var labelColumn: String?
+
+    @Option(help: "Inputs per committed batch.")
+    var batch: Int = 100
+
+    @Option(help: "Seed of the sampler's random draws.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Stop after this many requests (the run stays resumable).")
+    var maxRequests: Int?
+
+    @Option(help: "Report format: text or json.")
+    var format: ReportFormat = .text
+
+    @Option(help: "Also write a self-contained HTML report here.")
+    var report: String?
+
+    @Option(help: "Where escalation tickets are written (default: escalations/ beside the store).")
+    var escalations: String?
+
+    @Flag(help: "Print each event (candidates, promotions, rollbacks, escalations) as it happens.")
+    var verbose = false
+
+    @OptionGroup var llm: LLMOptions
+
+    enum ReportFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+    func validate() throws {
+        if let s = sampling, !(s > 0 && s <= 1) { throw ValidationError("--sampling is a rate in (0, 1]") }
+        if batch < 1 { throw ValidationError("--batch is at least 1") }
+        if let m = maxRequests, m < 1 { throw ValidationError("--max-requests is at least 1") }
+        if oracle != "llm" && !(oracle.hasPrefix("labels:") && oracle.count > 7) { throw ValidationError("--oracle is llm or labels:COLUMN") }
+        if resume && (program != nil || examples != nil) { throw ValidationError("--resume continues a run as it was; --program and --examples start one") }
+    }
+
+    func run() throws {
+        var spec = try loadTask(task)
+        if let sampling { spec.validation.rate = sampling }
+        if let strategy { spec.validation.strategy = strategy }
+        let storePath = store ?? ".loopai/\(spec.name).sqlite"
+        let db: Store
+        do { db = try Store.open(path: storePath) } catch { throw CLIError("cannot open the store \(storePath): \(error)", code: 2) }
+        let escalationDir = escalations ?? ((storePath as NSString).deletingLastPathComponent.isEmpty ? "." : (storePath as NSString).deletingLastPathComponent) + "/escalations"
+
+        // The oracle.
+        let judge: Oracle
+        var oracleClient: LLMClient? = nil
+        var oraclePricing = spec.oracle.endpoint.prices.map { Pricing(inputPerMillion: $0.inputPerMillion, outputPerMillion: $0.outputPerMillion) }
+        if oracle.hasPrefix("labels:") {
+            judge = LabelsOracle(column: String(oracle.dropFirst(7)), labels: spec.labelNames)
+        } else {
+            guard let r = try llm.resolve(spec.oracle.endpoint) else {
+                throw CLIError("no LLM provider is configured for the oracle: set OPENAI_API_KEY (or OPENAI_BASE_URL) or ANTHROPIC_API_KEY, or use --oracle labels:COLUMN", code: 2)
+            }
+            oracleClient = r.client()
+            oraclePricing = r.pricing ?? oraclePricing
+            judge = LLMOracle(task: spec, client: oracleClient!, model: r.model, batchSize: spec.oracle.batchSize,
+                              concurrency: spec.oracle.concurrency, temperature: spec.oracle.endpoint.temperature)
+        }
+
+        // The generator.
+        let kind = generator ?? Generate.Generator(rawValue: spec.generator.kind.rawValue) ?? .auto
+        var gen: ProgramGenerator = InducerGenerator(task: spec)
+        if kind != .induce {
+            if let r = try llm.resolve(spec.generator.endpoint, required: kind == .llm) {
+                var o = GenerationOptions()
+                o.maxRepairRounds = spec.generator.maxRepairRounds
+                o.maxExamples = spec.generator.maxExamples
+                o.maxTokens = spec.generator.maxTokens
+                o.temperature = spec.generator.endpoint.temperature
+                gen = LLMProgramGenerator(LLMGenerator(task: spec, client: r.client(), model: r.model, options: o))
+            } else if kind == .llm {
+                throw CLIError("--generator llm: no LLM provider is configured", code: 2)
+            }
+        }
+
+        var seedExamples = spec.examples
+        if !resume {
+            do {
+                if let examples {
+                    var copy = spec
+                    copy.data = DataSpec(path: examples, labelKey: spec.data?.labelKey ?? "label")
+                    seedExamples += try copy.examplesFromData(limit: nil)
+                } else if spec.data != nil {
+                    seedExamples += try spec.examplesFromData(limit: nil)
+                }
+            } catch { throw CLIError("\(error)", code: 2) }
+        }
+        var settings = LoopSettings(task: spec, streamPath: (stream as NSString).standardizingPath, oracle: judge, oraclePricing: oraclePricing,
+                                    oracleClient: oracleClient, generator: gen, seedExamples: seedExamples, escalationDirectory: escalationDir)
+        if let program {
+            do { settings.initialProgram = try String(contentsOfFile: program, encoding: .utf8) }
+            catch { throw CLIError("cannot read \(program): \(error.localizedDescription)", code: 2) }
+        }
+        settings.labelKey = labelColumn ?? (oracle.hasPrefix("labels:") ? String(oracle.dropFirst(7)) : nil)
+        settings.batchSize = batch
+        settings.seed = seed
+        settings.maxRequests = maxRequests
+
+        if !resume && program == nil && (try? db.activeVersion()) == nil {
+            printErr("loop: writing the first program with \(gen.name) from \(seedExamples.count) examples")
+        }
+        let driver: LoopDriver
+        do { driver = try LoopDriver(settings: settings, store: db, resume: resume) }
+        catch { throw CLIError("\(error)", code: 1) }
+        if verbose { driver.log = { printErr("loop: " + $0) } }
+        let progress = Progress("loop", total: 0, force: isatty(2) != 0)
+        driver.progress = { state, total in
+            guard isatty(2) != 0 else { return }
+            let a = state.agreement.estimate.map { String(format: "%.1f%%", $0 * 100) } ?? "-"
+            FileHandle.standardError.write(Data("\rloop: \(state.cursor)/\(total) requests, agreement \(a), v\(state.activeVersion), \(state.escalations) escalation(s)\u{1B}[K".utf8))
+        }
+        let final: DriverState
+        do { final = try driver.runToEnd() } catch { progress.finish(); throw CLIError("the loop stopped: \(error)", code: 1) }
+        if isatty(2) != 0 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        let r = LoopReport(task: spec.name, state: final, totalCost: driver.totalCost, confidence: spec.validation.confidence,
+                           cpuPricePerHour: spec.validation.cpuPricePerHour, oracle: judge.name, generator: gen.name,
+                           strategy: spec.validation.strategy.rawValue, rate: spec.validation.rate)
+        if let report {
+            let html = HTMLReport.render(r, versions: (try? db.versions()) ?? [])
+            do { try html.write(toFile: report, atomically: true, encoding: .utf8) }
+            catch { throw CLIError("cannot write \(report): \(error.localizedDescription)", code: 2) }
+        }
+        if format == .json { print(JSONWriter.string(r.json)) } else {
+            print(r.text, terminator: "")
+            if final.cursor < (try? LoopDriverStreamSize.count(stream)) ?? 0 {
+                print("stopped at request \(final.cursor); continue with --resume")
+            }
+        }
+    }
+}
+
+enum LoopDriverStreamSize {
+    static func count(_ path: String) throws -> Int { try RecordReader.read(path, format: .jsonl).count }
+}
