@@ -87,7 +87,7 @@ struct LoopCommand: ParsableCommand {
         if batch < 1 { throw ValidationError("--batch is at least 1") }
         if let m = maxRequests, m < 1 { throw ValidationError("--max-requests is at least 1") }
         if oracle != "llm" && !(oracle.hasPrefix("labels:") && oracle.count > 7) { throw ValidationError("--oracle is llm or labels:COLUMN") }
-        if resume && (program != nil || examples != nil) { throw ValidationError("--resume continues a run as it was; --program and --examples start one") }
+        if resume && program != nil { throw ValidationError("--resume continues a run as it was; --program starts one") }
     }
 
     func run() throws {
@@ -117,7 +117,17 @@ struct LoopCommand: ParsableCommand {
 
         // The generator.
         let kind = generator ?? Generate.Generator(rawValue: spec.generator.kind.rawValue) ?? .auto
-        var gen: ProgramGenerator = InducerGenerator(task: spec)
+        var seedExamples = spec.examples
+        do {
+            if let examples {
+                var copy = spec
+                copy.data = DataSpec(path: examples, labelKey: spec.data?.labelKey ?? "label")
+                seedExamples += try copy.examplesFromData(limit: nil)
+            } else if spec.data != nil {
+                seedExamples += try spec.examplesFromData(limit: nil)
+            }
+        } catch { throw CLIError("\(error)", code: 2) }
+        var gen: ProgramGenerator = InducerGenerator(task: spec, seed: seedExamples)
         if kind != .induce {
             if let r = try llm.resolve(spec.generator.endpoint, required: kind == .llm) {
                 var o = GenerationOptions()
@@ -131,18 +141,6 @@ struct LoopCommand: ParsableCommand {
             }
         }
 
-        var seedExamples = spec.examples
-        if !resume {
-            do {
-                if let examples {
-                    var copy = spec
-                    copy.data = DataSpec(path: examples, labelKey: spec.data?.labelKey ?? "label")
-                    seedExamples += try copy.examplesFromData(limit: nil)
-                } else if spec.data != nil {
-                    seedExamples += try spec.examplesFromData(limit: nil)
-                }
-            } catch { throw CLIError("\(error)", code: 2) }
-        }
         var settings = LoopSettings(task: spec, streamPath: (stream as NSString).standardizingPath, oracle: judge, oraclePricing: oraclePricing,
                                     oracleClient: oracleClient, generator: gen, seedExamples: seedExamples, escalationDirectory: escalationDir)
         if let program {

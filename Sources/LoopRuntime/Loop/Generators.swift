@@ -30,11 +30,14 @@ public enum GeneratorError: Error, CustomStringConvertible {
 /// and every validated input (the oracle's labels), so counterexamples count as training data.
 public final class InducerGenerator: ProgramGenerator {
     public let task: TaskSpec
+    /// The labeled examples the first program was learned from; every refit keeps them.
+    public var seed: [TaskExample]
     public var options = Inducer.Options()
     public var name: String { "inducer" }
 
-    public init(task: TaskSpec) {
+    public init(task: TaskSpec, seed: [TaskExample] = []) {
         self.task = task
+        self.seed = seed
         options.programName = task.name
         options.programDescription = "Induced by loopai loop from the task's examples and the oracle's validated answers."
     }
@@ -56,7 +59,7 @@ public final class InducerGenerator: ProgramGenerator {
     }
 
     public func improve(current: String, failures: [Counterexample], validated: [TaskExample]) throws -> GeneratedProgram {
-        let all = task.examples + validated
+        let all = (seed.isEmpty ? task.examples : seed) + validated
         let r = try Inducer.induce(examples: try labeled(all), labels: task.labelNames, options: options)
         return GeneratedProgram(source: r.source, provenance: "inducer: refit on \(all.count) examples (\(failures.count) counterexamples)", calls: [])
     }

@@ -428,12 +428,12 @@ public enum HTMLReport {
     pre.diff .hdr { color: var(--muted); }
     ul.events { margin: 6px 0; padding-left: 20px; }
     .chart svg { width: 100%; height: auto; display: block; }
-    .grid { stroke: #eaeef2; } .tick { stroke: var(--muted); }
-    .frame { fill: none; stroke: var(--line); }
-    text { font: 11px system-ui, sans-serif; fill: var(--muted); }
+    .grid { stroke: #eaeef2; } .tick { stroke: #656d76; }
+    .frame { fill: none; stroke: #d0d7de; }
+    svg text { font: 11px system-ui, sans-serif; fill: #656d76; }
     .ytick { text-anchor: end; dominant-baseline: middle; } .xtick, .xtitle, .nodata { text-anchor: middle; }
     .ytitle { text-anchor: middle; } .nodata { font-size: 14px; }
-    .line { fill: none; stroke-width: 1.8; stroke-linejoin: round; }
+    path.line { fill: none; stroke-width: 1.8; stroke-linejoin: round; }
     .band { fill: #1f6feb; fill-opacity: 0.15; stroke: none; }
     .s-agree { stroke: #1f6feb; fill: #1f6feb; } .s-rate { stroke: #8250df; fill: #8250df; }
     .s-cost { stroke: #1a7f37; fill: #1a7f37; } .s-allllm { stroke: #cf222e; fill: #cf222e; stroke-dasharray: 6 3; }
