@@ -93,6 +93,10 @@ public final class LoopDriver {
                 s.activeVersion = active
                 s.candidate = nil
                 s.attempts = 0
+                s.failures = []
+                s.escalated = []
+                s.nextAttemptAt = s.requests
+                s.sampler.resetStatistics()
             }
             // A candidate written just before the run stopped, but never rolled out, is abandoned.
             for v in try store.versions() where (v.status == .shadow || v.status == .canary || v.status == .candidate) && v.id != s.candidate?.versionId {

@@ -46,7 +46,7 @@ public enum HTMLReport {
     static func summary(_ r: LoopReport) -> String {
         guard case .object(let fields) = r.json else { return "" }
         let rows = fields.map { key, value in
-            "<tr><th title=\"\(esc(key))\">\(esc(key.replacingOccurrences(of: "_", with: " ")))</th>"
+            "<tr><th title=\"\(esc(key))\">\(esc(label(key)))</th>"
                 + "<td data-key=\"\(esc(key))\">\(esc(formatField(key, value)))</td></tr>\n"
         }
         let half = (rows.count + 1) / 2
@@ -55,6 +55,14 @@ public enum HTMLReport {
             h += "<table>\n<tbody>\n" + part.joined() + "</tbody>\n</table>\n"
         }
         return h + "</div>\n</section>\n"
+    }
+
+    /// A `report.json` key for people: `all_llm_cost` → "all LLM cost", `latency_p50_ns` → "latency p50".
+    static func label(_ key: String) -> String {
+        let words = key.split(separator: "_").map { w -> String in
+            switch w { case "llm": return "LLM"; case "cpu": return "CPU"; default: return String(w) }
+        }
+        return (words.last == "ns" ? words.dropLast() : words[...]).joined(separator: " ")
     }
 
     /// A `report.json` value for people: percentages, money with 6 decimals, latencies in ns/µs/ms.
@@ -148,7 +156,7 @@ public enum HTMLReport {
     /// The x axis: requests from 0 to the last point.
     static func requestAxis(_ points: [DriverState.Point]) -> Axis {
         let last = Double(points.map(\.requests).max() ?? 0)
-        return Axis(lo: 0, hi: last > 0 ? last : 1, format: countLabel)
+        return Axis(lo: 0, hi: last > 0 ? last : 1, minStep: 1, format: countLabel)
     }
 
     // MARK: - Versions and events
@@ -288,17 +296,20 @@ public enum HTMLReport {
         var lo: Double
         var hi: Double
         var format: (Double, Double) -> String
+        /// The smallest tick step (1 for request counts, so no tick falls between two requests).
+        var minStep = 0.0
 
-        init(lo: Double, hi: Double, format: @escaping (Double, Double) -> String) {
+        init(lo: Double, hi: Double, minStep: Double = 0, format: @escaping (Double, Double) -> String) {
             let l = lo.isFinite ? lo : 0, h = hi.isFinite ? hi : 1
             self.lo = l
             self.hi = h > l ? h : l + 1
             self.format = format
+            self.minStep = minStep
         }
 
         /// About `count` round values inside the axis.
         func ticks(_ count: Int = 5) -> (values: [Double], step: Double) {
-            let step = HTMLReport.niceStep((hi - lo) / Double(count))
+            let step = max(minStep, HTMLReport.niceStep((hi - lo) / Double(count)))
             var v = (lo / step).rounded(.up) * step, out: [Double] = []
             while v <= hi + step * 1e-9, out.count < 50 { out.append(v); v += step }
             return (out, step)

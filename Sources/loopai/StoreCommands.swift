@@ -1,0 +1,161 @@
+import ArgumentParser
+import Foundation
+import LoopData
+import LoopInterpreter
+import LoopRuntime
+import LoopStore
+
+/// Options to find the store.
+struct StoreOptions: ParsableArguments {
+    @Option(help: "The SQLite store of `loopai loop`.")
+    var store: String
+
+    func open() throws -> Store {
+        guard FileManager.default.fileExists(atPath: store) else { throw CLIError("no store at \(store)", code: 2) }
+        do { return try Store.open(path: store) } catch { throw CLIError("cannot open the store \(store): \(error)", code: 2) }
+    }
+}
+
+func date(_ t: Double) -> String {
+    let f = DateFormatter()
+    f.dateFormat = "yyyy-MM-dd HH:mm:ss"
+    f.timeZone = TimeZone(identifier: "UTC")
+    return f.string(from: Date(timeIntervalSince1970: t)) + "Z"
+}
+
+/// `loopai status`: the latest run and the versions in play.
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the latest loop run in a store: progress, agreement, cost, versions, open escalations.")
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(help: "Only runs of this task.")
+    var task: String?
+
+    func run() throws {
+        let db = try storeOptions.open()
+        let runs = try db.runs().filter { task == nil || $0.taskName == task }
+        guard let r = runs.last else { print("no runs in \(storeOptions.store)"); return }
+        print("run \(r.id!): task \(r.taskName), stream \(r.streamPath)")
+        print("started \(date(r.startedAt)); " + (r.finishedAt.map { "finished \(date($0))" } ?? "not finished (resume with --resume)") + "; cursor \(r.cursor)")
+        if let json = r.state, let s = try? JSONDecoder().decode(DriverState.self, from: Data(json.utf8)) {
+            let a = s.agreement.estimate.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a"
+            print("requests \(s.requests), sampled \(s.sampled), validated \(s.validated), unvalidated \(s.unvalidated); agreement \(a)")
+            if s.allLLMCost > 0 { print(String(format: "cost so far $%.6f (oracle $%.6f, generation $%.6f) vs all-LLM $%.6f", s.oracleCost + s.generationCost, s.oracleCost, s.generationCost, s.allLLMCost)) }
+            if let c = s.candidate { print("candidate v\(c.versionId): \(c.stage.rawValue)\(c.stage == .canary ? String(format: " at %.0f%%", c.share * 100) : "")") }
+        }
+        if let v = try db.activeVersion() { print("active version: v\(v.id!) (\(v.provenance))") }
+        let open = try db.escalations(status: .open)
+        print("open escalations: \(open.count)" + (open.isEmpty ? "" : " (" + open.map { "#\($0.id!)" }.joined(separator: ", ") + "; see `loopai escalations list`)"))
+    }
+}
+
+/// `loopai history`: every version with its parent, status and provenance, and the rollouts.
+struct History: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List every program version (with its diff from its parent) and the rollout steps.")
+    @OptionGroup var storeOptions: StoreOptions
+    @Flag(help: "Show each version's diff from its parent.")
+    var diff = false
+
+    func run() throws {
+        let db = try storeOptions.open()
+        let versions = try db.versions()
+        let byId = Dictionary(versions.compactMap { v in v.id.map { ($0, v) } }, uniquingKeysWith: { a, _ in a })
+        for v in versions {
+            print("v\(v.id!)  \(v.status.rawValue)  \(date(v.createdAt))  parent \(v.parentId.map { "v\($0)" } ?? "-")  \(v.provenance)" + (v.note.map { "  [\($0)]" } ?? ""))
+            if diff, let p = v.parentId.flatMap({ byId[$0] }) {
+                print(LineDiff.unified(p.source, v.source, from: "v\(p.id!).loop", to: "v\(v.id!).loop").split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+            }
+        }
+        let rollouts = try db.rollouts()
+        if !rollouts.isEmpty { print("\nrollouts:") }
+        for r in rollouts {
+            print("  \(date(r.time))  v\(r.candidateId)  \(r.stage.rawValue)" + (r.stage == .canary ? String(format: " %.0f%%", r.share * 100) : "") + (r.baseId.map { "  (base v\($0))" } ?? "") + "  \(r.evidence)")
+        }
+    }
+}
+
+/// `loopai escalations list|show|resolve`.
+struct Escalations: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List, show and resolve escalations.",
+                                                    subcommands: [List.self, Show.self, Resolve.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the open escalations (--all: every one).")
+        @OptionGroup var storeOptions: StoreOptions
+        @Flag(help: "Include resolved ones.")
+        var all = false
+        func run() throws {
+            let db = try storeOptions.open()
+            let list = try db.escalations(status: all ? nil : .open)
+            if list.isEmpty { print(all ? "no escalations" : "no open escalations") }
+            for e in list {
+                print("#\(e.id!)  \(e.status.rawValue)  \(date(e.createdAt))  \(e.reason)" + (e.resolutionVersionId.map { "  → v\($0)" } ?? ""))
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print an escalation's ticket (Markdown, or --json).")
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument var id: Int64
+        @Flag(help: "The JSON ticket.")
+        var json = false
+        func run() throws {
+            let db = try storeOptions.open()
+            guard let e = try db.escalation(id: id) else { throw CLIError("no escalation #\(id) in \(storeOptions.store)", code: 1) }
+            print(json ? e.ticketJSON : e.ticketMarkdown)
+        }
+    }
+
+    struct Resolve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Resolve an escalation with an edited program: checked, tested, and compared on every stored validation before it becomes the active version.",
+            discussion: "Then continue the loop with `loopai loop ... --resume`: it picks up the new version.")
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument var id: Int64
+        @Option(help: "The edited program.")
+        var program: String
+        @Option(help: "The edited task file, when the specification changed (it is validated, and its labels must be the program's).")
+        var task: String?
+        @Flag(help: "Accept the program even when it is less accurate than the active one on the stored validations.")
+        var force = false
+
+        func run() throws {
+            let db = try storeOptions.open()
+            guard let e = try db.escalation(id: id) else { throw CLIError("no escalation #\(id) in \(storeOptions.store)", code: 1) }
+            guard e.status == .open else { throw CLIError("escalation #\(id) is already resolved", code: 1) }
+            let p = try loadProgram(program)
+            if let task {
+                let spec = try loadTask(task)
+                guard spec.labelNames == p.labels else {
+                    throw CLIError("the task's labels (\(spec.labelNames.joined(separator: ", "))) are not the program's (\(p.labels.joined(separator: ", ")))", code: 1)
+                }
+            }
+            let engine = Interpreter(p)
+            let (passed, failures) = EmbeddedTests.run(engine)
+            guard failures.isEmpty else { throw CLIError("\(failures.count) of the program's \(passed + failures.count) tests fail (run `loopai test \(program)`)", code: 1) }
+            let source: String
+            do { source = try String(contentsOfFile: program, encoding: .utf8) } catch { throw CLIError("cannot read \(program)", code: 2) }
+            let candidate = try LoadedProgram(versionId: -1, source: source)
+            let active = try db.activeVersion()
+            let current = try active.map { try LoadedProgram(versionId: $0.id!, source: $0.source) }
+            var newRight = 0, oldRight = 0, total = 0
+            for v in try db.validatedInputs() {
+                guard let input = try? JSONParser.parse(v.input) else { continue }
+                total += 1
+                if (try? candidate.classify(input).get())?.label == v.label { newRight += 1 }
+                if let current, (try? current.classify(input).get())?.label == v.label { oldRight += 1 }
+            }
+            func pct(_ n: Int) -> String { total == 0 ? "n/a" : String(format: "%.2f%%", Double(n) * 100 / Double(total)) }
+            print("tests: \(passed) passed")
+            print("stored validations: \(total); the edited program gets \(newRight) right (\(pct(newRight)))" + (current != nil ? ", the active v\(active!.id!) \(oldRight) (\(pct(oldRight)))" : ""))
+            if current != nil && newRight < oldRight && !force {
+                throw CLIError("the edited program is less accurate than the active one on the stored validations; fix it or pass --force", code: 1)
+            }
+            let v = try db.addVersion(ProgramVersion(source: source, parentId: active?.id, provenance: "by hand, resolving escalation #\(id)", status: .candidate))
+            _ = try db.recordRollout(Rollout(candidateId: v.id!, baseId: active?.id, stage: .promoted, share: 1,
+                                             evidence: JSONWriter.string(.object([("escalation", .number(Double(id))), ("right", .number(Double(newRight))), ("of", .number(Double(total)))]))))
+            _ = try db.resolveEscalation(id: id, versionId: v.id)
+            print("escalation #\(id) resolved: v\(v.id!) is active; continue with `loopai loop ... --resume`")
+        }
+    }
+}
