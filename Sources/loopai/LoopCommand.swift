@@ -57,6 +57,9 @@ struct LoopCommand: ParsableCommand {
     @Option(help: "Key of the true label in the stream, to report accuracy (default: COLUMN of labels:COLUMN).")
     var labelColumn: String?
 
+    @Option(help: "Inputs per oracle request (default: the task's oracle.batch_size).")
+    var oracleBatch: Int?
+
     @Option(help: "Inputs per committed batch.")
     var batch: Int = 100
 
@@ -85,6 +88,7 @@ struct LoopCommand: ParsableCommand {
     func validate() throws {
         if let s = sampling, !(s > 0 && s <= 1) { throw ValidationError("--sampling is a rate in (0, 1]") }
         if batch < 1 { throw ValidationError("--batch is at least 1") }
+        if let b = oracleBatch, b < 1 { throw ValidationError("--oracle-batch is at least 1") }
         if let m = maxRequests, m < 1 { throw ValidationError("--max-requests is at least 1") }
         if oracle != "llm" && !(oracle.hasPrefix("labels:") && oracle.count > 7) { throw ValidationError("--oracle is llm or labels:COLUMN") }
         if resume && program != nil { throw ValidationError("--resume continues a run as it was; --program starts one") }
@@ -94,6 +98,7 @@ struct LoopCommand: ParsableCommand {
         var spec = try loadTask(task)
         if let sampling { spec.validation.rate = sampling }
         if let strategy { spec.validation.strategy = strategy }
+        if let oracleBatch { spec.oracle.batchSize = oracleBatch }
         let storePath = store ?? ".loopai/\(spec.name).sqlite"
         let db: Store
         do { db = try Store.open(path: storePath) } catch { throw CLIError("cannot open the store \(storePath): \(error)", code: 2) }
