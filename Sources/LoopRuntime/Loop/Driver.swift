@@ -364,6 +364,9 @@ public final class LoopDriver {
                                                    agree: o.label == label, weight: 0))
             }
             if p.sampled {
+                state.recentValidations.append(Validation(seq: p.seq, input: JSONWriter.string(p.input), programLabel: p.answer.label, oracleLabel: label,
+                                                          decidedBy: p.answer.decidedBy, versionId: p.answer.versionId, weight: 1 / p.probability))
+                if state.recentValidations.count > 400 { state.recentValidations.removeFirst(state.recentValidations.count - 400) }
                 state.sampler.observe(agree: agree, probability: p.probability, context: p.context)
                 state.agreement.add(agree: agree, probability: p.probability)
             }

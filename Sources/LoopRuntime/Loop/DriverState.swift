@@ -57,6 +57,8 @@ public struct DriverState: Codable, Sendable {
     public var oracleFailuresInARow = 0
     /// Inputs the promoted versions fixed (hashes): a candidate must keep them right.
     public var fixed: Set<String> = []
+    /// The latest validations of served answers (both outcomes), newest last, for failure analysis.
+    public var recentValidations: [Validation] = []
     /// Recent inputs the active version got wrong (validated), newest last.
     public var failures: [Counterexample] = []
     /// Escalation causes already opened (each is opened once until resolved).

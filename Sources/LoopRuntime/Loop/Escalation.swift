@@ -55,13 +55,9 @@ extension LoopDriver {
                       agreement: state.sampler.recent.estimate)
     }
 
-    /// The recent validations of the active version, rebuilt from the failures kept in the state
-    /// and the per-rule counts (agreements are only counted, so they are summarized).
+    /// The recent validations of the active version (agreements and failures).
     func recentValidations() -> [Validation] {
-        state.failures.enumerated().map { i, f in
-            Validation(seq: i, input: JSONWriter.string(f.input), programLabel: f.programLabel, oracleLabel: f.expected,
-                       decidedBy: f.decidedBy ?? "", versionId: state.activeVersion, weight: 1)
-        }
+        state.recentValidations.filter { $0.versionId == state.activeVersion }
     }
 }
 
@@ -85,6 +81,13 @@ public struct Ticket {
     public var streamPath: String
     public var agreement: Double?
 
+    /// The analysis's hypotheses, with the per-rule precision from every validation (not only the recent ones).
+    public var hypotheses: [String] {
+        analysis.hypotheses + rules.filter { $0.validated >= 5 && $0.precision < 0.8 }.map {
+            String(format: "%@ is right only %.0f%% of the time (%d/%d validated).", $0.rule, $0.precision * 100, $0.agreements, $0.validated)
+        }
+    }
+
     func commands(id: Int64?) -> [String] {
         let ref = id.map(String.init) ?? "ID"
         return [
@@ -100,7 +103,7 @@ public struct Ticket {
         var s = "# Escalation\(id.map { " \($0)" } ?? ""): \(task)\n\n**Why:** \(reason)\n\n"
         s += "At request \(requests); active version v\(activeVersion)"
         if let a = agreement { s += String(format: "; recent agreement %.1f%%", a * 100) }
-        s += ".\n\n## Hypotheses\n\n" + analysis.hypotheses.map { "- \($0)" }.joined(separator: "\n") + "\n"
+        s += ".\n\n## Hypotheses\n\n" + hypotheses.map { "- \($0)" }.joined(separator: "\n") + "\n"
         s += "\n## Failing examples (\(failures.count) most recent)\n\n| input | program | oracle | decided by |\n|---|---|---|---|\n"
         for f in failures {
             let text = JSONWriter.string(f.input).replacingOccurrences(of: "|", with: "\\|")
@@ -148,7 +151,7 @@ public struct Ticket {
         fields.append(("requests", JSON.number(Double(requests))))
         fields.append(("active_version", JSON.number(Double(activeVersion))))
         fields.append(("agreement", agreement.map { JSON.number($0) } ?? JSON.null))
-        fields.append(("hypotheses", JSON.array(analysis.hypotheses.map { JSON($0) })))
+        fields.append(("hypotheses", JSON.array(hypotheses.map { JSON($0) })))
         fields.append(("failures", JSON.array(failuresJSON)))
         fields.append(("confusions", JSON.array(confusions)))
         fields.append(("words", JSON.array(words)))
@@ -179,7 +182,7 @@ public enum EscalationFiles {
     /// POSTs a Slack-compatible `{"text": ...}` (plus the ticket's fields) through the project's
     /// HTTP client. A failure is logged, never fatal: the ticket is already stored.
     public static func notify(_ url: String, ticket t: Ticket, id: Int64, http: HTTPClient.Configuration, log: ((String) -> Void)?) {
-        let text = "Loopai escalation \(id) for task \(t.task): \(t.reason)\n" + t.analysis.hypotheses.prefix(2).joined(separator: "\n")
+        let text = "Loopai escalation \(id) for task \(t.task): \(t.reason)\n" + t.hypotheses.prefix(2).joined(separator: "\n")
             + "\nResolve: loopai escalations resolve \(id) --program FIXED.loop --store \(t.storePath)"
         let body = JSONWriter.string(.object([("text", JSON(text)), ("escalation", .number(Double(id))), ("task", JSON(t.task)), ("reason", JSON(t.reason))]))
         do {

@@ -27,7 +27,7 @@ public struct FailureAnalysis: Sendable {
     public var pairs: [Pair]
     public var rules: [RuleStat]
     public var words: [Word]
-    /// True when one confusion pair with one deciding rule explains at least half the failures.
+    /// True when one confusion pair with one deciding rule explains at least 70% of the failures.
     public var systematic: Bool
 
     public static func of(_ vs: [Validation]) -> FailureAnalysis {
@@ -58,7 +58,7 @@ public struct FailureAnalysis: Sendable {
         return FailureAnalysis(failures: bad.count, validations: vs.count,
                                pairs: pairCounts.values.sorted { ($0.count, $0.program) > ($1.count, $1.program) },
                                rules: ruleStats.values.sorted { ($0.precision, -$0.validated) < ($1.precision, -$1.validated) },
-                               words: Array(words.prefix(12)), systematic: bad.count >= 3 && Double(top) * 2 >= Double(bad.count))
+                               words: Array(words.prefix(12)), systematic: bad.count >= 3 && Double(top) >= 0.7 * Double(bad.count))
     }
 
     /// Lowercased words (letters and digits) of the input's text values.
@@ -81,14 +81,11 @@ public struct FailureAnalysis: Sendable {
     public var hypotheses: [String] {
         var out: [String] = []
         for p in pairs.prefix(3) {
-            var h = "Labels \(p.program) and \(p.oracle) are confused: the program says \(p.program) where the oracle says \(p.oracle) (\(p.count) case(s))"
-            let ws = words.prefix(5).map { "“\($0.word)”" }
-            if !ws.isEmpty { h += "; the failing inputs often mention " + ws.joined(separator: ", ") }
-            out.append(h + ".")
+            out.append("Labels \(p.program) and \(p.oracle) are confused: the program says \(p.program) where the oracle says \(p.oracle) (\(p.count) case(s)).")
         }
-        for r in rules where r.validated >= 5 && r.precision < 0.8 {
-            out.append(String(format: "%@ is right only %.0f%% of the time (%d/%d validated).", r.rule, r.precision * 100, r.correct, r.validated))
-        }
+        let ws = words.prefix(6).map { "“\($0.word)” (\($0.inFailures) failures, \($0.inAgreements) agreements)" }
+        if !ws.isEmpty { out.append("The failing inputs mention these words more often than the inputs the program gets right: " + ws.joined(separator: ", ") + ".") }
+        if failures == 0 { return ["No failures among the recent validations."] }
         out.append(systematic ? "The errors are systematic: one confusion through one decision explains most of them."
                               : "The errors are scattered: no single confusion or rule explains most of them.")
         return out
