@@ -155,6 +155,10 @@ struct Escalations: ParsableCommand {
             _ = try db.recordRollout(Rollout(candidateId: v.id!, baseId: active?.id, stage: .promoted, share: 1,
                                              evidence: JSONWriter.string(.object([("escalation", .number(Double(id))), ("right", .number(Double(newRight))), ("of", .number(Double(total)))]))))
             _ = try db.resolveEscalation(id: id, versionId: v.id)
+            // Candidates in flight were written against the old version: they are superseded.
+            for c in try db.versions() where [.shadow, .canary, .candidate].contains(c.status) {
+                try db.setStatus(versionId: c.id!, .rejected, canaryShare: 0, note: "superseded: escalation #\(id) was resolved with v\(v.id!)")
+            }
             print("escalation #\(id) resolved: v\(v.id!) is active; continue with `loopai loop ... --resume`")
         }
     }

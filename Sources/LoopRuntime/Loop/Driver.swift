@@ -190,6 +190,14 @@ public final class LoopDriver {
     }
 
     func finish() throws {
+        if let c = state.candidate {
+            // The stream ended before the candidate's rollout did: it is not left "in flight".
+            event(c.versionId, "stopped", "the stream ended during its \(c.stage.rawValue); it was not promoted")
+            let note = "the stream ended during its \(c.stage.rawValue)"
+            pending.append { tx in try tx.setStatus(versionId: c.versionId, .rejected, canaryShare: 0, note: note) }
+            state.candidate = nil
+            executor.setCandidate(nil, share: 0)
+        }
         if !pending.isEmpty || !afterCommit.isEmpty { try commit(cursor: state.cursor, items: []) }
         if run.finishedAt == nil {
             try store.finishRun(runId: run.id!)
@@ -279,8 +287,13 @@ public final class LoopDriver {
             let h = Store.hash(JSONWriter.string(p.input))
             hashes.append(h)
             if let label = try? store.latestLabel(inputHash: h) {
-                verdicts[i] = OracleVerdict(label: label, raw: label, source: "cache")
-                tiers[i] = 2
+                // Every 50th stored answer is asked again: a changed answer shows an oracle that
+                // contradicts itself (an ambiguous specification).
+                state.storedAnswerLookups += 1
+                if state.storedAnswerLookups % 50 != 0 {
+                    verdicts[i] = OracleVerdict(label: label, raw: label, source: "cache")
+                    tiers[i] = 2
+                }
             }
         }
         let ask = queue.indices.filter { verdicts[$0] == nil }
@@ -333,6 +346,7 @@ public final class LoopDriver {
             }
         }
         var items: [BatchItem] = []
+        var batchLabels: [String: String] = [:]
         for (i, p) in queue.enumerated() {
             guard let v = verdicts[i] else { if p.sampled { state.unvalidated += 1 }; continue }
             var exec = Execution(runId: run.id!, seq: p.seq, input: JSONWriter.string(p.input), inputHash: hashes[i], output: p.answer.label,
@@ -350,7 +364,11 @@ public final class LoopDriver {
                 items.append(item)
                 continue
             }
-            if tiers[i] == 3, let previous = try? store.latestLabel(inputHash: hashes[i]), previous != label { state.contradictions += 1 }
+            if tiers[i] == 3 {
+                let previous = batchLabels[hashes[i]] ?? (try? store.latestLabel(inputHash: hashes[i])) ?? nil
+                if let previous, previous != label { state.contradictions += 1 }
+                batchLabels[hashes[i]] = label
+            }
             if p.sampled { state.validated += 1; if tiers[i] == 3 { state.tier3 += 1 } else { state.tier2 += 1 } }
             let agree = p.answer.label == label
             if !agree && p.answer.versionId == state.activeVersion {

@@ -78,6 +78,8 @@ public struct DriverState: Codable, Sendable {
     public var oracleCalls = 0
     public var generationCalls = 0
     public var contradictions = 0
+    /// Stored oracle answers looked up (every 50th is asked again).
+    public var storedAnswerLookups = 0
     public var inputTokens = 0
     public var outputTokens = 0
     public var promoted = 0
