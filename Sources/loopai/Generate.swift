@@ -22,13 +22,16 @@ struct Generate: ParsableCommand {
         and writes it as word tables and score blocks; with --train-fraction it reports held-out accuracy.
         """)
 
-    enum Generator: String, ExpressibleByArgument, CaseIterable { case auto, llm, induce }
+    enum Generator: String, ExpressibleByArgument, CaseIterable { case auto, llm, induce, hybrid }
 
     @Option(help: "The task file (YAML; see Docs/task-spec.md).")
     var task: String?
 
-    @Option(help: "Generator: auto, llm or induce (default: the task's, else induce).")
+    @Option(help: "Generator: auto, llm, induce, or hybrid (re-fit the score weights of --program on the data; default: the task's, else induce).")
     var generator: Generator?
+
+    @Option(help: "Hybrid: the program whose score weights are re-fitted (an LLM-written or hand-written one).")
+    var program: String?
 
     @Option(help: "Labeled examples (JSON Lines); default: the task's data.")
     var data: String?
@@ -76,12 +79,15 @@ struct Generate: ParsableCommand {
             throw ValidationError("--name must be an identifier (letters, digits, _)")
         }
         if task == nil && data == nil { throw ValidationError("give --task, or --data for the inducer") }
+        if generator == .hybrid && program == nil { throw ValidationError("--generator hybrid needs --program (the program to re-fit)") }
+        if program != nil && generator != .hybrid { throw ValidationError("--program is for --generator hybrid") }
         if task == nil && (generator == .llm || printPrompt) { throw ValidationError("the LLM generator needs --task") }
         if output == nil && !printPrompt { throw ValidationError("give -o/--output for the program") }
     }
 
     func run() throws {
         let spec = try task.map(loadTask)
+        if generator == .hybrid { return try hybrid(spec) }
         var kind = generator ?? (spec.map { Generator(rawValue: $0.generator.kind.rawValue) ?? .auto } ?? .induce)
         var resolved: ResolvedLLM? = nil
         if kind != .induce, let spec {
@@ -170,6 +176,43 @@ struct Generate: ParsableCommand {
             print("\n===== \(m.role.rawValue) =====\n")
             print(m.content)
         }
+    }
+
+    // MARK: Hybrid
+
+    func hybrid(_ spec: TaskSpec?) throws {
+        guard let program, let dataPath = data ?? spec?.data?.path else {
+            throw CLIError("--generator hybrid needs --program and labeled data (--data or the task's data)", code: 2)
+        }
+        let labelKey = label ?? spec?.data?.labelKey ?? "label"
+        let source: String
+        do { source = try String(contentsOfFile: program, encoding: .utf8) } catch { throw CLIError("cannot read \(program): \(error.localizedDescription)", code: 2) }
+        let records = try wrapIO { try RecordReader.read(dataPath, format: .jsonl) }
+        var examples: [(input: JSON, label: String)] = []
+        for r in records {
+            guard case .json(let j) = r.raw, let l = RecordDecoder.label(r.raw, column: labelKey) else { continue }
+            examples.append((j, l))
+        }
+        guard !examples.isEmpty else { throw CLIError("\(dataPath): no record has the label `\(labelKey)`", code: 2) }
+        var rng = SplitMix(seed: 42)
+        var order = Array(examples.indices)
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        let cut = trainFraction < 1 ? Int((Double(order.count) * trainFraction).rounded()) : order.count
+        let train = order.prefix(cut).map { examples[$0] }, held = order.dropFirst(cut).map { examples[$0] }
+        let result: HybridRefit.Result
+        do { result = try HybridRefit.refit(source: source, name: (program as NSString).lastPathComponent, examples: train) }
+        catch { throw CLIError("the re-fit failed: \(error)", code: 1) }
+        guard let output else { throw CLIError("give -o/--output for the program", code: 2) }
+        do { try result.source.write(toFile: output, atomically: true, encoding: .utf8) }
+        catch { throw CLIError("cannot write \(output): \(error.localizedDescription)", code: 2) }
+        var summary = String(format: "wrote %@: %d score weight(s) re-fitted on %d examples (%d decided by score blocks); accuracy on them %.2f%% → %.2f%%",
+                             output, result.changedTerms, train.count, result.scoreDecided, result.before * 100, result.after * 100)
+        if !held.isEmpty {
+            let before = try HybridRefit.accuracy(source: source, examples: held)
+            let after = try HybridRefit.accuracy(source: result.source, examples: held)
+            summary += String(format: "; held-out %.2f%% → %.2f%% (%d examples)", before * 100, after * 100, held.count)
+        }
+        printErr(summary)
     }
 
     // MARK: Inducer

@@ -51,7 +51,7 @@ struct LoopCommand: ParsableCommand {
     @Option(help: "Labeled examples for the first program (default: the task's examples and data).")
     var examples: String?
 
-    @Option(help: "Generator for the first program and improvements: auto, llm or induce (default: the task's).")
+    @Option(help: "Generator for the first program and improvements: auto, llm, induce, or hybrid (improvements re-fit the current program's weights first; default: the task's).")
     var generator: Generate.Generator?
 
     @Option(help: "Key of the true label in the stream, to report accuracy (default: COLUMN of labels:COLUMN).")
@@ -133,7 +133,7 @@ struct LoopCommand: ParsableCommand {
             }
         } catch { throw CLIError("\(error)", code: 2) }
         var gen: ProgramGenerator = InducerGenerator(task: spec, seed: seedExamples)
-        if kind != .induce {
+        if kind != .induce && kind != .hybrid || (kind == .hybrid && spec.generator.kind != .induce) {
             if let r = try llm.resolve(spec.generator.endpoint, required: kind == .llm) {
                 var o = GenerationOptions()
                 o.maxRepairRounds = spec.generator.maxRepairRounds
@@ -145,6 +145,7 @@ struct LoopCommand: ParsableCommand {
                 throw CLIError("--generator llm: no LLM provider is configured", code: 2)
             }
         }
+        if kind == .hybrid { gen = HybridGenerator(base: gen, seed: seedExamples) }
 
         var settings = LoopSettings(task: spec, streamPath: (stream as NSString).standardizingPath, oracle: judge, oraclePricing: oraclePricing,
                                     oracleClient: oracleClient, generator: gen, seedExamples: seedExamples, escalationDirectory: escalationDir)

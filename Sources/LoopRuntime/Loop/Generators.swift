@@ -97,3 +97,24 @@ public struct GeneratorFailure: Error, CustomStringConvertible {
     public var calls: [CallRecord]
     public var description: String { "\(error)" }
 }
+
+/// Hybrid: the first program comes from `base` (an LLM or the inducer); improvements re-fit the
+/// current program's score weights on the seed and every validated input (no LLM call), and ask
+/// `base` only when the re-fit cannot help (no score terms, or no better on the examples).
+public final class HybridGenerator: ProgramGenerator {
+    public let base: ProgramGenerator
+    public let seed: [TaskExample]
+    public var name: String { "hybrid(\(base.name))" }
+    public init(base: ProgramGenerator, seed: [TaskExample]) { self.base = base; self.seed = seed }
+
+    public func initial(examples: [TaskExample]) throws -> GeneratedProgram { try base.initial(examples: examples) }
+
+    public func improve(current: String, failures: [Counterexample], validated: [TaskExample]) throws -> GeneratedProgram {
+        let examples = (seed + validated).map { (input: $0.input, label: $0.label) }
+        if let r = try? HybridRefit.refit(source: current, examples: examples), r.changedTerms > 0, r.after > r.before {
+            return GeneratedProgram(source: r.source, provenance: String(format: "hybrid: %d weight(s) re-fitted on %d examples (%.2f%% → %.2f%%)",
+                                                                         r.changedTerms, examples.count, r.before * 100, r.after * 100), calls: [])
+        }
+        return try base.improve(current: current, failures: failures, validated: validated)
+    }
+}
