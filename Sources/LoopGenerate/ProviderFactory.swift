@@ -18,6 +18,12 @@ public struct ResolvedLLM {
     public var allowInsecureHTTP: Bool
 
     public func client() -> LLMClient { LLMClient(provider: provider, defaultPricing: pricing) }
+
+    /// True for endpoints known to accept JSON-schema structured output (`response_format`):
+    /// OpenAI's own API and Azure OpenAI. Other compatible servers differ, so they are not asked.
+    public var supportsStructuredOutput: Bool {
+        kind == .openai && (baseURL.hasPrefix("https://api.openai.com") || baseURL.contains(".openai.azure.com"))
+    }
 }
 
 /// A provider is named (by the task or a flag) but has no key: callers that may fall back to

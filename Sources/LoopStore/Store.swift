@@ -65,7 +65,13 @@ public final class Store: Sendable {
         // Another process (a second `loopai` reading status) may hold the lock briefly: wait, don't fail.
         config.busyMode = .timeout(10)
         config.label = "LoopStore"
-        let queue = try DatabaseQueue(path: path, configuration: config)
+        // Opening switches a new file to WAL, which needs a moment of exclusive access: another
+        // process opening the same new store at that moment makes it fail with SQLITE_BUSY.
+        var queue: DatabaseQueue! = nil
+        for attempt in 1...20 {
+            do { queue = try DatabaseQueue(path: path, configuration: config); break }
+            catch let e as DatabaseError where e.resultCode == .SQLITE_BUSY && attempt < 20 { usleep(useconds_t(20_000 * attempt)) }
+        }
         // GRDB's WAL setup sets synchronous = NORMAL; one connection, so this sticks.
         try queue.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
@@ -77,7 +83,18 @@ public final class Store: Sendable {
         if !unknown.isEmpty {
             throw StoreError.schemaTooNew(path: path, unknown: unknown.sorted(), known: migrator.migrations)
         }
-        try migrator.migrate(queue)
+        // Two processes opening a new store at once both see it unmigrated; the second one's
+        // migration then fails on tables the first just made. Migrating again reads the applied
+        // migrations afresh, so a retry (after the first has committed) finds nothing to do.
+        var attempt = 0
+        while true {
+            do { try migrator.migrate(queue); break }
+            catch {
+                attempt += 1
+                if attempt >= 5 { throw error }
+                usleep(useconds_t(50_000 * attempt))
+            }
+        }
         return Store(path: path, queue: queue)
     }
 

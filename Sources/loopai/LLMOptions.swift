@@ -71,6 +71,7 @@ func loadTask(_ path: String) throws -> TaskSpec {
     do { return try TaskLoader.load(path: path) }
     catch let e as TaskError {
         printErr(e.description)
+        if e.isUnreadable { throw CLIError("\(path): cannot read the task file", code: 2) }
         throw CLIError("\(path): the task file is invalid", code: 1)
     } catch { throw CLIError("\(error)", code: 2) }
 }

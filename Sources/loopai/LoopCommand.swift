@@ -117,7 +117,8 @@ struct LoopCommand: ParsableCommand {
             oracleClient = r.client()
             oraclePricing = r.pricing ?? oraclePricing
             judge = LLMOracle(task: spec, client: oracleClient!, model: r.model, batchSize: spec.oracle.batchSize,
-                              concurrency: spec.oracle.concurrency, temperature: spec.oracle.endpoint.temperature)
+                              concurrency: spec.oracle.concurrency, temperature: spec.oracle.endpoint.temperature,
+                              structuredOutput: r.supportsStructuredOutput)
         }
 
         // The generator.
@@ -163,7 +164,10 @@ struct LoopCommand: ParsableCommand {
         }
         let driver: LoopDriver
         do { driver = try LoopDriver(settings: settings, store: db, resume: resume) }
-        catch { throw CLIError("\(error)", code: 1) }
+        catch let e as LoopError {
+            if case .stream = e { throw CLIError("\(e)", code: 2) }
+            throw CLIError("\(e)", code: 1)
+        } catch { throw CLIError("\(error)", code: 1) }
         if verbose { driver.log = { printErr("loop: " + $0) } }
         let progress = Progress("loop", total: 0, force: isatty(2) != 0)
         driver.progress = { state, total in

@@ -68,7 +68,7 @@ struct OracleCommand: ParsableCommand {
             client = resolved.client()
             judge = LLMOracle(task: spec, client: client!, model: resolved.model, batchSize: batchSize ?? spec.oracle.batchSize,
                               concurrency: spec.oracle.concurrency, temperature: spec.oracle.endpoint.temperature,
-                              structuredOutput: false)
+                              structuredOutput: resolved.supportsStructuredOutput)
         }
         let progress = Progress("oracle", total: inputs.count)
         var verdicts: [OracleVerdict] = []

@@ -33,7 +33,7 @@ extension LoopDriver {
                 let lostPairs = SignificanceTests.signTest(wins: c.paired.currentWins, losses: c.paired.candidateWins) < policy.significance
                     && c.paired.currentWins > c.paired.candidateWins
                 if (c.canary.count >= 10 && pBelow < policy.significance) || lostPairs {
-                    try rejectCandidate(c, why: String(format: "regressed at %.0f%% canary (p = %.4f)", c.share * 100, min(pBelow, c.paired.pValue)), stage: .rolledBack)
+                    try rejectCandidate(c, why: String(format: "regressed at %.0f%% canary (p = %.4f)", c.share * 100, min(pBelow, c.paired.regressionPValue)), stage: .rolledBack)
                 } else if state.requests - c.since >= canaryStepLength {
                     if c.step + 1 < policy.canarySteps.count {
                         c.step += 1; c.share = policy.canarySteps[c.step]; c.since = state.requests
@@ -98,10 +98,10 @@ extension LoopDriver {
         guard let newProgram = executor.candidate else { return }
         let old = executor.active
         // Inputs the new version fixes join the set every later version must keep right.
-        for v in (try? store.validatedInputs()) ?? [] {
+        for v in allValidated() {
             guard let input = try? JSONParser.parse(v.input) else { continue }
             if case .success(let a) = newProgram.classify(input), a.label == v.label,
-               case .success(let b) = old.classify(input), b.label != v.label { state.fixed.insert(v.inputHash) }
+               case .success(let b) = old.classify(input), b.label != v.label { state.fixed.insert(v.hash) }
         }
         stage(c, .promoted, evidence: ["canary_agreement": c.canary.estimate ?? -1, "base_agreement": c.base.estimate ?? -1])
         executor.promote()
@@ -118,8 +118,8 @@ extension LoopDriver {
 
     /// Validated inputs as labeled examples.
     func validatedExamples() -> [(hash: String, example: TaskExample)] {
-        ((try? store.validatedInputs()) ?? []).compactMap { v in
-            (try? JSONParser.parse(v.input)).map { (v.inputHash, TaskExample(input: $0, label: v.label)) }
+        allValidated().compactMap { v in
+            (try? JSONParser.parse(v.input)).map { (v.hash, TaskExample(input: $0, label: v.label)) }
         }
     }
 

@@ -71,6 +71,9 @@ public final class LoopDriver {
     public var log: ((String) -> Void)?
     /// Writes that must join the next batch's transaction (version rows, rollouts, escalations).
     var pending: [(StoreTransaction) throws -> Void] = []
+    /// The current batch's validated inputs (hash → input JSON text, oracle label): decisions are
+    /// made before the batch commits, and must see them as if they were stored.
+    var batchValidated: [String: (input: String, label: String)] = [:]
     /// Work that must wait until the next commit succeeded (ticket files, webhooks).
     var afterCommit: [() -> Void] = []
     var task: TaskSpec { settings.task }
@@ -123,7 +126,10 @@ public final class LoopDriver {
                                                 ("strategy", JSON(settings.task.validation.strategy.rawValue)),
                                                 ("rate", .number(settings.task.validation.rate))]))
         run = try store.startRun(taskName: settings.task.name, streamPath: settings.streamPath, config: config)
-        state = DriverState(activeVersion: version, sampler: Sampler(policy: settings.task.validation, seed: settings.seed))
+        // The agreement window of the triggers is the task's `improvement.window`.
+        var samplerConfig = SamplerConfiguration(policy: settings.task.validation)
+        samplerConfig.adaptiveWindow = max(settings.task.improvement.window, 10)
+        state = DriverState(activeVersion: version, sampler: Sampler(configuration: samplerConfig, seed: settings.seed))
         state.buildSeconds = seconds
         executor = Executor(active: loaded)
         programs[version] = loaded
@@ -225,9 +231,11 @@ public final class LoopDriver {
             let input = TaskInputProjection.project(record, task)
             state.requests += 1
             // The all-LLM path: the oracle's prompt for this one request.
+            var oneCall = 0.0
             if let price = settings.oraclePricing {
                 let t = LLMOracle.estimatedTokens(task: task, input: input)
-                state.allLLMCost += price.cost(inputTokens: t.input, outputTokens: t.output)
+                oneCall = price.cost(inputTokens: t.input, outputTokens: t.output)
+                state.allLLMCost += oneCall
             }
             let t0 = DispatchTime.now().uptimeNanoseconds
             let servedByCandidate = executor.servedByCandidate(seq)
@@ -248,7 +256,8 @@ public final class LoopDriver {
                 state.programSeconds += Double(DispatchTime.now().uptimeNanoseconds - t2) / 1e9
             }
             let ctx = SampleContext(label: answer.label, rule: answer.decidedBy, confidence: answer.confidence, time: Date().timeIntervalSince1970)
-            let decision = state.sampler.decide(ctx)
+            // The money budget is charged a whole one-input call per sample (an upper bound: batches cost less).
+            let decision = state.sampler.decide(ctx, estimatedCost: oneCall)
             let oracleOff = seq < state.oracleBackoffUntil
             let disagreement = other.map { $0.label != answer.label } ?? false
             if decision.sampled { state.sampled += 1 }
@@ -266,8 +275,20 @@ public final class LoopDriver {
                                                 samplingRate: state.sampler.meanProbability, cost: totalCost, allLLMCost: state.allLLMCost,
                                                 versionId: state.activeVersion))
         if state.breakEvenAt == nil && state.requests > 0 && totalCost < state.allLLMCost { state.breakEvenAt = state.requests }
-        try commit(cursor: start + count, items: items, answers: answers, ledger: ledger)
+        state.cursor = start + count
+        // Decisions join this batch's transaction, so a run killed after the commit resumes
+        // with them, exactly as an uninterrupted run would go on.
         try decide()
+        try commit(cursor: start + count, items: items, answers: answers, ledger: ledger)
+    }
+
+    /// Every validated input so far (deduplicated by input; the latest answer wins), the current
+    /// uncommitted batch included.
+    func allValidated() -> [(hash: String, input: String, label: String)] {
+        var out: [(hash: String, input: String, label: String)] = []
+        for v in (try? store.validatedInputs()) ?? [] where batchValidated[v.inputHash] == nil { out.append((v.inputHash, v.input, v.label)) }
+        for (h, v) in batchValidated.sorted(by: { $0.key < $1.key }) { out.append((h, v.input, v.label)) }
+        return out
     }
 
     /// Program-path cost so far: oracle and generation calls, and CPU time at the configured price.
@@ -364,6 +385,7 @@ public final class LoopDriver {
                 items.append(item)
                 continue
             }
+            batchValidated[hashes[i]] = (JSONWriter.string(p.input), label)
             if tiers[i] == 3 {
                 let previous = batchLabels[hashes[i]] ?? (try? store.latestLabel(inputHash: hashes[i])) ?? nil
                 if let previous, previous != label { state.contradictions += 1 }
@@ -433,6 +455,7 @@ public final class LoopDriver {
             _ = try tx.commitBatch(runId: self.run.id!, cursor: cursor, items: items, answers: answers, ledger: ledger, state: json)
         }
         run.cursor = cursor
+        batchValidated = [:]
         let after = afterCommit
         afterCommit = []
         for a in after { a() }
