@@ -524,21 +524,7 @@ extension Inducer {
     /// A deterministic split: a seeded shuffle (SplitMix64), then the first `fraction` for training.
     public static func split(_ examples: [LabeledExample], trainFraction: Double, seed: UInt64 = 42)
         -> (train: [LabeledExample], test: [LabeledExample]) {
-        var order = Array(examples.indices)
-        var state = seed
-        func next() -> UInt64 {
-            state &+= 0x9E3779B97F4A7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-            return z ^ (z >> 31)
-        }
-        if order.count > 1 {
-            for i in stride(from: order.count - 1, to: 0, by: -1) {
-                let j = Int(next() % UInt64(i + 1))
-                order.swapAt(i, j)
-            }
-        }
+        let order = SplitMix64.shuffled(Array(examples.indices), seed: seed)
         let n = Int((Double(examples.count) * trainFraction).rounded())
         return (order.prefix(n).map { examples[$0] }, order.dropFirst(n).map { examples[$0] })
     }

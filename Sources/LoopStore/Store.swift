@@ -77,22 +77,27 @@ public final class Store: Sendable {
             try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
         }
 
-        let migrator = Schema.migrator
-        let applied = try queue.read { try migrator.appliedIdentifiers($0) }
-        let unknown = applied.subtracting(migrator.migrations)
-        if !unknown.isEmpty {
-            throw StoreError.schemaTooNew(path: path, unknown: unknown.sorted(), known: migrator.migrations)
-        }
         // Two processes opening a new store at once both see it unmigrated; the second one's
-        // migration then fails on tables the first just made. Migrating again reads the applied
-        // migrations afresh, so a retry (after the first has committed) finds nothing to do.
+        // migration then fails on what the first just made (or reads its half-made schema).
+        // Checking and migrating again reads the applied migrations afresh, so a retry (after the
+        // first has committed) finds nothing to do.
+        let migrator = Schema.migrator
         var attempt = 0
         while true {
-            do { try migrator.migrate(queue); break }
-            catch {
+            do {
+                let applied = try queue.read { try migrator.appliedIdentifiers($0) }
+                let unknown = applied.subtracting(migrator.migrations)
+                if !unknown.isEmpty {
+                    throw StoreError.schemaTooNew(path: path, unknown: unknown.sorted(), known: migrator.migrations)
+                }
+                try migrator.migrate(queue)
+                break
+            } catch let e as StoreError {
+                throw e
+            } catch {
                 attempt += 1
-                if attempt >= 5 { throw error }
-                usleep(useconds_t(50_000 * attempt))
+                if attempt >= 8 { throw error }
+                usleep(useconds_t(30_000 * attempt))
             }
         }
         return Store(path: path, queue: queue)

@@ -164,8 +164,7 @@ struct Generate: ParsableCommand {
             copy.data = DataSpec(path: data, labelKey: label ?? "label")
             fromData = try copy.examplesFromData(limit: nil)
         }
-        var rng = SplitMix(seed: 7)
-        for i in stride(from: fromData.count - 1, to: 0, by: -1) { fromData.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        fromData = SplitMix64.shuffled(fromData, seed: 7)
         return spec.examples + fromData.prefix(examples)
     }
 
@@ -194,9 +193,7 @@ struct Generate: ParsableCommand {
             examples.append((j, l))
         }
         guard !examples.isEmpty else { throw CLIError("\(dataPath): no record has the label `\(labelKey)`", code: 2) }
-        var rng = SplitMix(seed: 42)
-        var order = Array(examples.indices)
-        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        let order = SplitMix64.shuffled(Array(examples.indices), seed: 42)
         let cut = trainFraction < 1 ? Int((Double(order.count) * trainFraction).rounded()) : order.count
         let train = order.prefix(cut).map { examples[$0] }, held = order.dropFirst(cut).map { examples[$0] }
         let result: HybridRefit.Result
@@ -245,18 +242,5 @@ struct Generate: ParsableCommand {
             summary += String(format: ", held-out accuracy %.2f%% (%d/%d)", ev.accuracy * 100, ev.correct, ev.total)
         }
         printErr(summary)
-    }
-}
-
-/// A small seeded generator (SplitMix64) for reproducible sampling.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
     }
 }

@@ -66,6 +66,26 @@ struct LLMOptions: ParsableArguments {
     }
 }
 
+extension LLMOptions {
+    /// The oracle named by `--oracle` (`llm` or `labels:COLUMN`), its client (LLM only) and the
+    /// prices of the LLM it is or stands in for.
+    func makeOracle(_ choice: String, _ spec: TaskSpec, batchSize: Int?) throws -> (Oracle, LLMClient?, Pricing?) {
+        var pricing = spec.oracle.endpoint.prices.map { Pricing(inputPerMillion: $0.inputPerMillion, outputPerMillion: $0.outputPerMillion) }
+        if choice.hasPrefix("labels:") {
+            return (LabelsOracle(column: String(choice.dropFirst(7)), labels: spec.labelNames), nil, pricing)
+        }
+        guard let r = try resolve(spec.oracle.endpoint) else {
+            throw CLIError("no LLM provider is configured for the oracle: set OPENAI_API_KEY (or OPENAI_BASE_URL) or ANTHROPIC_API_KEY, or use --oracle labels:COLUMN", code: 2)
+        }
+        let client = r.client()
+        pricing = r.pricing ?? pricing
+        let oracle = LLMOracle(task: spec, client: client, model: r.model, batchSize: batchSize ?? spec.oracle.batchSize,
+                               concurrency: spec.oracle.concurrency, temperature: spec.oracle.endpoint.temperature,
+                               structuredOutput: r.supportsStructuredOutput)
+        return (oracle, client, pricing)
+    }
+}
+
 /// Loads a task file; its diagnostics go to standard error (status 1), I/O errors are status 2.
 func loadTask(_ path: String) throws -> TaskSpec {
     do { return try TaskLoader.load(path: path) }

@@ -105,21 +105,7 @@ struct LoopCommand: ParsableCommand {
         let escalationDir = escalations ?? ((storePath as NSString).deletingLastPathComponent.isEmpty ? "." : (storePath as NSString).deletingLastPathComponent) + "/escalations"
 
         // The oracle.
-        let judge: Oracle
-        var oracleClient: LLMClient? = nil
-        var oraclePricing = spec.oracle.endpoint.prices.map { Pricing(inputPerMillion: $0.inputPerMillion, outputPerMillion: $0.outputPerMillion) }
-        if oracle.hasPrefix("labels:") {
-            judge = LabelsOracle(column: String(oracle.dropFirst(7)), labels: spec.labelNames)
-        } else {
-            guard let r = try llm.resolve(spec.oracle.endpoint) else {
-                throw CLIError("no LLM provider is configured for the oracle: set OPENAI_API_KEY (or OPENAI_BASE_URL) or ANTHROPIC_API_KEY, or use --oracle labels:COLUMN", code: 2)
-            }
-            oracleClient = r.client()
-            oraclePricing = r.pricing ?? oraclePricing
-            judge = LLMOracle(task: spec, client: oracleClient!, model: r.model, batchSize: spec.oracle.batchSize,
-                              concurrency: spec.oracle.concurrency, temperature: spec.oracle.endpoint.temperature,
-                              structuredOutput: r.supportsStructuredOutput)
-        }
+        let (judge, oracleClient, oraclePricing) = try llm.makeOracle(oracle, spec, batchSize: nil)
 
         // The generator.
         let kind = generator ?? Generate.Generator(rawValue: spec.generator.kind.rawValue) ?? .auto

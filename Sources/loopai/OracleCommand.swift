@@ -3,6 +3,7 @@ import Foundation
 import LoopData
 import LoopGenerate
 import LoopLLM
+import LoopRuntime
 import LoopTask
 
 /// `loopai oracle`: labels inputs with the LLM (or reads ground truth with labels:COLUMN).
@@ -55,21 +56,9 @@ struct OracleCommand: ParsableCommand {
                                                     ("problem", JSON(kv[0].1.string ?? "invalid JSON"))])))
                 continue
             }
-            lines.append(r.line); inputs.append(j); projected.append(TaskInput.project(j, spec))
+            lines.append(r.line); inputs.append(j); projected.append(TaskInputProjection.project(j, spec))
         }
-        let judge: Oracle
-        var client: LLMClient? = nil
-        if oracle.hasPrefix("labels:") {
-            judge = LabelsOracle(column: String(oracle.dropFirst(7)), labels: spec.labelNames)
-        } else {
-            guard let resolved = try llm.resolve(spec.oracle.endpoint) else {
-                throw CLIError("no LLM provider is configured for the oracle: set OPENAI_API_KEY (or OPENAI_BASE_URL) or ANTHROPIC_API_KEY, or use --oracle labels:COLUMN", code: 2)
-            }
-            client = resolved.client()
-            judge = LLMOracle(task: spec, client: client!, model: resolved.model, batchSize: batchSize ?? spec.oracle.batchSize,
-                              concurrency: spec.oracle.concurrency, temperature: spec.oracle.endpoint.temperature,
-                              structuredOutput: resolved.supportsStructuredOutput)
-        }
+        let (judge, client, _) = try llm.makeOracle(oracle, spec, batchSize: batchSize)
         let progress = Progress("oracle", total: inputs.count)
         var verdicts: [OracleVerdict] = []
         let chunk = 200
@@ -100,15 +89,5 @@ struct OracleCommand: ParsableCommand {
         if let client { summary += "; \(ledgerSummary(client))" }
         printErr(summary)
         if invalid > 0 { throw ExitCode(1) }
-    }
-}
-
-/// What the oracle is shown of a record: the task's input fields only (never the label).
-enum TaskInput {
-    static func project(_ record: JSON, _ spec: TaskSpec) -> JSON {
-        if case .string = record { return record }
-        if spec.isSingleText, let t = record[spec.input[0].name] { return t }
-        guard case .object = record else { return record }
-        return .object(spec.input.compactMap { f in record[f.name].map { (f.name, $0) } })
     }
 }

@@ -15,12 +15,7 @@ final class AOTTests: XCTestCase {
         p.standardOutput = out
         p.standardError = err
         try p.run()
-        var o = Data()
-        let g = DispatchGroup()
-        g.enter()
-        DispatchQueue.global().async { o = out.fileHandleForReading.readDataToEndOfFile(); g.leave() }
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        g.wait()
+        let (o, e) = readBoth(out, err)
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }

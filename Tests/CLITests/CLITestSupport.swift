@@ -30,12 +30,7 @@ enum CLI {
         if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
         try inp.fileHandleForWriting.close()
         // Read both pipes before waiting so a large output cannot block the child.
-        var o = Data(), e = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { o = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        e = err.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
+        let (o, e) = readBoth(out, err)
         p.waitUntilExit()
         return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
@@ -72,4 +67,17 @@ enum CLI {
     test "Are we still on for lunch?" => ham
 
     """
+}
+
+/// Reads a child's standard output and error to their ends at the same time, so neither pipe
+/// can fill up and block the child.
+func readBoth(_ out: Pipe, _ err: Pipe) -> (Data, Data) {
+    final class Box: @unchecked Sendable { var data = Data() }
+    let o = Box()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async { o.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    return (o.data, e)
 }

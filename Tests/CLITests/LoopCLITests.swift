@@ -126,8 +126,8 @@ final class LoopCLITests: XCTestCase {
         p.executableURL = CLI.binary
         p.arguments = args
         p.environment = Self.environment
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("\(tag).out").path, contents: nil)
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("\(tag).err").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("\(tag).out").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("\(tag).err").path, contents: nil)
         p.standardOutput = try FileHandle(forWritingTo: dir.appendingPathComponent("\(tag).out"))
         p.standardError = try FileHandle(forWritingTo: dir.appendingPathComponent("\(tag).err"))
         p.standardInput = FileHandle.nullDevice
@@ -270,14 +270,5 @@ final class LoopCLITests: XCTestCase {
 }
 
 /// A small seeded generator (SplitMix64) for reproducible shuffles.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-}
+typealias SeededRandom = SplitMix64
+

@@ -35,24 +35,7 @@ enum LoopDriverFixtures {
     }
 
     /// A deterministic Fisher–Yates shuffle (SplitMix64).
-    static func shuffled<T>(_ xs: [T], seed: UInt64) -> [T] {
-        var a = xs
-        var s = seed
-        func next() -> UInt64 {
-            s &+= 0x9E3779B97F4A7C15
-            var z = s
-            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-            return z ^ (z >> 31)
-        }
-        if a.count > 1 {
-            for i in stride(from: a.count - 1, to: 0, by: -1) {
-                let j = Int(next() % UInt64(i + 1))
-                a.swapAt(i, j)
-            }
-        }
-        return a
-    }
+    static func shuffled<T>(_ xs: [T], seed: UInt64) -> [T] { SplitMix64.shuffled(xs, seed: seed) }
 
     struct Split {
         var seed: [TaskExample]

@@ -1,20 +1,5 @@
-/// A small, fast, seeded random number generator (SplitMix64), so sampling decisions are
-/// reproducible: the same seed and the same inputs give the same samples.
-public struct SamplingRNG: RandomNumberGenerator, Codable, Sendable, Equatable {
-    private var state: UInt64
+import LoopData
 
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A uniform Double in [0, 1) with 53 random bits.
-    public mutating func nextUnit() -> Double {
-        Double(next() >> 11) * 0x1p-53
-    }
-}
+/// The sampler's seeded generator (SplitMix64), so sampling decisions are reproducible: the same
+/// seed and the same inputs give the same samples.
+public typealias SamplingRNG = SplitMix64
