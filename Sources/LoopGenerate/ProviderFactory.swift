@@ -48,16 +48,42 @@ public enum ProviderFactory {
         if let k = overrides.provider ?? task.provider { kind = k }
         else if value("OPENAI_API_KEY") != nil || value("OPENAI_API_KEY_FILE") != nil || value("OPENAI_BASE_URL") != nil { kind = .openai }
         else if value("ANTHROPIC_API_KEY") != nil || value("ANTHROPIC_API_KEY_FILE") != nil { kind = .anthropic }
+        else if value("AZURE_OPENAI_ENDPOINT") != nil { kind = .openai }
         else { return nil }
+
+        // Azure OpenAI: its own URL scheme and header, from AZURE_OPENAI_* when nothing names
+        // another OpenAI-compatible server.
+        if kind == .openai, overrides.baseURL == nil, task.baseURL == nil, value("OPENAI_BASE_URL") == nil, value("OPENAI_API_KEY") == nil,
+           value("OPENAI_API_KEY_FILE") == nil, let endpoint = value("AZURE_OPENAI_ENDPOINT") {
+            guard let deployment = value("AZURE_OPENAI_DEPLOYMENT") else {
+                throw LLMError.configuration("AZURE_OPENAI_ENDPOINT is set but AZURE_OPENAI_DEPLOYMENT is not")
+            }
+            var azureKey: String? = value("AZURE_OPENAI_API_KEY")
+            if azureKey == nil, let file = value("AZURE_OPENAI_API_KEY_FILE") { azureKey = try LLMConfiguration.loadKey(fromFile: file) }
+            guard let k = azureKey else { throw ProviderUnconfigured(message: "AZURE_OPENAI_ENDPOINT is set but AZURE_OPENAI_API_KEY is not") }
+            var config = http
+            config.allowInsecureHTTP = overrides.allowInsecureHTTP || task.allowInsecureHTTP || http.allowInsecureHTTP
+            config.secrets.append(k)
+            let provider = OpenAICompatibleProvider(baseURL: endpoint, apiKey: k,
+                                                    azure: (deployment: deployment, apiVersion: value("OPENAI_API_VERSION") ?? LLMConfiguration.defaultAzureAPIVersion),
+                                                    client: HTTPClient(configuration: config))
+            let prices = overrides.prices ?? task.prices
+            return ResolvedLLM(provider: provider, kind: .openai, model: overrides.model ?? task.model ?? deployment, baseURL: endpoint,
+                               pricing: prices.map { Pricing(inputPerMillion: $0.inputPerMillion, outputPerMillion: $0.outputPerMillion) },
+                               temperature: task.temperature, keySource: "$AZURE_OPENAI_API_KEY", allowInsecureHTTP: config.allowInsecureHTTP)
+        }
 
         let prefix = kind == .openai ? "OPENAI" : "ANTHROPIC"
         let baseURL = overrides.baseURL ?? task.baseURL ?? value("\(prefix)_BASE_URL")
             ?? (kind == .openai ? LLMConfiguration.defaultOpenAIBaseURL : LLMConfiguration.defaultAnthropicBaseURL)
         var key: String? = nil
         var keySource = "none"
-        if let file = overrides.apiKeyFile ?? task.apiKeyFile {
+        // Flags first (a file, then a variable), then the task file (a file, then a variable).
+        let keyFile = overrides.apiKeyFile ?? (overrides.apiKeyEnv == nil ? task.apiKeyFile : nil)
+        let keyEnv = overrides.apiKeyEnv ?? (overrides.apiKeyFile == nil ? task.apiKeyEnv : nil)
+        if let file = keyFile {
             key = try LLMConfiguration.loadKey(fromFile: file); keySource = "file \(file)"
-        } else if let name = overrides.apiKeyEnv ?? task.apiKeyEnv {
+        } else if let name = keyEnv {
             guard let k = value(name) else { throw LLMError.configuration("the key variable \(name) is not set") }
             key = k; keySource = "$\(name)"
         } else if let k = value("\(prefix)_API_KEY") {

@@ -105,7 +105,7 @@ public enum HTTPError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .invalidRequest(let m): return "invalid HTTP request: \(m)"
         case .insecureHTTP(let url):
-            return "refusing plain HTTP to non-loopback host: \(url) (use https, or set allowInsecureHTTP)"
+            return "refusing plain HTTP to non-loopback host: \(url) (use https, or allow it: --allow-insecure-http, or allow_insecure_http: true in the task file)"
         case .timeout(let url, let after):
             return "request to \(url) timed out after \(formatSeconds(after))"
         case .tooLarge(let limit): return "response body exceeds the limit of \(limit) bytes"

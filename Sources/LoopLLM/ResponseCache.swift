@@ -16,9 +16,9 @@ public final class ResponseCache: @unchecked Sendable {
     }
 
     /// The exact request as one canonical text.
-    public static func key(provider: String, _ r: ChatRequest) -> String {
+    public static func key(provider: String, endpoint: String = "", _ r: ChatRequest) -> String {
         var kv: [(String, JSON)] = [
-            ("provider", JSON(provider)), ("model", JSON(r.model)), ("temperature", .number(r.temperature)),
+            ("provider", JSON(provider)), ("endpoint", JSON(endpoint)), ("model", JSON(r.model)), ("temperature", .number(r.temperature)),
             ("max_tokens", .number(Double(r.maxTokens))),
             ("messages", .array(r.messages.map { .object([("role", JSON($0.role.rawValue)), ("content", JSON($0.content))]) })),
         ]
@@ -34,8 +34,8 @@ public final class ResponseCache: @unchecked Sendable {
         return String(repeating: "0", count: 16 - hex.count) + hex + ".json"
     }
 
-    public func lookup(provider: String, _ r: ChatRequest) -> ChatResponse? {
-        let key = Self.key(provider: provider, r)
+    public func lookup(provider: String, endpoint: String = "", _ r: ChatRequest) -> ChatResponse? {
+        let key = Self.key(provider: provider, endpoint: endpoint, r)
         lock.lock(); defer { lock.unlock() }
         guard let data = FileManager.default.contents(atPath: directory + "/" + Self.fileName(key)),
               let j = try? JSONParser.parse(Array(data)), j["key"]?.string == key, let resp = j["response"],
@@ -45,8 +45,8 @@ public final class ResponseCache: @unchecked Sendable {
                             latencySeconds: 0, raw: [], fromCache: true)
     }
 
-    public func store(provider: String, _ r: ChatRequest, _ response: ChatResponse) {
-        let key = Self.key(provider: provider, r)
+    public func store(provider: String, endpoint: String = "", _ r: ChatRequest, _ response: ChatResponse) {
+        let key = Self.key(provider: provider, endpoint: endpoint, r)
         let doc = JSON.object([
             ("key", JSON(key)),
             ("response", .object([("text", JSON(response.text)), ("input_tokens", .number(Double(response.inputTokens))),
@@ -78,15 +78,20 @@ public final class CachingProvider: LLMProvider, @unchecked Sendable {
         self.inner = inner; self.cache = cache; self.offline = offline
     }
 
+    /// Where the provider sends requests: two servers with the same model name are different questions.
+    var endpoint: String {
+        (inner as? OpenAICompatibleProvider)?.endpoint ?? (inner as? AnthropicProvider)?.endpoint ?? ""
+    }
+
     public func complete(_ r: ChatRequest) throws -> ChatResponse {
-        if let hit = cache.lookup(provider: inner.name, r) {
+        if let hit = cache.lookup(provider: inner.name, endpoint: endpoint, r) {
             lock.lock(); hits += 1; lock.unlock()
             return hit
         }
         lock.lock(); misses += 1; lock.unlock()
         if offline { throw LLMError.notCached(provider: inner.name, model: r.model) }
         let response = try inner.complete(r)
-        cache.store(provider: inner.name, r, response)
+        cache.store(provider: inner.name, endpoint: endpoint, r, response)
         return response
     }
 }

@@ -61,7 +61,7 @@ struct Doctor: ParsableCommand {
         }
         if let a = p as? AnthropicProvider { return (a.endpoint, source("ANTHROPIC_API_KEY"), "claude-3-5-haiku-latest") }
         if let o = p as? OpenAICompatibleProvider {
-            let azure = env["AZURE_OPENAI_ENDPOINT"].map { o.baseURL == $0 } ?? false
+            let azure = o.azure != nil
             return (o.endpoint, source(azure ? "AZURE_OPENAI_API_KEY" : "OPENAI_API_KEY"), "gpt-4o-mini")
         }
         return (p.name, "unknown", "gpt-4o-mini")

@@ -165,6 +165,9 @@ struct Generate: ParsableCommand {
             fromData = try copy.examplesFromData(limit: nil)
         }
         fromData = SplitMix64.shuffled(fromData, seed: 7)
+        // The task's own examples are often copied from its data: each input once.
+        var seen = Set(spec.examples.map { JSONWriter.string($0.input) })
+        fromData = fromData.filter { seen.insert(JSONWriter.string($0.input)).inserted }
         return spec.examples + fromData.prefix(examples)
     }
 
@@ -200,6 +203,10 @@ struct Generate: ParsableCommand {
         do { result = try HybridRefit.refit(source: source, name: (program as NSString).lastPathComponent, examples: train) }
         catch { throw CLIError("the re-fit failed: \(error)", code: 1) }
         guard let output else { throw CLIError("give -o/--output for the program", code: 2) }
+        if result.after < result.before {
+            throw CLIError(String(format: "the re-fitted weights are less accurate on the %d examples (%.2f%% → %.2f%%); nothing was written",
+                                  train.count, result.before * 100, result.after * 100), code: 1)
+        }
         do { try result.source.write(toFile: output, atomically: true, encoding: .utf8) }
         catch { throw CLIError("cannot write \(output): \(error.localizedDescription)", code: 2) }
         var summary = String(format: "wrote %@: %d score weight(s) re-fitted on %d examples (%d decided by score blocks); accuracy on them %.2f%% → %.2f%%",

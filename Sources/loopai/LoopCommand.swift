@@ -155,6 +155,10 @@ struct LoopCommand: ParsableCommand {
             throw CLIError("\(e)", code: 1)
         } catch { throw CLIError("\(error)", code: 1) }
         if verbose { driver.log = { printErr("loop: " + $0) } }
+        let kept = driver.state.sampler.configuration
+        if resume && ((sampling != nil && sampling != kept.rate) || (strategy != nil && strategy != kept.strategy)) {
+            printErr("warning: a resumed run keeps its own sampling (\(kept.strategy.rawValue) at \(kept.rate)); --sampling and --strategy are ignored")
+        }
         let progress = Progress("loop", total: 0, force: isatty(2) != 0)
         driver.progress = { state, total in
             guard isatty(2) != 0 else { return }
@@ -166,7 +170,7 @@ struct LoopCommand: ParsableCommand {
         if isatty(2) != 0 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let r = LoopReport(task: spec.name, state: final, totalCost: driver.totalCost, confidence: spec.validation.confidence,
                            cpuPricePerHour: spec.validation.cpuPricePerHour, oracle: judge.name, generator: gen.name,
-                           strategy: spec.validation.strategy.rawValue, rate: spec.validation.rate)
+                           strategy: final.sampler.configuration.strategy.rawValue, rate: final.sampler.configuration.rate)
         if let report {
             let html = HTMLReport.render(r, versions: (try? db.versions()) ?? [])
             do { try html.write(toFile: report, atomically: true, encoding: .utf8) }

@@ -47,13 +47,15 @@ struct OracleCommand: ParsableCommand {
         let records = try wrapIO { try RecordReader.read(input, format: .jsonl) }
         var lines: [Int] = [], inputs: [JSON] = [], projected: [JSON] = []
         var out = Output()
+        var rows: [(line: Int, json: String)] = []
         var invalid = 0
         for r in records {
             guard case .json(let j) = r.raw else { continue }
             if case .object(let kv) = j, kv.count == 1, kv[0].0 == "__error__" {
                 invalid += 1
-                out.line(JSONWriter.string(.object([("line", .number(Double(r.line))), ("label", .null), ("valid", .bool(false)),
-                                                    ("problem", JSON(kv[0].1.string ?? "invalid JSON"))])))
+                rows.append((r.line, JSONWriter.string(.object([("line", .number(Double(r.line))), ("label", .null), ("valid", .bool(false)),
+                                                                ("source", JSON("input")), ("raw", JSON("")),
+                                                                ("problem", JSON(kv[0].1.string ?? "invalid JSON"))]))))
                 continue
             }
             lines.append(r.line); inputs.append(j); projected.append(TaskInputProjection.project(j, spec))
@@ -79,8 +81,9 @@ struct OracleCommand: ParsableCommand {
             var o: [(String, JSON)] = [("line", .number(Double(line))), ("label", v.label.map { JSON($0) } ?? .null),
                                        ("valid", .bool(v.label != nil)), ("source", JSON(v.source))]
             if v.label == nil { invalid += 1; o.append(("raw", JSON(v.raw))); o.append(("problem", JSON(v.problem ?? "invalid"))) }
-            out.line(JSONWriter.string(.object(o)))
+            rows.append((line, JSONWriter.string(.object(o))))
         }
+        for r in rows.sorted(by: { $0.line < $1.line }) { out.line(r.json) }
         if let output {
             do { try out.buf.write(toFile: output, atomically: true, encoding: .utf8) }
             catch { throw CLIError("cannot write \(output): \(error.localizedDescription)", code: 2) }

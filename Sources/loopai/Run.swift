@@ -87,7 +87,7 @@ struct Explain: ParsableCommand {
 
 struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print one stage's view of a program: tokens, ast or typed.")
+        abstract: "Print one stage's view of a program: tokens, ast, typed, mir or ir.")
 
     enum Stage: String, ExpressibleByArgument, CaseIterable { case tokens, ast, typed, mir, ir }
 

@@ -50,7 +50,7 @@ extension LoopDriver {
         }
         let recent = state.sampler.recent
         if recent.count >= settings.minValidations, let a = recent.estimate, a < policy.agreementFloor {
-            escalateOnce("floor", reason: String(format: "agreement %.1f%% over the last %d validations is under the floor of %.0f%%", a * 100, recent.count, policy.agreementFloor * 100))
+            escalateOnce("floor", reason: String(format: "agreement %.2f%% over the last %d validations is under the floor of %g%%", a * 100, recent.count, policy.agreementFloor * 100))
         }
         if state.contradictions >= 3 {
             escalateOnce("contradiction", reason: "the oracle contradicted itself on \(state.contradictions) input(s): the specification may be ambiguous")
@@ -58,7 +58,7 @@ extension LoopDriver {
         guard state.requests >= state.nextAttemptAt, !state.escalated.contains("attempts") else { return }
         var reason: String? = nil
         if recent.count >= settings.minValidations, let a = recent.estimate, a < policy.agreementThreshold {
-            reason = String(format: "agreement %.1f%% over the last %d validations is under %.0f%%", a * 100, recent.count, policy.agreementThreshold * 100)
+            reason = String(format: "agreement %.2f%% over the last %d validations is under %g%%", a * 100, recent.count, policy.agreementThreshold * 100)
         } else if let bad = state.sampler.precision.rules(below: policy.rulePrecisionFloor, minimumCount: max(10, policy.window / 10)).first {
             reason = String(format: "%@ is right only %.0f%% of the time (%d validations)", bad.rule, bad.precision * 100, bad.count)
         }

@@ -3,6 +3,7 @@ import LoopData
 import LoopGenerate
 import LoopInterpreter
 import LoopLLM
+import LoopSema
 import LoopStore
 import LoopTask
 
@@ -87,9 +88,10 @@ public final class LoopDriver {
             guard let r = try store.latestRun(task: settings.task.name) else { throw LoopError.resume("the store has no run of task \(settings.task.name)") }
             guard r.finishedAt == nil else { throw LoopError.resume("run \(r.id!) of task \(settings.task.name) already finished; start a new run without --resume") }
             guard r.streamPath == settings.streamPath else { throw LoopError.resume("run \(r.id!) read \(r.streamPath), not \(settings.streamPath)") }
-            guard let json = r.state, var s = try? JSONDecoder().decode(DriverState.self, from: Data(json.utf8)) else {
-                throw LoopError.resume("run \(r.id!) has no saved state")
-            }
+            guard let json = r.state else { throw LoopError.resume("run \(r.id!) has no saved state") }
+            var s: DriverState
+            do { s = try JSONDecoder().decode(DriverState.self, from: Data(json.utf8)) }
+            catch { throw LoopError.resume("run \(r.id!)'s saved state was written by a different version of loopai and cannot be read (\(error)); start a new run") }
             // A person may have resolved an escalation with a new version since: it is the active one.
             if let active = try store.activeVersion()?.id, active != s.activeVersion {
                 s.events.append(DriverState.Event(requests: s.requests, versionId: active, kind: "resumed", detail: "v\(active) became active while the run was stopped"))
@@ -168,12 +170,25 @@ public final class LoopDriver {
             } catch { throw LoopError.firstProgram("\(error)") }
         }
         seconds = CPUClock.now() - start
-        let probe = try LoadedProgram(versionId: 0, source: source!)
-        _ = probe
+        let probe: LoadedProgram
+        do { probe = try LoadedProgram(versionId: 0, source: source!) } catch { throw LoopError.firstProgram("\(error)") }
+        if let problem = contractProblem(probe.program, s.task) { throw LoopError.firstProgram(problem) }
         var v = try store.addVersion(ProgramVersion(source: source!, provenance: provenance, status: .candidate))
         _ = try store.recordRollout(Rollout(candidateId: v.id!, stage: .promoted, share: 1, evidence: #"{"reason":"first program"}"#))
         v.status = .active
         return (v.id!, try LoadedProgram(versionId: v.id!, source: source!))
+    }
+
+    /// A program the loop can run for the task: the task's labels (in any order) and its input fields.
+    static func contractProblem(_ p: TypedProgram, _ task: TaskSpec) -> String? {
+        if Set(p.labels) != Set(task.labelNames) {
+            return "the program's labels (\(p.labels.joined(separator: ", "))) are not the task's (\(task.labelNames.joined(separator: ", ")))"
+        }
+        let fields = Set(p.fields.map { "\($0.name): \($0.type)" }), wanted = Set(task.input.map { "\($0.name): \($0.type.rawValue)" })
+        if fields != wanted && !(p.singleInput && task.isSingleText && p.fields[0].type == .text) {
+            return "the program's input (\(fields.sorted().joined(separator: ", "))) is not the task's (\(wanted.sorted().joined(separator: ", ")))"
+        }
+        return nil
     }
 
     // MARK: Running

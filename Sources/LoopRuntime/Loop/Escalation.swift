@@ -52,7 +52,7 @@ extension LoopDriver {
         return Ticket(task: task.name, taskPath: task.path, reason: reason, requests: state.requests, activeVersion: state.activeVersion,
                       program: executor.active.source, failures: Array(state.failures.suffix(25)), analysis: analysis,
                       rules: rules, attempts: attempts, storePath: store.path, streamPath: settings.streamPath,
-                      agreement: state.sampler.recent.estimate)
+                      agreement: state.sampler.recent.estimate, oracle: settings.oracle.name)
     }
 
     /// The recent validations of the active version (agreements and failures).
@@ -80,6 +80,8 @@ public struct Ticket {
     public var storePath: String
     public var streamPath: String
     public var agreement: Double?
+    /// The oracle's name (`labels:COLUMN` or `llm:...`), for the resume command.
+    public var oracle: String = "llm"
 
     /// The analysis's hypotheses, with the per-rule precision from every validation (not only the recent ones).
     public var hypotheses: [String] {
@@ -93,9 +95,9 @@ public struct Ticket {
         return [
             "loopai escalations show \(ref) --store \(storePath)",
             "loopai test ESC-\(ref).program.loop --data ESC-\(ref).failures.jsonl   # the failing inputs with the oracle's labels",
-            "loopai explain ESC-\(ref).program.loop --input ESC-\(ref).failures.jsonl",
+            "loopai run ESC-\(ref).program.loop --input ESC-\(ref).failures.jsonl   # each answer with what decided it",
             "loopai escalations resolve \(ref) --program FIXED.loop --store \(storePath)",
-            "loopai loop --task \(taskPath) --stream \(streamPath) --store \(storePath) --resume",
+            "loopai loop --task \(taskPath) --stream \(streamPath) --store \(storePath)" + (oracle.hasPrefix("labels:") ? " --oracle \(oracle)" : "") + " --resume",
         ]
     }
 
