@@ -55,6 +55,10 @@ extension LoopDriver {
         if state.contradictions >= 3 {
             escalateOnce("contradiction", reason: "the oracle contradicted itself on \(state.contradictions) input(s): the specification may be ambiguous")
         }
+        // A novel failure cluster that an improvement attempt did not fix calls for a person.
+        if state.attempts >= 1, let w = novelCluster() {
+            escalateOnce("cluster:\(w.word)", reason: "a new kind of input fails: \(w.inFailures) recent failures mention “\(w.word)”, which no example of the task has, and \(state.attempts) improvement attempt(s) did not fix them")
+        }
         guard state.requests >= state.nextAttemptAt, !state.escalated.contains("attempts") else { return }
         var reason: String? = nil
         if recent.count >= settings.minValidations, let a = recent.estimate, a < policy.agreementThreshold {
@@ -63,6 +67,14 @@ extension LoopDriver {
             reason = String(format: "%@ is right only %.0f%% of the time (%d validations)", bad.rule, bad.precision * 100, bad.count)
         }
         if let reason { try attemptImprovement(reason) }
+    }
+
+    /// The strongest word over-represented among the active version's recent failures (in at
+    /// least 5 of them, and in failures at least 4 times as often as in agreements) that no seed
+    /// example contains.
+    func novelCluster() -> FailureAnalysis.Word? {
+        let analysis = FailureAnalysis.of(recentValidations())
+        return analysis.words.first { $0.inFailures >= 5 && $0.inFailures >= 4 * $0.inAgreements && !seedWords.contains($0.word) }
     }
 
     func event(_ version: Int64?, _ kind: String, _ detail: String) {

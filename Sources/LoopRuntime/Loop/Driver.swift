@@ -78,6 +78,8 @@ public final class LoopDriver {
     /// Work that must wait until the next commit succeeded (ticket files, webhooks).
     var afterCommit: [() -> Void] = []
     var task: TaskSpec { settings.task }
+    /// Words of the seed examples: a failure cluster around a word none of them has is novel.
+    lazy var seedWords: Set<String> = Set(settings.seedExamples.flatMap { FailureAnalysis.words(JSONWriter.string($0.input)) })
 
     /// Starts a new run, or resumes the latest unfinished run of the task when `resume` is set.
     public init(settings: LoopSettings, store: Store, resume: Bool) throws {
@@ -334,7 +336,7 @@ public final class LoopDriver {
         }
         let ask = queue.indices.filter { verdicts[$0] == nil }
         var ledger: [LedgerEntry] = []
-        var answers: [OracleAnswer] = []
+        let answers: [OracleAnswer] = []
         var costPerAnswer = [Double](repeating: 0, count: queue.count)
         if !ask.isEmpty {
             let before = settings.oracleClient?.ledger.count ?? 0
