@@ -72,6 +72,18 @@ final class SamplerTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(s.precision["r3"]?.estimate), 0.6, accuracy: 0.1)
     }
 
+    /// After a reset (a new version goes live) the allocation restarts with the strata: the rate
+    /// stays near the base rate instead of scaling with every input seen before the reset.
+    func testStratifiedRateAfterAResetStaysNearTheBaseRate() {
+        var s = sampler(.stratified, seed: 11)
+        for i in 0..<20_000 { _ = s.decide(SampleContext(label: i % 10 == 0 ? "spam" : "ham", rule: "score", time: Double(i))) }
+        s.resetStatistics()
+        let before = s.sampled, p0 = s.probabilitySum
+        for i in 0..<20_000 { _ = s.decide(SampleContext(label: i % 10 == 0 ? "spam" : "ham", rule: "score", time: Double(i))) }
+        XCTAssertEqual((s.probabilitySum - p0) / 20_000, 0.05, accuracy: 0.01)
+        XCTAssertEqual(Double(s.sampled - before) / 20_000, 0.05, accuracy: 0.01)
+    }
+
     func testStratifiedMinimumOnATinyStratum() {
         var s = sampler(.stratified, rate: 0.01, seed: 3)
         for i in 0..<10_000 {

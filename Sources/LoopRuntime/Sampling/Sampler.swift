@@ -70,6 +70,7 @@ public struct Sampler: Codable, Equatable, Sendable {
     /// Per stratum key ("label|rule"), its counts.
     public private(set) var strata: [String: StratumCounts] = [:]
     private var sqrtSizeSum: Double = 0      // Σ √(stratum seen)
+    private var strataSeen = 0               // Σ stratum seen (reset with the strata)
     private var meanUncertainty: Double = 0  // running mean of u
     private var uncertaintyCount = 0
 
@@ -102,6 +103,7 @@ public struct Sampler: Codable, Equatable, Sendable {
         sqrtSizeSum += Double(counts.seen + 1).squareRoot() - Double(counts.seen).squareRoot()
         counts.seen += 1
         seen += 1
+        strataSeen += 1
 
         var p = min(1, max(configuration.floorRate, strategyProbability(context, counts: counts)))
         if configuration.pacing && !budget.isUnlimited {
@@ -154,6 +156,7 @@ public struct Sampler: Codable, Equatable, Sendable {
         recent.removeAll()
         strata = [:]
         sqrtSizeSum = 0
+        strataSeen = 0
         validationsSinceAdjustment = 0
     }
 
@@ -166,7 +169,8 @@ public struct Sampler: Codable, Equatable, Sendable {
         case .stratified:
             if counts.sampled < configuration.minPerStratum { return 1 }
             // √-allocation: stratum s gets rate·N·√N_s/Σ√N_j expected samples out of N_s inputs.
-            return rate * Double(seen) / (Double(counts.seen).squareRoot() * sqrtSizeSum)
+            // Over the inputs the current strata have seen: after a reset, the allocation restarts too.
+            return rate * Double(strataSeen) / (Double(counts.seen).squareRoot() * sqrtSizeSum)
         case .uncertainty:
             let confidence = context.confidence.isFinite ? min(1, max(0, context.confidence)) : 1
             let u = (1 - confidence) + max(1e-3, configuration.uncertaintyFloor)
