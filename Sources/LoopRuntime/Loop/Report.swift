@@ -37,6 +37,7 @@ public struct LoopReport {
             ("tier2_validations", .number(Double(state.tier2))), ("tier3_validations", .number(Double(state.tier3))),
             ("tier3_share", num(tier3Share)), ("shadow_queries", .number(Double(state.shadowQueries))),
             ("unvalidated", .number(Double(state.unvalidated))), ("invalid_oracle_answers", .number(Double(state.invalidOracleAnswers))),
+            ("skipped_by_budget", .number(Double(state.sampler.skippedByBudget))),
             ("oracle_calls", .number(Double(state.oracleCalls))), ("generation_calls", .number(Double(state.generationCalls))),
             ("input_tokens", .number(Double(state.inputTokens))), ("output_tokens", .number(Double(state.outputTokens))),
             ("oracle_cost", .number(state.oracleCost)), ("generation_cost", .number(state.generationCost)),
@@ -68,7 +69,8 @@ public struct LoopReport {
             ("sampled for validation", "\(state.sampled) (" + pct(state.sampler.meanProbability) + " realized, \(strategy) at " + pct(rate) + ")"),
             ("validated", "\(state.validated): \(state.tier2) from stored answers (tier 2), \(state.tier3) by the oracle (tier 3, " + pct(tier3Share) + " of samples)"),
             ("shadow disagreements sent to the oracle", "\(state.shadowQueries)"),
-            ("unvalidated samples", "\(state.unvalidated)" + (state.invalidOracleAnswers > 0 ? " (\(state.invalidOracleAnswers) invalid oracle answers)" : "")),
+            ("unvalidated samples", "\(state.unvalidated)" + (state.invalidOracleAnswers > 0 ? " (\(state.invalidOracleAnswers) invalid oracle answers)" : "")
+                + (state.sampler.skippedByBudget > 0 ? "; \(state.sampler.skippedByBudget) more drawn but over the oracle budget" : "")),
             ("oracle calls", "\(state.oracleCalls) (\(oracle))"),
             ("generation calls", "\(state.generationCalls) (\(generator))"),
             ("tokens", "\(state.inputTokens) in, \(state.outputTokens) out"),
