@@ -127,6 +127,8 @@ struct LoopCommand: ParsableCommand {
                 o.maxExamples = spec.generator.maxExamples
                 o.maxTokens = spec.generator.maxTokens
                 o.temperature = spec.generator.endpoint.temperature
+                // A llama.cpp server gets the GBNF grammar, so every reply parses.
+                if r.kind == .openai && !llm.offline && ProviderFactory.isLlamaCpp(baseURL: r.baseURL) { o.grammar = PromptReference.gbnf }
                 gen = LLMProgramGenerator(LLMGenerator(task: spec, client: r.client(), model: r.model, options: o))
             } else if kind == .llm {
                 throw CLIError("--generator llm: no LLM provider is configured", code: 2)
