@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "LoopCodegenTests", dependencies: ["LoopCodegen", "LoopData"]),
         .testTarget(name: "LoopInduceTests", dependencies: ["LoopInduce", "LoopData"]),
         // Test helpers shared by the suites (the scripted HTTP stub server on 127.0.0.1).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["LoopLLM"], path: "Tests/TestSupport"),
         .testTarget(name: "LoopLLMTests", dependencies: ["LoopLLM", "LoopData", "TestSupport"]),
         .testTarget(name: "LoopTaskTests", dependencies: ["LoopTask"]),
         .testTarget(name: "LoopGenerateTests", dependencies: ["LoopGenerate", "LoopLLM", "LoopTask", "LoopData", "TestSupport"]),

@@ -320,6 +320,34 @@ final class Emitter {
         return (ir.constI32s("\(name).trans", packed), ir.constI64s("\(name).out", outputs), ir.constI64s("\(name).final", d.finalOut))
     }
 
+    /// A class map's lookup tables: the class of each ASCII byte, and the ranges (bounds and
+    /// their classes) the runtime searches for every other unit.
+    func classTables(_ name: String, _ cm: ClassMap) -> (ascii: LLVMValueRef, bounds: LLVMValueRef, bclass: LLVMValueRef, count: Int) {
+        (ir.constI32s("\(name).ascii", cm.ascii), ir.constI32s("\(name).bounds", cm.bounds.map { Int32(bitPattern: $0) }),
+         ir.constI32s("\(name).bclass", cm.boundClass), cm.bounds.count)
+    }
+
+    /// In a scan loop's body: reads the unit at `i` (an ASCII byte through the table, anything
+    /// else decoded and classified by the runtime) and continues in `blocks.step`, returning the
+    /// unit's class (i32) and its width in bytes (i64).
+    func emitReadUnit(_ ptr: LLVMValueRef, _ len: LLVMValueRef, _ i: LLVMValueRef, _ nslot: LLVMValueRef,
+                      _ t: (ascii: LLVMValueRef, bounds: LLVMValueRef, bclass: LLVMValueRef, count: Int),
+                      blocks: (ascii: LLVMBasicBlockRef, wide: LLVMBasicBlockRef, step: LLVMBasicBlockRef)) -> (LLVMValueRef, LLVMValueRef) {
+        let byte = ir.load(ir.i8, ir.gep(ir.i8, ptr, [i]))
+        ir.condBr(ir.icmp(LLVMIntULT, byte, LLVMConstInt(ir.i8, 0x80, 0)), blocks.ascii, blocks.wide)
+        ir.at(blocks.ascii)
+        let ac = ir.load(ir.i32, ir.gep(ir.i32, t.ascii, [ir.zext(byte, ir.i64)]))
+        ir.br(blocks.step)
+        ir.at(blocks.wide)
+        let u = rtCall("loop_rt_decode", ir.i32, [ir.i8p, ir.i64, ir.i64, ir.ptr(ir.i64)], [ptr, len, i, nslot])
+        let wc = rtCall("loop_rt_class", ir.i32, [ir.ptr(ir.i32), ir.ptr(ir.i32), ir.i32, ir.i32],
+                        [ir.bitcast(t.bounds, ir.ptr(ir.i32)), t.bclass, ir.i32c(t.count), u])
+        let wn = ir.load(ir.i64, nslot)
+        ir.br(blocks.step)
+        ir.at(blocks.step)
+        return (ir.phi(ir.i32, [(ac, blocks.ascii), (wc, blocks.wide)]), ir.phi(ir.i64, [(ir.i64c(1), blocks.ascii), (wn, blocks.wide)]))
+    }
+
     /// One loop over the text stepping every shared DFA of a source: the unit is decoded and
     /// classified once, and the DFAs' independent table walks overlap in the pipeline.
     /// void multi(i8* p, i64 len, i64* flags, i32* counts /* 64 per scan */)
@@ -329,9 +357,7 @@ final class Emitter {
         let cm = low.scans[ks[0]].classMap
         let nc = cm.count
         let tables = ks.map { packedTables("scan\($0)", low.scans[$0].dfa!) }
-        let ascii = ir.constI32s("\(name).ascii", cm.ascii)
-        let bounds = ir.constI32s("\(name).bounds", cm.bounds.map { Int32(bitPattern: $0) })
-        let bclass = ir.constI32s("\(name).bclass", cm.boundClass)
+        let classes = classTables(name, cm)
         let entry = ir.block(f, "entry"), loop = ir.block(f, "loop"), body = ir.block(f, "body")
         let asciiB = ir.block(f, "ascii"), wide = ir.block(f, "wide"), step = ir.block(f, "step"), done = ir.block(f, "done")
         let ptr = ir.param(f, 0), len = ir.param(f, 1), flagsOut = ir.param(f, 2), counts = ir.param(f, 3)
@@ -344,19 +370,7 @@ final class Emitter {
         let flags = ks.map { _ in ir.phi(ir.i64, [(ir.i64c(0), entry)]) }
         ir.condBr(ir.icmp(LLVMIntSLT, i, len), body, done)
         ir.at(body)
-        let byte = ir.load(ir.i8, ir.gep(ir.i8, ptr, [i]))
-        ir.condBr(ir.icmp(LLVMIntULT, byte, LLVMConstInt(ir.i8, 0x80, 0)), asciiB, wide)
-        ir.at(asciiB)
-        let ac = ir.load(ir.i32, ir.gep(ir.i32, ascii, [ir.zext(byte, ir.i64)]))
-        ir.br(step)
-        ir.at(wide)
-        let u = rtCall("loop_rt_decode", ir.i32, [ir.i8p, ir.i64, ir.i64, ir.ptr(ir.i64)], [ptr, len, i, nslot])
-        let wc = rtCall("loop_rt_class", ir.i32, [ir.ptr(ir.i32), ir.ptr(ir.i32), ir.i32, ir.i32], [bounds, bclass, ir.i32c(cm.bounds.count), u])
-        let wn = ir.load(ir.i64, nslot)
-        ir.br(step)
-        ir.at(step)
-        let c32 = ir.phi(ir.i32, [(ac, asciiB), (wc, wide)])
-        let n = ir.phi(ir.i64, [(ir.i64c(1), asciiB), (wn, wide)])
+        let (c32, n) = emitReadUnit(ptr, len, i, nslot, classes, blocks: (asciiB, wide, step))
         let c = ir.zext(c32, ir.i64)
         var nextStates: [LLVMValueRef] = []
         var nextFlags: [LLVMValueRef] = []
@@ -404,9 +418,7 @@ final class Emitter {
         // One 32-bit word per transition: the target state in the low 20 bits and, above them,
         // an index into the table of distinct outputs (0 = nothing matched here).
         let (trans, out, fin) = packedTables("scan\(k)", d)
-        let ascii = ir.constI32s("scan\(k).ascii", cm.ascii)
-        let bounds = ir.constI32s("scan\(k).bounds", cm.bounds.map { Int32(bitPattern: $0) })
-        let bclass = ir.constI32s("scan\(k).bclass", cm.boundClass)
+        let classes = classTables("scan\(k)", cm)
         let entry = ir.block(f, "entry"), loop = ir.block(f, "loop"), body = ir.block(f, "body")
         let asciiB = ir.block(f, "ascii"), wide = ir.block(f, "wide"), step = ir.block(f, "step"), done = ir.block(f, "done")
         let ptr = ir.param(f, 0), len = ir.param(f, 1)
@@ -421,20 +433,7 @@ final class Emitter {
         let weightTable = plan.weights.map { ir.constF64s("scan\(k).weights", $0) }
         ir.condBr(ir.icmp(LLVMIntSLT, i, len), body, done)
         ir.at(body)
-        let byte = ir.load(ir.i8, ir.gep(ir.i8, ptr, [i]))
-        ir.condBr(ir.icmp(LLVMIntULT, byte, LLVMConstInt(ir.i8, 0x80, 0)), asciiB, wide)
-        ir.at(asciiB)
-        let ac = ir.load(ir.i32, ir.gep(ir.i32, ascii, [ir.zext(byte, ir.i64)]))
-        ir.br(step)
-        ir.at(wide)
-        let u = rtCall("loop_rt_decode", ir.i32, [ir.i8p, ir.i64, ir.i64, ir.ptr(ir.i64)], [ptr, len, i, nslot])
-        let wc = rtCall("loop_rt_class", ir.i32, [ir.ptr(ir.i32), ir.ptr(ir.i32), ir.i32, ir.i32],
-                        [ir.bitcast(bounds, ir.ptr(ir.i32)), bclass, ir.i32c(cm.bounds.count), u])
-        let wn = ir.load(ir.i64, nslot)
-        ir.br(step)
-        ir.at(step)
-        let c = ir.phi(ir.i32, [(ac, asciiB), (wc, wide)])
-        let n = ir.phi(ir.i64, [(ir.i64c(1), asciiB), (wn, wide)])
+        let (c, n) = emitReadUnit(ptr, len, i, nslot, classes, blocks: (asciiB, wide, step))
         let idx = ir.add(ir.mul(ir.zext(s, ir.i64), ir.i64c(nc)), ir.zext(c, ir.i64))
         let e = ir.load(ir.i32, ir.gep(ir.i32, trans, [idx]))
         let ns = ir.and(e, ir.i32c(0xFFFFF))

@@ -159,14 +159,13 @@ public final class LLMGenerator {
 
     /// The program must answer with the task's labels and read the task's input.
     func contractProblem(_ p: TypedProgram) -> String? {
-        if p.labels != task.labelNames {
-            return "The program's labels are \(p.labels.joined(separator: ", ")); the task's are \(task.labelNames.joined(separator: ", ")) (same names, same order)."
+        switch TaskContract.check(p, task, labelOrderMatters: true) {
+        case nil: return nil
+        case .labels(let program, let wanted)?:
+            return "The program's labels are \(program.joined(separator: ", ")); the task's are \(wanted.joined(separator: ", ")) (same names, same order)."
+        case .input(let program, let wanted)?:
+            return "The program's input is { \(program.joined(separator: ", ")) }; the task's is { \(wanted.joined(separator: ", ")) }."
         }
-        let fields = p.fields.map { "\($0.name): \($0.type)" }, wanted = task.input.map { "\($0.name): \($0.type.rawValue)" }
-        if Set(fields) != Set(wanted) {
-            return "The program's input is { \(fields.joined(separator: ", ")) }; the task's is { \(wanted.joined(separator: ", ")) }."
-        }
-        return nil
     }
 
     func header(rounds: Int, reason: String) -> String {

@@ -126,9 +126,7 @@ public final class LLMOracle: Oracle {
     /// What asking about `inputs` one at a time would cost, with tokens estimated from the prompt
     /// and a one-label answer (how the labels oracle is priced in reports).
     public static func estimatedTokens(task: TaskSpec, input: JSON) -> (input: Int, output: Int) {
-        let messages: [ChatMessage] = [.system(system(task, strict: false)), .user(user([input]))]
-        let answer = #"{"answers": [{"id": 1, "label": ""# + (task.labelNames.max { $0.count < $1.count } ?? "") + #""}]}"#
-        return (TokenEstimate.input(messages), TokenEstimate.tokens(answer))
+        OracleTokenModel(task: task).single(input)
     }
 
     // MARK: Judging
@@ -221,5 +219,32 @@ public final class LLMOracle: Oracle {
             }
         }
         return nil
+    }
+}
+
+/// Token estimates of the oracle's requests (`TokenEstimate`: 4 bytes a token over all message
+/// contents), with the task's system prompt measured once: pricing every request of a stream
+/// must not rebuild the prompt each time.
+public struct OracleTokenModel: Sendable {
+    let systemBytes: Int
+    let singleAnswerTokens: Int
+
+    public init(task: TaskSpec) {
+        systemBytes = LLMOracle.system(task, strict: false).utf8.count
+        let answer = #"{"answers": [{"id": 1, "label": ""# + (task.labelNames.max { $0.count < $1.count } ?? "") + #""}]}"#
+        singleAnswerTokens = TokenEstimate.tokens(answer)
+    }
+
+    static func tokens(bytes: Int) -> Int { (bytes + TokenEstimate.bytesPerToken - 1) / TokenEstimate.bytesPerToken }
+
+    /// One input alone: the all-LLM path's call for one request.
+    public func single(_ input: JSON) -> (input: Int, output: Int) {
+        (Self.tokens(bytes: systemBytes + LLMOracle.user([input]).utf8.count), singleAnswerTokens)
+    }
+
+    /// Several inputs in one request, and an answer of `{"id": 10, "label": "label"}` per input.
+    public func batch(_ inputs: [JSON]) -> (input: Int, output: Int) {
+        let answer = #"{"answers": ["# + String(repeating: #"{"id": 10, "label": "label"}, "#, count: inputs.count) + "]}"
+        return (Self.tokens(bytes: systemBytes + LLMOracle.user(inputs).utf8.count), TokenEstimate.tokens(answer))
     }
 }

@@ -522,8 +522,7 @@ extension Inducer {
     }
 
     /// A deterministic split: a seeded shuffle (SplitMix64), then the first `fraction` for training.
-    public static func split(_ examples: [LabeledExample], trainFraction: Double, seed: UInt64 = 42)
-        -> (train: [LabeledExample], test: [LabeledExample]) {
+    public static func split<T>(_ examples: [T], trainFraction: Double, seed: UInt64 = 42) -> (train: [T], test: [T]) {
         let order = SplitMix64.shuffled(Array(examples.indices), seed: seed)
         let n = Int((Double(examples.count) * trainFraction).rounded())
         return (order.prefix(n).map { examples[$0] }, order.dropFirst(n).map { examples[$0] })

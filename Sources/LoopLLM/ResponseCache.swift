@@ -1,4 +1,5 @@
 import Foundation
+import LoopDiagnostics
 import LoopData
 
 /// Answers already paid for, on disk: one file per request, keyed by provider, model and the
@@ -27,12 +28,7 @@ public final class ResponseCache: @unchecked Sendable {
         return JSONWriter.string(.object(kv))
     }
 
-    static func fileName(_ key: String) -> String {
-        var h: UInt64 = 0xcbf29ce484222325
-        for b in key.utf8 { h ^= UInt64(b); h = h &* 0x100000001b3 }
-        let hex = String(h, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex + ".json"
-    }
+    static func fileName(_ key: String) -> String { StableHash.hex(key.utf8) + ".json" }
 
     public func lookup(provider: String, endpoint: String = "", _ r: ChatRequest) -> ChatResponse? {
         let key = Self.key(provider: provider, endpoint: endpoint, r)

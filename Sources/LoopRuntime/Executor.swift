@@ -54,14 +54,14 @@ public struct Answer: Equatable, Sendable {
 }
 
 /// The in-process executor: answers with the active program (or, during a canary, with the
-/// candidate for its share of requests) and says whether the request is sampled for validation.
+/// candidate for its share of requests), and gives the other version's answer for shadow
+/// comparison. Whether a request is sampled is the sampler's decision (`LoopDriver`).
 /// Thread-compatible: one executor per serving thread, or external locking.
 public final class Executor {
     public private(set) var active: LoadedProgram
     public private(set) var candidate: LoadedProgram?
     /// Share of requests the candidate answers (0 in shadow).
     public private(set) var canaryShare: Double = 0
-    public var sampler: ((Answer) -> Bool)?
 
     public init(active: LoadedProgram) { self.active = active }
 
@@ -79,9 +79,15 @@ public final class Executor {
         return Double(h >> 11) / Double(1 << 53) < canaryShare
     }
 
-    /// `classify(input) -> label, confidence, version, sampled?`
-    public func classify(_ input: JSON, seq: Int) -> Result<(answer: Answer, sampled: Bool), InputError> {
-        let program = servedByCandidate(seq) ? candidate! : active
-        return program.classify(input).map { ($0, sampler?($0) ?? false) }
+    /// The answer to request `seq`: label, confidence, what decided, version.
+    public func classify(_ input: JSON, seq: Int) -> (result: Result<Answer, InputError>, servedByCandidate: Bool) {
+        let byCandidate = servedByCandidate(seq)
+        return ((byCandidate ? candidate! : active).classify(input), byCandidate)
+    }
+
+    /// What the version that did not answer request `seq` would have said (nil without a candidate).
+    public func shadowAnswer(_ input: JSON, servedByCandidate: Bool) -> Answer? {
+        guard let c = candidate else { return nil }
+        return try? (servedByCandidate ? active : c).classify(input).get()
     }
 }

@@ -60,15 +60,7 @@ public final class TypedProgram: @unchecked Sendable {
     }
 
     /// A stable hash of the program's source (FNV-1a 64), naming compiled code and versions.
-    public lazy var sourceHash: String = {
-        var h: UInt64 = 0xcbf29ce484222325
-        for b in file.bytes { h ^= UInt64(b); h = h &* 0x100000001b3 }
-        return String(h, radix: 16).leftPadded(to: 16)
-    }()
-}
-
-extension String {
-    func leftPadded(to n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
+    public lazy var sourceHash: String = StableHash.hex(file.bytes)
 }
 
 /// A runtime value. Lists, tables and regexes are always constants and live in the program.

@@ -1,4 +1,5 @@
 import Foundation
+import LoopDiagnostics
 import GRDB
 
 /// Errors the store reports (SQLite errors come through as GRDB's `DatabaseError`).
@@ -110,12 +111,7 @@ public final class Store: Sendable {
     public static func now() -> Double { Date().timeIntervalSince1970 }
 
     /// FNV-1a 64 of the UTF-8 bytes, 16 hex digits (the same as `TypedProgram.sourceHash`).
-    public static func hash(_ text: String) -> String {
-        var h: UInt64 = 0xcbf29ce484222325
-        for b in text.utf8 { h ^= UInt64(b); h = h &* 0x100000001b3 }
-        let s = String(h, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
-    }
+    public static func hash(_ text: String) -> String { StableHash.hex(text.utf8) }
 
     /// The migrations applied to this file, in order.
     public func appliedMigrations() throws -> [String] {
@@ -224,6 +220,13 @@ public struct StoreTransaction {
     }
 
     public func addVersion(_ version: ProgramVersion) throws -> ProgramVersion { try insert(version) }
+
+    /// Marks every version still in flight (candidate, shadow, canary), but `except`, rejected
+    /// with `note`.
+    public func rejectInFlight(except id: Int64, note: String) throws {
+        try db.execute(sql: "UPDATE program_version SET status = ?, canaryShare = 0, note = ? WHERE status IN (?, ?, ?) AND id != ?",
+                       arguments: [VersionStatus.rejected, note, VersionStatus.candidate, VersionStatus.shadow, VersionStatus.canary, id])
+    }
 
     public func setStatus(versionId: Int64, _ status: VersionStatus, canaryShare: Double? = nil, note: String? = nil) throws {
         guard var v = try ProgramVersion.fetchOne(db, key: versionId) else { throw StoreError.notFound("version \(versionId)") }

@@ -100,3 +100,14 @@ struct DataLineReader {
         return nil
     }
 }
+
+public extension TaskSpec {
+    /// The labeled examples of the task's data file, or of `path` instead (a flag such as
+    /// `--data`), with `labelKey` overriding the data's label key; none when there is no file.
+    func examplesFromData(path: String?, labelKey: String?) throws -> [TaskExample] {
+        guard path != nil || data != nil else { return [] }
+        var copy = self
+        copy.data = DataSpec(path: path ?? data!.path, labelKey: labelKey ?? data?.labelKey ?? "label")
+        return try copy.examplesFromData(limit: nil)
+    }
+}

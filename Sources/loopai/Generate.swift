@@ -152,19 +152,7 @@ struct Generate: ParsableCommand {
     /// The task's own examples, then up to --examples records of its data (seeded shuffle, so a
     /// run is reproducible and the sample is not just the head of the file).
     func taskExamples(_ spec: TaskSpec) throws -> [TaskExample] {
-        var fromData: [TaskExample] = []
-        if var s = spec.data {
-            if let data { s.path = data }
-            if let label { s.labelKey = label }
-            var copy = spec
-            copy.data = s
-            fromData = try copy.examplesFromData(limit: nil)
-        } else if let data {
-            var copy = spec
-            copy.data = DataSpec(path: data, labelKey: label ?? "label")
-            fromData = try copy.examplesFromData(limit: nil)
-        }
-        fromData = SplitMix64.shuffled(fromData, seed: 7)
+        var fromData = SplitMix64.shuffled(try spec.examplesFromData(path: data, labelKey: label), seed: 7)
         // The task's own examples are often copied from its data: each input once.
         var seen = Set(spec.examples.map { JSONWriter.string($0.input) })
         fromData = fromData.filter { seen.insert(JSONWriter.string($0.input)).inserted }
@@ -196,9 +184,7 @@ struct Generate: ParsableCommand {
             examples.append((j, l))
         }
         guard !examples.isEmpty else { throw CLIError("\(dataPath): no record has the label `\(labelKey)`", code: 2) }
-        let order = SplitMix64.shuffled(Array(examples.indices), seed: 42)
-        let cut = trainFraction < 1 ? Int((Double(order.count) * trainFraction).rounded()) : order.count
-        let train = order.prefix(cut).map { examples[$0] }, held = order.dropFirst(cut).map { examples[$0] }
+        let (train, held) = Inducer.split(examples, trainFraction: trainFraction)
         let result: HybridRefit.Result
         do { result = try HybridRefit.refit(source: source, name: (program as NSString).lastPathComponent, examples: train) }
         catch { throw CLIError("the re-fit failed: \(error)", code: 1) }

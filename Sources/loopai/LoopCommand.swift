@@ -109,18 +109,13 @@ struct LoopCommand: ParsableCommand {
 
         // The generator.
         let kind = generator ?? Generate.Generator(rawValue: spec.generator.kind.rawValue) ?? .auto
-        var seedExamples = spec.examples
-        do {
-            if let examples {
-                var copy = spec
-                copy.data = DataSpec(path: examples, labelKey: spec.data?.labelKey ?? "label")
-                seedExamples += try copy.examplesFromData(limit: nil)
-            } else if spec.data != nil {
-                seedExamples += try spec.examplesFromData(limit: nil)
-            }
-        } catch { throw CLIError("\(error)", code: 2) }
+        let seedExamples: [TaskExample]
+        do { seedExamples = spec.examples + (try spec.examplesFromData(path: examples, labelKey: nil)) }
+        catch { throw CLIError("\(error)", code: 2) }
         var gen: ProgramGenerator = InducerGenerator(task: spec, seed: seedExamples)
-        if kind != .induce && kind != .hybrid || (kind == .hybrid && spec.generator.kind != .induce) {
+        // Hybrid improves by re-fitting; its first program (and its fallback) is the task's generator.
+        let base = kind == .hybrid ? (Generate.Generator(rawValue: spec.generator.kind.rawValue) ?? .auto) : kind
+        if base != .induce {
             if let r = try llm.resolve(spec.generator.endpoint, required: kind == .llm) {
                 var o = GenerationOptions()
                 o.maxRepairRounds = spec.generator.maxRepairRounds
@@ -180,13 +175,9 @@ struct LoopCommand: ParsableCommand {
         }
         if format == .json { print(JSONWriter.string(r.json)) } else {
             print(r.text, terminator: "")
-            if final.cursor < (try? LoopDriverStreamSize.count(stream)) ?? 0 {
+            if final.cursor < driver.streamCount {
                 print("stopped at request \(final.cursor); continue with --resume")
             }
         }
     }
-}
-
-enum LoopDriverStreamSize {
-    static func count(_ path: String) throws -> Int { try RecordReader.read(path, format: .jsonl).count }
 }

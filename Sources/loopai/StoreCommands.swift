@@ -138,31 +138,16 @@ struct Escalations: ParsableCommand {
             guard failures.isEmpty else { throw CLIError("\(failures.count) of the program's \(passed + failures.count) tests fail (run `loopai test \(program)`)", code: 1) }
             let source: String
             do { source = try String(contentsOfFile: program, encoding: .utf8) } catch { throw CLIError("cannot read \(program)", code: 2) }
-            let candidate = try LoadedProgram(versionId: -1, source: source)
-            let active = try db.activeVersion()
-            let current = try active.map { try LoadedProgram(versionId: $0.id!, source: $0.source) }
-            var newRight = 0, oldRight = 0, total = 0
-            for v in try db.validatedInputs() {
-                guard let input = try? JSONParser.parse(v.input) else { continue }
-                total += 1
-                if (try? candidate.classify(input).get())?.label == v.label { newRight += 1 }
-                if let current, (try? current.classify(input).get())?.label == v.label { oldRight += 1 }
-            }
-            func pct(_ n: Int) -> String { total == 0 ? "n/a" : String(format: "%.2f%%", Double(n) * 100 / Double(total)) }
+            let c = try EscalationResolution.compare(try LoadedProgram(versionId: -1, source: source), store: db)
+            func pct(_ n: Int) -> String { c.total == 0 ? "n/a" : String(format: "%.2f%%", Double(n) * 100 / Double(c.total)) }
             print("tests: \(passed) passed")
-            print("stored validations: \(total); the edited program gets \(newRight) right (\(pct(newRight)))" + (current != nil ? ", the active v\(active!.id!) \(oldRight) (\(pct(oldRight)))" : ""))
-            if current != nil && newRight < oldRight && !force {
+            print("stored validations: \(c.total); the edited program gets \(c.editedRight) right (\(pct(c.editedRight)))"
+                  + (c.activeId.map { ", the active v\($0) \(c.activeRight) (\(pct(c.activeRight)))" } ?? ""))
+            if c.editedIsWorse && !force {
                 throw CLIError("the edited program is less accurate than the active one on the stored validations; fix it or pass --force", code: 1)
             }
-            let v = try db.addVersion(ProgramVersion(source: source, parentId: active?.id, provenance: "by hand, resolving escalation #\(id)", status: .candidate))
-            _ = try db.recordRollout(Rollout(candidateId: v.id!, baseId: active?.id, stage: .promoted, share: 1,
-                                             evidence: JSONWriter.string(.object([("escalation", .number(Double(id))), ("right", .number(Double(newRight))), ("of", .number(Double(total)))]))))
-            _ = try db.resolveEscalation(id: id, versionId: v.id)
-            // Candidates in flight were written against the old version: they are superseded.
-            for c in try db.versions() where [.shadow, .canary, .candidate].contains(c.status) {
-                try db.setStatus(versionId: c.id!, .rejected, canaryShare: 0, note: "superseded: escalation #\(id) was resolved with v\(v.id!)")
-            }
-            print("escalation #\(id) resolved: v\(v.id!) is active; continue with `loopai loop ... --resume`")
+            let newId = try EscalationResolution.apply(escalation: id, source: source, comparison: c, store: db)
+            print("escalation #\(id) resolved: v\(newId) is active; continue with `loopai loop ... --resume`")
         }
     }
 }

@@ -76,20 +76,10 @@ enum Fixtures {
 
     static func fenced(_ program: String) -> String { "Here is the program:\n\n```loop\n\(program)\n```\n" }
 
-    static func http() -> HTTPClient.Configuration {
-        var c = HTTPClient.Configuration()
-        c.maxAttempts = 3
-        c.baseBackoff = 0.01
-        c.maxBackoff = 0.05
-        c.totalTimeout = 5
-        c.noProxy = "127.0.0.1,localhost,::1"
-        c.sleep = { _ in }
-        return c
-    }
+    static func http() -> HTTPClient.Configuration { StubLLM.http() }
 
     static func openAIClient(_ server: StubServer, http: HTTPClient.Configuration = http()) -> LLMClient {
-        LLMClient(provider: OpenAICompatibleProvider(baseURL: server.baseURL + "/v1", apiKey: "sk-test-secret", client: HTTPClient(configuration: http)),
-                  defaultPricing: Pricing(inputPerMillion: 0.15, outputPerMillion: 0.60))
+        StubLLM.openAIClient(server, apiKey: "sk-test-secret", http: http)
     }
 
     /// The JSON body of a recorded request.

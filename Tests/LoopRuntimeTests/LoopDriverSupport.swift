@@ -88,20 +88,10 @@ enum LoopDriverFixtures {
     }
 
     /// The HTTP configuration for a stub server: one attempt, no sleeping, no proxy for loopback.
-    static func http(maxAttempts: Int = 1) -> HTTPClient.Configuration {
-        var c = HTTPClient.Configuration()
-        c.maxAttempts = maxAttempts
-        c.baseBackoff = 0.01
-        c.maxBackoff = 0.02
-        c.totalTimeout = 20
-        c.noProxy = "127.0.0.1,localhost"
-        c.sleep = { _ in }
-        return c
-    }
+    static func http(maxAttempts: Int = 1) -> HTTPClient.Configuration { StubLLM.http(maxAttempts: maxAttempts, totalTimeout: 20) }
 
     static func client(_ server: StubServer, http: HTTPClient.Configuration = http()) -> LLMClient {
-        LLMClient(provider: OpenAICompatibleProvider(baseURL: server.baseURL + "/v1", apiKey: "sk-test", client: HTTPClient(configuration: http)),
-                  defaultPricing: Pricing(inputPerMillion: 0.15, outputPerMillion: 0.60))
+        StubLLM.openAIClient(server, apiKey: "sk-test", http: http)
     }
 
     /// An OpenAI-format chat completion carrying `content`, with token usage.

@@ -78,6 +78,10 @@ public final class LoopDriver {
     /// Work that must wait until the next commit succeeded (ticket files, webhooks).
     var afterCommit: [() -> Void] = []
     var task: TaskSpec { settings.task }
+    /// Inputs in the stream.
+    public var streamCount: Int { records.count }
+    /// Token estimates of oracle requests for pricing (the system prompt measured once).
+    lazy var tokenModel = OracleTokenModel(task: settings.task)
     /// Words of the seed examples: a failure cluster around a word none of them has is novel.
     lazy var seedWords: Set<String> = Set(settings.seedExamples.flatMap { FailureAnalysis.words(JSONWriter.string($0.input)) })
 
@@ -183,14 +187,13 @@ public final class LoopDriver {
 
     /// A program the loop can run for the task: the task's labels (in any order) and its input fields.
     static func contractProblem(_ p: TypedProgram, _ task: TaskSpec) -> String? {
-        if Set(p.labels) != Set(task.labelNames) {
-            return "the program's labels (\(p.labels.joined(separator: ", "))) are not the task's (\(task.labelNames.joined(separator: ", ")))"
+        switch TaskContract.check(p, task, labelOrderMatters: false) {
+        case nil: return nil
+        case .labels(let program, let wanted)?:
+            return "the program's labels (\(program.joined(separator: ", "))) are not the task's (\(wanted.joined(separator: ", ")))"
+        case .input(let program, let wanted)?:
+            return "the program's input (\(program.sorted().joined(separator: ", "))) is not the task's (\(wanted.sorted().joined(separator: ", ")))"
         }
-        let fields = Set(p.fields.map { "\($0.name): \($0.type)" }), wanted = Set(task.input.map { "\($0.name): \($0.type.rawValue)" })
-        if fields != wanted && !(p.singleInput && task.isSingleText && p.fields[0].type == .text) {
-            return "the program's input (\(fields.sorted().joined(separator: ", "))) is not the task's (\(wanted.sorted().joined(separator: ", ")))"
-        }
-        return nil
     }
 
     // MARK: Running
@@ -250,13 +253,12 @@ public final class LoopDriver {
             // The all-LLM path: the oracle's prompt for this one request.
             var oneCall = 0.0
             if let price = settings.oraclePricing {
-                let t = LLMOracle.estimatedTokens(task: task, input: input)
+                let t = tokenModel.single(input)
                 oneCall = price.cost(inputTokens: t.input, outputTokens: t.output)
                 state.allLLMCost += oneCall
             }
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let servedByCandidate = executor.servedByCandidate(seq)
-            let served = (servedByCandidate ? executor.candidate! : executor.active).classify(input)
+            let (served, servedByCandidate) = executor.classify(input, seq: seq)
             let t1 = DispatchTime.now().uptimeNanoseconds
             state.latency.add(nanoseconds: t1 - t0)
             state.programSeconds += Double(t1 - t0) / 1e9
@@ -266,10 +268,9 @@ public final class LoopDriver {
                 if truth == answer.label { state.trueCorrect += 1 }
             }
             var other: Answer? = nil
-            if let c = executor.candidate {
-                let p = servedByCandidate ? executor.active : c
+            if executor.candidate != nil {
                 let t2 = DispatchTime.now().uptimeNanoseconds
-                if case .success(let o) = p.classify(input) { other = o }
+                other = executor.shadowAnswer(input, servedByCandidate: servedByCandidate)
                 state.programSeconds += Double(DispatchTime.now().uptimeNanoseconds - t2) / 1e9
             }
             let ctx = SampleContext(label: answer.label, rule: answer.decidedBy, confidence: answer.confidence, time: Date().timeIntervalSince1970)
@@ -356,10 +357,7 @@ public final class LoopDriver {
                     let batch = max(1, task.oracle.batchSize)
                     for chunk in stride(from: 0, to: ask.count, by: batch) {
                         let part = Array(ask[chunk..<min(chunk + batch, ask.count)])
-                        let inputs = part.map { queue[$0].input }
-                        let messages: [ChatMessage] = [.system(LLMOracle.system(task, strict: false)), .user(LLMOracle.user(inputs))]
-                        let tin = TokenEstimate.input(messages)
-                        let tout = TokenEstimate.tokens(#"{"answers": ["# + String(repeating: #"{"id": 10, "label": "label"}, "#, count: part.count) + "]}")
+                        let (tin, tout) = tokenModel.batch(part.map { queue[$0].input })
                         let cost = settings.oraclePricing?.cost(inputTokens: tin, outputTokens: tout) ?? 0
                         state.oracleCalls += 1
                         state.inputTokens += tin; state.outputTokens += tout
