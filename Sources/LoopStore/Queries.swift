@@ -114,7 +114,7 @@ extension Store {
                     SELECT inputHash, MAX(id) AS answerId, MIN(id) AS firstId
                     FROM oracle_answer WHERE label IS NOT NULL GROUP BY inputHash)
                 SELECT a.inputHash, a.label,
-                       COALESCE((SELECT input FROM execution WHERE id = a.executionId),
+                       COALESCE(a.input, (SELECT input FROM execution WHERE id = a.executionId),
                                 (SELECT input FROM execution WHERE inputHash = a.inputHash ORDER BY id DESC LIMIT 1)) AS input
                 FROM latest JOIN oracle_answer a ON a.id = latest.answerId
                 ORDER BY latest.firstId

@@ -83,6 +83,8 @@ public struct Execution: Codable, Equatable, Sendable, FetchableRecord, MutableP
     public var stratum: String
     /// How far validation went: 1, 2 or 3.
     public var tier: Int
+    /// The request's id (the caller's, the server's, or the replay's line number).
+    public var requestId: String?
 
     public init(id: Int64? = nil, runId: Int64, seq: Int, input: String, inputHash: String? = nil, output: String,
                 confidence: Double? = nil, rule: String? = nil, versionId: Int64, time: Double = Store.now(),
@@ -98,6 +100,8 @@ public struct Execution: Codable, Equatable, Sendable, FetchableRecord, MutableP
 /// Where an oracle answer came from.
 public enum AnswerSource: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
     case llm, labels, cache
+    /// Ground truth from the application or a reviewer (`POST /v1/tasks/{task}/feedback`).
+    case feedback
 }
 
 /// The oracle's answer for one input.
@@ -112,11 +116,13 @@ public struct OracleAnswer: Codable, Equatable, Sendable, FetchableRecord, Mutab
     public var source: AnswerSource
     public var cost: Double
     public var time: Double
+    /// The input as JSON text, for answers without a stored execution (feedback).
+    public var input: String?
 
     public init(id: Int64? = nil, executionId: Int64? = nil, inputHash: String, label: String?, raw: String = "",
-                source: AnswerSource = .llm, cost: Double = 0, time: Double = Store.now()) {
+                source: AnswerSource = .llm, cost: Double = 0, time: Double = Store.now(), input: String? = nil) {
         self.id = id; self.executionId = executionId; self.inputHash = inputHash; self.label = label; self.raw = raw
-        self.source = source; self.cost = cost; self.time = time
+        self.source = source; self.cost = cost; self.time = time; self.input = input
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }

@@ -8,7 +8,15 @@ enum Schema {
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in try v1(db) }
         m.registerMigration("v2") { db in try v2(db) }
+        m.registerMigration("v3") { db in try v3(db) }
         return m
+    }
+
+    /// v3: requests have ids (a server's requests are not lines of a file); feedback answers
+    /// carry their input, having no sampled execution.
+    private static func v3(_ db: Database) throws {
+        try db.alter(table: "execution") { t in t.add(column: "requestId", .text) }
+        try db.alter(table: "oracle_answer") { t in t.add(column: "input", .text) }
     }
 
     /// v2: the loop driver's resumable state (JSON), saved with each batch.

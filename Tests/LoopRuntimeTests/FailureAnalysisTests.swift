@@ -41,12 +41,12 @@ final class FailureAnalysisTests: XCTestCase {
         let task = try TaskLoader.load(path: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Examples/sms_spam/task.yaml").path)
         let program = "program p\ninput text: text\nlabels spam, ham\notherwise => ham\ntest \"x\" => ham\n"
-        func driver(seed: [TaskExample], tag: String) throws -> LoopDriver {
+        func driver(seed: [TaskExample], tag: String) throws -> TaskEngine {
             var s = LoopSettings(task: task, streamPath: stream.path, oracle: LabelsOracle(column: "label", labels: task.labelNames),
                                  oraclePricing: nil, oracleClient: nil, generator: InducerGenerator(task: task, seed: seed), seedExamples: seed,
                                  escalationDirectory: dir.appendingPathComponent("esc-\(tag)").path)
             s.initialProgram = program
-            let d = try LoopDriver(settings: s, store: try Store.open(path: dir.appendingPathComponent("\(tag).sqlite").path), resume: false)
+            let d = try TaskEngine(settings: s, store: try Store.open(path: dir.appendingPathComponent("\(tag).sqlite").path), resume: false)
             for i in 0..<6 {
                 d.state.recentValidations.append(Validation(seq: i, input: JSONWriter.string(JSON("polyphonic tones \(i)")), programLabel: "ham",
                                                             oracleLabel: "spam", decidedBy: "otherwise", versionId: d.state.activeVersion, weight: 1))

@@ -568,10 +568,10 @@ final class LoopDriverTests: XCTestCase {
     func testARollbackOnPairedEvidenceReportsTheRegressionPValue() throws {
         let dir = try F.tempDir("rollback-paired")
         defer { try? FileManager.default.removeItem(at: dir) }
-        // Which seqs the candidate would answer at the first canary step (the executor's own routing).
-        let router = Executor(active: try LoadedProgram(versionId: 1, source: Self.baseProgram))
-        router.setCandidate(try LoadedProgram(versionId: 2, source: Self.callProgram), share: 0.1)
-        let r = try rollbackRun(dir) { $0 % 4 == 3 && !router.servedByCandidate($0) }
+        // Which seqs the candidate would answer at the first canary step (the snapshot's own routing).
+        let router = ServingSnapshot(active: try LoadedProgram(versionId: 1, source: Self.baseProgram),
+                                     candidate: try LoadedProgram(versionId: 2, source: Self.callProgram), canaryShare: 0.1)
+        let r = try rollbackRun(dir) { $0 % 4 == 3 && !router.servedByCandidate(.seq($0)) }
         let rb = try assertRolledBack(r)
         let v2 = r.v2!
         XCTAssertTrue(try r.store.comparisons(version: v2).filter { $0.weight > 0 }.allSatisfy(\.agree),
@@ -582,7 +582,7 @@ final class LoopDriverTests: XCTestCase {
             return XCTFail("the rollback event states no p-value: \(detail)")
         }
         if p >= r.significance {
-            XCTFail("driver bug (Sources/LoopRuntime/Loop/Decisions.swift, decide(), case .canary): the rollback reports p = \(p) — `min(pBelow, c.paired.pValue)` uses `PairedComparison.pValue`, the p-value that the candidate is BETTER; the rollback evidence is `c.paired.regressionPValue`. Event: \(detail)")
+            XCTFail("driver bug (Sources/LoopRuntime/Rollout/RolloutMachine.swift, step(), case .canary): the rollback reports p = \(p) — `min(pBelow, c.paired.pValue)` uses `PairedComparison.pValue`, the p-value that the candidate is BETTER; the rollback evidence is `c.paired.regressionPValue`. Event: \(detail)")
         }
     }
 }

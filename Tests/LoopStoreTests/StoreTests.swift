@@ -8,8 +8,8 @@ final class StoreTests: XCTestCase {
 
     func testMigrationsCreateTheSchema() throws {
         let store = try Store.open(path: path())
-        XCTAssertEqual(Store.knownMigrations, ["v1", "v2"])
-        XCTAssertEqual(try store.appliedMigrations(), ["v1", "v2"])
+        XCTAssertEqual(Store.knownMigrations, ["v1", "v2", "v3"])
+        XCTAssertEqual(try store.appliedMigrations(), ["v1", "v2", "v3"])
         let tables = try store.queue.read { db in
             try ["program_version", "run", "execution", "oracle_answer", "comparison", "ledger", "rollout", "escalation", "counter"]
                 .filter { try db.tableExists($0) }
@@ -35,7 +35,7 @@ final class StoreTests: XCTestCase {
         try Workload.writeBatch(store, runId: run.id!, activeId: active.id!, shadowId: active.id!)
         try store.close()
         store = try Store.open(path: p)
-        XCTAssertEqual(try store.appliedMigrations(), ["v1", "v2"])
+        XCTAssertEqual(try store.appliedMigrations(), ["v1", "v2", "v3"])
         XCTAssertEqual(try store.versions().count, 2)
         XCTAssertEqual(try store.activeVersion(), active)
         XCTAssertEqual(try store.latestRun(task: Workload.task)?.cursor, Workload.batchSize(0))
@@ -50,7 +50,7 @@ final class StoreTests: XCTestCase {
         try q.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v9')") }
         try q.close()
         XCTAssertThrowsError(try Store.open(path: p)) { error in
-            XCTAssertEqual(error as? StoreError, .schemaTooNew(path: p, unknown: ["v9"], known: ["v1", "v2"]))
+            XCTAssertEqual(error as? StoreError, .schemaTooNew(path: p, unknown: ["v9"], known: ["v1", "v2", "v3"]))
             XCTAssertTrue("\(error)".contains("newer version of loopai"), "\(error)")
         }
     }

@@ -5,7 +5,7 @@ import LoopGenerate
 /// transaction as the batch's rows, so a run killed at any moment resumes from its last commit
 /// and counts nothing twice.
 public struct DriverState: Codable, Sendable {
-    public struct Candidate: Codable, Sendable {
+    public struct Candidate: Codable, Equatable, Sendable {
         public enum Stage: String, Codable, Sendable { case shadow, canary }
         public var versionId: Int64
         public var stage: Stage
@@ -20,6 +20,8 @@ public struct DriverState: Codable, Sendable {
         public var canary = AgreementEstimator()
         public var base = AgreementEstimator()
         public var why: String
+        /// How many more validated inputs it got right than the active version when it was tested.
+        public var validatedGain = 0
     }
 
     /// One point of the time series in the report.
@@ -55,6 +57,8 @@ public struct DriverState: Codable, Sendable {
     /// Oracle back-off after failures: no oracle calls before this request.
     public var oracleBackoffUntil = 0
     public var oracleFailuresInARow = 0
+    /// Oracle requests that failed (after the client's retries).
+    public var oracleErrors = 0
     /// Inputs the promoted versions fixed (hashes): a candidate must keep them right.
     public var fixed: Set<String> = []
     /// The latest validations of served answers (both outcomes), newest last, for failure analysis.
@@ -101,9 +105,25 @@ public struct DriverState: Codable, Sendable {
     /// The first request count at which the program path had cost less in total than the all-LLM path.
     public var breakEvenAt: Int?
 
+    /// Samples dropped because the validation queue was full.
+    public var dropped = 0
+    /// An operator paused validation and improvement (requests are still answered).
+    public var paused = false
+
     public var latency = LatencyHistogram()
+    /// One point per committed batch; halved (every other point kept) past 2,000.
     public var timeline: [Point] = []
     public var events: [Event] = []
+}
+
+extension DriverState {
+    /// Every other point, the newest always kept: a long-running server's timeline stays bounded.
+    static func thinned(_ points: [Point]) -> [Point] {
+        guard let last = points.last else { return points }
+        var out = stride(from: 0, to: points.count - 1, by: 2).map { points[$0] }
+        out.append(last)
+        return out
+    }
 }
 
 /// Request latencies in logarithmic buckets (4 per power of two, from 1 ns), for p50/p99.

@@ -7,44 +7,34 @@ import LoopStore
 import LoopTask
 
 /// Triggers, improvement attempts, shadow, canary, promotion and rollback.
-extension LoopDriver {
+extension TaskEngine {
     var shadowLimit: Int { 4 * max(task.improvement.window, 50) }
     var canaryStepLength: Int { max(task.improvement.window, 50) }
 
+    var rolloutPolicy: RolloutMachine.Policy {
+        RolloutMachine.Policy(significance: task.improvement.significance, canarySteps: task.improvement.canarySteps,
+                              shadowLimit: shadowLimit, canaryStepLength: canaryStepLength)
+    }
+
     func decide() throws {
         let policy = task.improvement
-        if var c = state.candidate {
-            switch c.stage {
-            case .shadow:
-                let wins = c.paired.candidateWins, losses = c.paired.currentWins
-                if wins > losses && c.paired.pValue < policy.significance {
-                    c.stage = .canary; c.step = 0; c.share = policy.canarySteps.first ?? 1; c.since = state.requests
-                    state.candidate = c
-                    executor.setCandidate(executor.candidate, share: c.share)
-                    event(c.versionId, "canary", String(format: "won in shadow %d–%d (p = %.4f); canary at %.0f%%", wins, losses, c.paired.pValue, c.share * 100))
-                    stage(c, .canary, evidence: ["wins": Double(wins), "losses": Double(losses), "p": c.paired.pValue])
-                } else if SignificanceTests.signTest(wins: losses, losses: wins) < policy.significance || state.requests - c.since >= shadowLimit {
-                    let why = losses > wins ? String(format: "lost in shadow %d–%d", wins, losses)
-                        : String(format: "no significant win in shadow after %d requests (%d–%d)", state.requests - c.since, wins, losses)
-                    try rejectCandidate(c, why: why, stage: .rejected)
+        if let c = state.candidate {
+            switch RolloutMachine.step(c, requests: state.requests, policy: rolloutPolicy) {
+            case .stay:
+                break
+            case .canary(let n, let why):
+                state.candidate = n
+                setServing(candidate: candidateProgram, share: n.share)
+                event(n.versionId, "canary", why)
+                if c.stage == .shadow {
+                    stage(n, .canary, evidence: ["wins": Double(c.paired.candidateWins), "losses": Double(c.paired.currentWins), "p": c.paired.pValue])
+                } else {
+                    stage(n, .canary, evidence: ["canary_agreement": c.canary.estimate, "base_agreement": c.base.estimate])
                 }
-            case .canary:
-                let pBelow = SignificanceTests.agreementBelow(c.canary, baseline: c.base)
-                let lostPairs = SignificanceTests.signTest(wins: c.paired.currentWins, losses: c.paired.candidateWins) < policy.significance
-                    && c.paired.currentWins > c.paired.candidateWins
-                if (c.canary.count >= 10 && pBelow < policy.significance) || lostPairs {
-                    try rejectCandidate(c, why: String(format: "regressed at %.0f%% canary (p = %.4f)", c.share * 100, min(pBelow, c.paired.regressionPValue)), stage: .rolledBack)
-                } else if state.requests - c.since >= canaryStepLength {
-                    if c.step + 1 < policy.canarySteps.count {
-                        c.step += 1; c.share = policy.canarySteps[c.step]; c.since = state.requests
-                        state.candidate = c
-                        executor.setCandidate(executor.candidate, share: c.share)
-                        event(c.versionId, "canary", String(format: "canary at %.0f%%", c.share * 100))
-                        stage(c, .canary, evidence: ["canary_agreement": c.canary.estimate ?? -1, "base_agreement": c.base.estimate ?? -1])
-                    } else {
-                        try promote(c)
-                    }
-                }
+            case .promote(let c):
+                try promote(c)
+            case .reject(let why, let rolledBack):
+                try rejectCandidate(c, why: why, stage: rolledBack ? .rolledBack : .rejected)
             }
             return
         }
@@ -82,8 +72,10 @@ extension LoopDriver {
         log?("[\(state.requests)] \(version.map { "v\($0) " } ?? "")\(kind): \(detail)")
     }
 
-    func stage(_ c: DriverState.Candidate, _ stage: RolloutStage, evidence: [String: Double]) {
-        let ev = JSONWriter.string(.object(evidence.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value.isFinite ? $0.value : -1)) }))
+    /// Records a rollout stage in the next commit; evidence without a value (no validations yet) is left out.
+    func stage(_ c: DriverState.Candidate, _ stage: RolloutStage, evidence: [String: Double?]) {
+        let known = evidence.compactMap { k, v in v.flatMap { $0.isFinite ? (k, JSON.number($0)) : nil } }
+        let ev = JSONWriter.string(.object(known.sorted { $0.0 < $1.0 }))
         let r = Rollout(candidateId: c.versionId, baseId: state.activeVersion, stage: stage, share: c.share, time: Store.now(), evidence: ev)
         pending.append { tx in _ = try tx.recordRollout(r) }
     }
@@ -93,8 +85,7 @@ extension LoopDriver {
         if s == .rolledBack { state.rolledBack += 1 } else { state.rejected += 1 }
         event(c.versionId, s == .rolledBack ? "rolled back" : "rejected", why)
         state.candidate = nil
-        executor.setCandidate(nil, share: 0)
-        programs[c.versionId] = nil
+        setServing(candidate: nil, share: 0)
         failedAttempt()
     }
 
@@ -107,22 +98,23 @@ extension LoopDriver {
     }
 
     func promote(_ c: DriverState.Candidate) throws {
-        guard let newProgram = executor.candidate else { return }
-        let old = executor.active
+        guard let newProgram = candidateProgram else { return }
+        let old = activeProgram
         // Inputs the new version fixes join the set every later version must keep right.
         for v in allValidated() {
             guard let input = try? JSONParser.parse(v.input) else { continue }
             if case .success(let a) = newProgram.classify(input), a.label == v.label,
                case .success(let b) = old.classify(input), b.label != v.label { state.fixed.insert(v.hash) }
         }
-        stage(c, .promoted, evidence: ["canary_agreement": c.canary.estimate ?? -1, "base_agreement": c.base.estimate ?? -1])
-        executor.promote()
-        programs[old.versionId] = nil
+        stage(c, .promoted, evidence: ["canary_agreement": c.canary.estimate, "base_agreement": c.base.estimate])
+        activeProgram = newProgram
+        setServing(candidate: nil, share: 0)
         state.activeVersion = c.versionId
         state.candidate = nil
         state.attempts = 0
         state.failures = []
         state.promoted += 1
+        live.withLock { $0.sampler.resetStatistics() }
         state.sampler.resetStatistics()
         state.nextAttemptAt = state.requests + max(task.improvement.window, 50)
         event(c.versionId, "promoted", "now answers all traffic (\(c.why))")
@@ -142,7 +134,7 @@ extension LoopDriver {
         defer { state.buildSeconds += CPUClock.now() - start }
         let generated: GeneratedProgram
         do {
-            generated = try settings.generator.improve(current: executor.active.source, failures: state.failures, validated: validated.map(\.example))
+            generated = try settings.generator.improve(current: activeProgram.source, failures: state.failures, validated: validated.map(\.example))
         } catch {
             if let f = error as? GeneratorFailure { recordGenerationCalls(f.calls) }
             if case GeneratorError.unsupported(let m) = error {
@@ -157,6 +149,7 @@ extension LoopDriver {
         recordGenerationCalls(generated.calls)
         // Tier 1 and 2, then every validated input so far: better overall, and no fixed case lost.
         var verdict: String? = nil
+        var gain = 0
         var candidate: LoadedProgram? = nil
         do { candidate = try LoadedProgram(versionId: -1, source: generated.source) } catch { verdict = "\(error)" }
         if let cand = candidate, verdict == nil {
@@ -166,14 +159,14 @@ extension LoopDriver {
                 var candRight = 0, activeRight = 0, lostFixed = 0
                 for (hash, e) in validated {
                     let c = (try? cand.classify(e.input).get())?.label == e.label
-                    let a = (try? executor.active.classify(e.input).get())?.label == e.label
+                    let a = (try? activeProgram.classify(e.input).get())?.label == e.label
                     if c { candRight += 1 }
                     if a { activeRight += 1 }
                     if !c && state.fixed.contains(hash) { lostFixed += 1 }
                 }
                 if lostFixed > 0 { verdict = "it breaks \(lostFixed) input(s) an earlier version fixed" }
                 else if candRight <= activeRight { verdict = "it is not better on the \(validated.count) validated inputs (\(candRight) vs \(activeRight) right)" }
-                else { log?("candidate: \(candRight) vs \(activeRight) of \(validated.count) validated inputs right") }
+                else { gain = candRight - activeRight; log?("candidate: \(candRight) vs \(activeRight) of \(validated.count) validated inputs right") }
             }
         }
         let status: VersionStatus = verdict == nil ? .shadow : .rejected
@@ -186,9 +179,9 @@ extension LoopDriver {
             return
         }
         let loaded = try LoadedProgram(versionId: id, source: generated.source, name: "v\(id).loop")
-        programs[id] = loaded
-        executor.setCandidate(loaded, share: 0)
-        let c = DriverState.Candidate(versionId: id, stage: .shadow, since: state.requests, why: reason)
+        setServing(candidate: loaded, share: 0)
+        var c = DriverState.Candidate(versionId: id, stage: .shadow, since: state.requests, why: reason)
+        c.validatedGain = gain
         state.candidate = c
         stage(c, .shadow, evidence: [:])
         event(id, "shadow", "candidate from \(settings.generator.name) runs beside v\(state.activeVersion)")

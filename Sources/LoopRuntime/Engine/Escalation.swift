@@ -6,7 +6,7 @@ import LoopStore
 
 /// Tickets for people: the failing examples, what they have in common, every attempt with its
 /// diff, and the commands that reproduce it — in the store, as files, and to a webhook.
-extension LoopDriver {
+extension TaskEngine {
     /// Opens an escalation for `key` unless one is already open for it.
     func escalateOnce(_ key: String, reason: String) {
         guard !state.escalated.contains(key) else { return }
@@ -50,7 +50,7 @@ extension LoopDriver {
             Ticket.RuleStat(rule: $0.rule, validated: $0.count, agreements: $0.agreements, precision: $0.precision)
         }
         return Ticket(task: task.name, taskPath: task.path, reason: reason, requests: state.requests, activeVersion: state.activeVersion,
-                      program: executor.active.source, failures: Array(state.failures.suffix(25)), analysis: analysis,
+                      program: activeProgram.source, failures: Array(state.failures.suffix(25)), analysis: analysis,
                       rules: rules, attempts: attempts, storePath: store.path, streamPath: settings.streamPath,
                       agreement: state.sampler.recent.estimate, oracle: settings.oracle.name)
     }

@@ -1,0 +1,55 @@
+import Foundation
+import LoopCodegen
+import LoopData
+import LoopInterpreter
+import LoopSema
+
+/// One program version ready to answer: checked, compiled to native code (or interpreted when
+/// too large to compile), with its input decoder.
+public final class LoadedProgram: @unchecked Sendable {
+    public let versionId: Int64
+    public let source: String
+    public let program: TypedProgram
+    public let engine: ClassifierEngine
+    let decoder: RecordDecoder
+
+    /// Checks and compiles `source`; throws `ProgramError.check` with the rendered diagnostics.
+    public init(versionId: Int64, source: String, name: String = "program.loop") throws {
+        let (p, diagnostics) = Checker.checkSource(SourceFile(name: name, text: source), stdlib: .embedded)
+        let errors = diagnostics.filter { $0.severity == .error }
+        guard let p, errors.isEmpty else { throw ProgramError.check(TextRenderer().render(errors)) }
+        self.versionId = versionId
+        self.source = source
+        self.program = p
+        self.engine = (try? JITEngine(p)) ?? Interpreter(p)
+        self.decoder = RecordDecoder(program: p)
+    }
+
+    /// Decodes and classifies one input; a bad input is an error value, never a crash.
+    public func classify(_ input: JSON) -> Result<Answer, InputError> {
+        switch decoder.decode(.json(input)) {
+        case .failure(let e): return .failure(e)
+        case .success(let values):
+            let d = engine.classify(values)
+            return .success(Answer(label: program.labels[d.label], confidence: d.confidence,
+                                   decidedBy: d.decidedByText(program), versionId: versionId))
+        }
+    }
+}
+
+public enum ProgramError: Error, CustomStringConvertible {
+    case check(String)
+    public var description: String {
+        switch self { case .check(let d): return "the program does not check:\n\(d)" }
+    }
+}
+
+/// A program's answer to one request.
+public struct Answer: Equatable, Sendable {
+    public var label: String
+    public var confidence: Double
+    /// `rule:NAME`, `score` or `otherwise`.
+    public var decidedBy: String
+    public var versionId: Int64
+}
+

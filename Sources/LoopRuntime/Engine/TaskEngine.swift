@@ -1,0 +1,465 @@
+import Foundation
+import LoopData
+import LoopGenerate
+import LoopInterpreter
+import LoopLLM
+import LoopSema
+import LoopStore
+import LoopTask
+
+/// How one task's engine is set up (for a replay of a file, or for `loopai serve`).
+public struct LoopSettings {
+    public var task: TaskSpec
+    /// Where the requests come from: the replayed stream's path, or `serve` for live traffic.
+    /// A run resumes only from the same source.
+    public var streamPath: String
+    /// The oracle and, for cost accounting, the prices of the LLM it is or stands in for.
+    public var oracle: Oracle
+    public var oraclePricing: Pricing?
+    /// The oracle client's ledger (LLM oracle), for tokens and cost per call.
+    public var oracleClient: LLMClient?
+    public var generator: ProgramGenerator
+    /// Examples for the first program (the task's examples and data).
+    public var seedExamples: [TaskExample]
+    /// Start from this program instead of generating one (when the store has no active version).
+    public var initialProgram: String?
+    /// The key of the true label in stream records, for accuracy (nil: unknown).
+    public var labelKey: String?
+    /// Inputs per committed batch (a replay commits every `batchSize` requests; a server commits
+    /// when this many samples are waiting, or every commit interval).
+    public var batchSize = 100
+    public var seed: UInt64 = 1
+    /// Stop after this many requests in this process (for tests and demos); nil = the whole stream.
+    public var maxRequests: Int?
+    /// Validations needed before the agreement triggers act.
+    public var minValidations = 30
+    /// Samples waiting for validation, at most; beyond it they are dropped and counted.
+    public var queueCapacity = 10_000
+    /// Where escalation tickets are written (Markdown and JSON).
+    public var escalationDirectory: String
+    public var webhook: String?
+    public var webhookHTTP = HTTPClient.Configuration()
+
+    public init(task: TaskSpec, streamPath: String, oracle: Oracle, oraclePricing: Pricing?, oracleClient: LLMClient?,
+                generator: ProgramGenerator, seedExamples: [TaskExample], escalationDirectory: String) {
+        self.task = task; self.streamPath = streamPath; self.oracle = oracle; self.oraclePricing = oraclePricing
+        self.oracleClient = oracleClient; self.generator = generator; self.seedExamples = seedExamples
+        self.escalationDirectory = escalationDirectory
+        self.webhook = task.improvement.webhook
+    }
+}
+
+public enum LoopError: Error, CustomStringConvertible {
+    case stream(String)
+    case resume(String)
+    case firstProgram(String)
+    case conflict(String)
+    public var description: String {
+        switch self {
+        case .stream(let m): return "stream: \(m)"
+        case .resume(let m): return "cannot resume: \(m)"
+        case .firstProgram(let m): return "no first program: \(m)"
+        case .conflict(let m): return m
+        }
+    }
+}
+
+/// One sampled (or shadow-disagreeing) request on its way to validation.
+struct Sample {
+    var seq: Int
+    var requestId: String
+    var input: JSON
+    /// The whole request record (a labels oracle reads its label field from it).
+    var record: JSON
+    var answer: Answer
+    /// The inclusion probability: the sampler's, times the share of samples the queue kept.
+    var probability: Double
+    var sampled: Bool
+    var context: SampleContext
+    var other: Answer?
+    var servedByCandidate: Bool
+}
+
+/// What the request path changes on every request, behind one short lock. The control side
+/// copies it into `DriverState` before it decides and commits.
+struct LiveState {
+    var sampler: Sampler
+    var requests = 0
+    var inputErrors = 0
+    var sampled = 0
+    var unvalidated = 0
+    var shadowQueries = 0
+    var trueCorrect = 0
+    var trueTotal = 0
+    var allLLMCost = 0.0
+    var programSeconds = 0.0
+    var latency = LatencyHistogram()
+    /// Validation paused (oracle back-off): no oracle work before this request.
+    var oracleBackoffUntil = 0
+    /// Paused by an operator: requests are answered, nothing is sampled.
+    var paused = false
+    var queue: BoundedBuffer<Sample>
+
+    init(state: DriverState, queueCapacity: Int) {
+        sampler = state.sampler
+        requests = state.requests; inputErrors = state.inputErrors; sampled = state.sampled
+        unvalidated = state.unvalidated; shadowQueries = state.shadowQueries
+        trueCorrect = state.trueCorrect; trueTotal = state.trueTotal
+        allLLMCost = state.allLLMCost; programSeconds = state.programSeconds; latency = state.latency
+        oracleBackoffUntil = state.oracleBackoffUntil
+        paused = state.paused
+        queue = BoundedBuffer(capacity: queueCapacity)
+    }
+
+    func copy(into s: inout DriverState) {
+        s.sampler = sampler
+        s.requests = requests; s.inputErrors = inputErrors; s.sampled = sampled
+        s.unvalidated = unvalidated; s.shadowQueries = shadowQueries
+        s.trueCorrect = trueCorrect; s.trueTotal = trueTotal
+        s.allLLMCost = allLLMCost; s.programSeconds = programSeconds; s.latency = latency
+        s.oracleBackoffUntil = oracleBackoffUntil
+        s.dropped = queue.dropped
+    }
+}
+
+/// What the request path returns for one request.
+public struct Served: Sendable {
+    public var result: Result<Answer, InputError>
+    /// The request's number in the run.
+    public var seq: Int
+    public var sampled: Bool
+    public var nanoseconds: UInt64
+}
+
+/// One task's engine: the request path (`serve`) answers from an immutable serving snapshot and
+/// puts samples on a bounded queue; the control side (`step`, one thread at a time) validates
+/// them, decides on improvements and rollouts, and commits everything in one transaction.
+///
+/// The request path takes one short lock and does no I/O; everything else belongs to the control
+/// side, which a replay (`LoopDriver`) calls between batches and a server runs on its own
+/// thread (`EngineRunner`).
+public final class TaskEngine: @unchecked Sendable {
+    public let settings: LoopSettings
+    public let store: Store
+    public internal(set) var run: Run
+    /// The control side's state (read it from the control thread, or `status` elsewhere).
+    public internal(set) var state: DriverState
+    let live: Locked<LiveState>
+    public let snapshot: SnapshotCell
+    /// The programs the control side serves with (the snapshot holds the same pair).
+    var activeProgram: LoadedProgram
+    var candidateProgram: LoadedProgram?
+    /// Called with one line per notable event.
+    public var log: ((String) -> Void)?
+    /// Called after each step with the state (for metrics and dashboards).
+    public var onStep: ((DriverState) -> Void)?
+    /// Writes that must join the next batch's transaction (version rows, rollouts, escalations).
+    var pending: [(StoreTransaction) throws -> Void] = []
+    /// The current batch's validated inputs (hash → input JSON text, oracle label): decisions are
+    /// made before the batch commits, and must see them as if they were stored.
+    var batchValidated: [String: (input: String, label: String)] = [:]
+    /// Work that must wait until the next commit succeeded (ticket files, webhooks).
+    var afterCommit: [() -> Void] = []
+    var task: TaskSpec { settings.task }
+    /// Token estimates of oracle requests for pricing (the system prompt measured once).
+    let tokenModel: OracleTokenModel
+    /// Words of the seed examples: a failure cluster around a word none of them has is novel.
+    lazy var seedWords: Set<String> = Set(settings.seedExamples.flatMap { FailureAnalysis.words(JSONWriter.string($0.input)) })
+
+    /// Starts a new run, or resumes the latest unfinished run of the task from the same source
+    /// when `resume` is set.
+    public init(settings: LoopSettings, store: Store, resume: Bool) throws {
+        self.settings = settings
+        self.store = store
+        tokenModel = OracleTokenModel(task: settings.task)
+        if resume {
+            guard let r = try store.latestRun(task: settings.task.name) else { throw LoopError.resume("the store has no run of task \(settings.task.name)") }
+            guard r.finishedAt == nil else { throw LoopError.resume("run \(r.id!) of task \(settings.task.name) already finished; start a new run without --resume") }
+            guard r.streamPath == settings.streamPath else { throw LoopError.resume("run \(r.id!) read \(r.streamPath), not \(settings.streamPath)") }
+            guard let json = r.state else { throw LoopError.resume("run \(r.id!) has no saved state") }
+            var s: DriverState
+            do { s = try JSONDecoder().decode(DriverState.self, from: Data(json.utf8)) }
+            catch { throw LoopError.resume("run \(r.id!)'s saved state was written by a different version of loopai and cannot be read (\(error)); start a new run") }
+            // A person may have resolved an escalation with a new version since: it is the active one.
+            if let active = try store.activeVersion()?.id, active != s.activeVersion {
+                s.events.append(DriverState.Event(requests: s.requests, versionId: active, kind: "resumed", detail: "v\(active) became active while the run was stopped"))
+                Self.adopt(&s, active: active)
+            }
+            // A candidate written just before the run stopped, but never rolled out, is abandoned.
+            for v in try store.versions() where (v.status == .shadow || v.status == .canary || v.status == .candidate) && v.id != s.candidate?.versionId {
+                try store.setStatus(versionId: v.id!, .rejected, note: "abandoned: the run stopped before its rollout was recorded")
+            }
+            run = r
+            state = s
+            activeProgram = try Self.load(store, s.activeVersion)
+            if let c = s.candidate { candidateProgram = try Self.load(store, c.versionId) }
+            snapshot = SnapshotCell(ServingSnapshot(active: activeProgram, candidate: candidateProgram,
+                                                    canaryShare: s.candidate.map { $0.stage == .canary ? $0.share : 0 } ?? 0))
+            live = Locked(LiveState(state: s, queueCapacity: max(settings.queueCapacity, settings.batchSize)))
+            log?("resuming run \(r.id!) at request \(r.cursor)")
+            return
+        }
+        var seconds = 0.0
+        var calls: [CallRecord] = []
+        let (version, loaded) = try Self.firstProgram(settings, store, seconds: &seconds, calls: &calls)
+        let config = JSONWriter.string(.object([("task", JSON(settings.task.path)), ("stream", JSON(settings.streamPath)),
+                                                ("oracle", JSON(settings.oracle.name)), ("generator", JSON(settings.generator.name)),
+                                                ("strategy", JSON(settings.task.validation.strategy.rawValue)),
+                                                ("rate", .number(settings.task.validation.rate))]))
+        run = try store.startRun(taskName: settings.task.name, streamPath: settings.streamPath, config: config)
+        // The agreement window of the triggers is the task's `improvement.window`.
+        var samplerConfig = SamplerConfiguration(policy: settings.task.validation)
+        samplerConfig.adaptiveWindow = max(settings.task.improvement.window, 10)
+        state = DriverState(activeVersion: version, sampler: Sampler(configuration: samplerConfig, seed: settings.seed))
+        state.buildSeconds = seconds
+        activeProgram = loaded
+        snapshot = SnapshotCell(ServingSnapshot(active: loaded))
+        live = Locked(LiveState(state: state, queueCapacity: max(settings.queueCapacity, settings.batchSize)))
+        account(calls, purposeCost: \.generationCost)
+        if !calls.isEmpty { pending.append { [calls, runId = run.id] tx in for c in calls { _ = try tx.insert(Self.ledgerEntry(c, run: runId)) } } }
+        state.events.append(DriverState.Event(requests: 0, versionId: version, kind: "start", detail: "v\(version) active"))
+        try commit(cursor: 0, items: [])
+    }
+
+    /// Makes `active` the state's active version, dropping what belonged to the previous one.
+    static func adopt(_ s: inout DriverState, active: Int64) {
+        s.activeVersion = active
+        s.candidate = nil
+        s.attempts = 0
+        s.failures = []
+        s.escalated = []
+        s.nextAttemptAt = s.requests
+        s.sampler.resetStatistics()
+    }
+
+    // MARK: Setup
+
+    static func load(_ store: Store, _ id: Int64) throws -> LoadedProgram {
+        guard let v = try store.version(id: id) else { throw LoopError.resume("version \(id) is not in the store") }
+        return try LoadedProgram(versionId: id, source: v.source, name: "v\(id).loop")
+    }
+
+    /// The store's active version, else the given program, else one from the generator.
+    static func firstProgram(_ s: LoopSettings, _ store: Store, seconds: inout Double, calls: inout [CallRecord]) throws -> (Int64, LoadedProgram) {
+        if let v = try store.activeVersion(), let id = v.id { return (id, try LoadedProgram(versionId: id, source: v.source)) }
+        let start = CPUClock.now()
+        var source = s.initialProgram
+        var provenance = "given"
+        if source == nil {
+            do {
+                let g = try s.generator.initial(examples: s.seedExamples)
+                source = g.source; provenance = g.provenance; calls = g.calls
+            } catch let f as GeneratorFailure {
+                calls = f.calls
+                throw LoopError.firstProgram("\(f.error)")
+            } catch { throw LoopError.firstProgram("\(error)") }
+        }
+        seconds = CPUClock.now() - start
+        let probe: LoadedProgram
+        do { probe = try LoadedProgram(versionId: 0, source: source!) } catch { throw LoopError.firstProgram("\(error)") }
+        if let problem = contractProblem(probe.program, s.task) { throw LoopError.firstProgram(problem) }
+        var v = try store.addVersion(ProgramVersion(source: source!, provenance: provenance, status: .candidate))
+        _ = try store.recordRollout(Rollout(candidateId: v.id!, stage: .promoted, share: 1, evidence: #"{"reason":"first program"}"#))
+        v.status = .active
+        return (v.id!, try LoadedProgram(versionId: v.id!, source: source!))
+    }
+
+    /// A program the loop can run for the task: the task's labels (in any order) and its input fields.
+    static func contractProblem(_ p: TypedProgram, _ task: TaskSpec) -> String? {
+        switch TaskContract.check(p, task, labelOrderMatters: false) {
+        case nil: return nil
+        case .labels(let program, let wanted)?:
+            return "the program's labels (\(program.joined(separator: ", "))) are not the task's (\(wanted.joined(separator: ", ")))"
+        case .input(let program, let wanted)?:
+            return "the program's input (\(program.sorted().joined(separator: ", "))) is not the task's (\(wanted.sorted().joined(separator: ", ")))"
+        }
+    }
+
+    // MARK: The request path
+
+    /// Answers one request from the serving snapshot, and decides whether it is validated. Safe
+    /// from any number of threads; no I/O, one short lock.
+    /// - Parameters:
+    ///   - key: the request's id (canary routing hashes it).
+    ///   - input: the fields the program sees.
+    ///   - record: the whole request (a labels oracle reads its label from it).
+    ///   - truth: the true label when the caller knows it (replays of labeled data).
+    public func serve(_ key: RequestKey, input: JSON, record: JSON, truth: String? = nil) -> Served {
+        let snap = snapshot.current
+        // The all-LLM path: the oracle's prompt for this one request.
+        var oneCall = 0.0
+        if let price = settings.oraclePricing {
+            let t = tokenModel.single(input)
+            oneCall = price.cost(inputTokens: t.input, outputTokens: t.output)
+        }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let (served, byCandidate) = snap.classify(input, key: key)
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        var other: Answer? = nil
+        var t2 = t1
+        if snap.candidate != nil, case .success = served {
+            other = snap.shadowAnswer(input, servedByCandidate: byCandidate)
+            t2 = DispatchTime.now().uptimeNanoseconds
+        }
+        let answer = try? served.get()
+        let ctx = answer.map { SampleContext(label: $0.label, rule: $0.decidedBy, confidence: $0.confidence, time: Date().timeIntervalSince1970) }
+        return live.withLock { l -> Served in
+            let seq = l.requests
+            l.requests += 1
+            l.allLLMCost += oneCall
+            l.latency.add(nanoseconds: t1 - t0)
+            l.programSeconds += Double(t2 - t0) / 1e9
+            guard let answer, let ctx else {
+                l.inputErrors += 1
+                return Served(result: served, seq: seq, sampled: false, nanoseconds: t1 - t0)
+            }
+            if let truth {
+                l.trueTotal += 1
+                if truth == answer.label { l.trueCorrect += 1 }
+            }
+            if l.paused { return Served(result: served, seq: seq, sampled: false, nanoseconds: t1 - t0) }
+            // The money budget is charged a whole one-input call per sample (an upper bound: batches cost less).
+            let decision = l.sampler.decide(ctx, estimatedCost: oneCall)
+            let oracleOff = seq < l.oracleBackoffUntil
+            let disagreement = other.map { $0.label != answer.label } ?? false
+            if decision.sampled { l.sampled += 1 }
+            if decision.sampled && oracleOff { l.unvalidated += 1 }
+            if (decision.sampled || disagreement) && !oracleOff {
+                if !decision.sampled { l.shadowQueries += 1 }
+                // A full queue drops the sample (counted); the kept ones carry the share kept, so
+                // the weighted estimates stay unbiased when drops come in bursts.
+                let p = decision.probability * (decision.sampled ? l.queue.keptFraction : 1)
+                let kept = l.queue.offer(Sample(seq: seq, requestId: key.text, input: input, record: record, answer: answer, probability: p,
+                                                sampled: decision.sampled, context: ctx, other: other, servedByCandidate: byCandidate))
+                if !kept && decision.sampled { l.unvalidated += 1 }
+            }
+            return Served(result: served, seq: seq, sampled: decision.sampled, nanoseconds: t1 - t0)
+        }
+    }
+
+    /// Samples waiting for the control side.
+    public var queued: Int { live.withLock { $0.queue.count } }
+
+    /// Requests answered so far in this run.
+    public var requestCount: Int { live.withLock { $0.requests } }
+
+    /// Samples dropped because the queue was full.
+    public var droppedSamples: Int { live.withLock { $0.queue.dropped } }
+
+    // MARK: The control side
+
+    /// Validates the waiting samples, decides, and commits: one batch. Call from one thread at a time.
+    public func step() throws {
+        let (samples, cursor) = live.withLock { l in (l.queue.drain(), l.requests) }
+        live.withLock { $0.copy(into: &state) }
+        let (items, answers, ledger) = validate(samples)
+        live.withLock { $0.copy(into: &state) }
+        let interval = state.agreement.interval(level: task.validation.confidence)
+        state.timeline.append(DriverState.Point(requests: state.requests, agreement: state.agreement.estimate,
+                                                lower: interval?.lower, upper: interval?.upper,
+                                                samplingRate: state.sampler.meanProbability, cost: totalCost, allLLMCost: state.allLLMCost,
+                                                versionId: state.activeVersion))
+        if state.timeline.count > 2000 { state.timeline = DriverState.thinned(state.timeline) }
+        if state.breakEvenAt == nil && state.requests > 0 && totalCost < state.allLLMCost { state.breakEvenAt = state.requests }
+        // Decisions join this batch's transaction, so a run killed after the commit resumes
+        // with them, exactly as an uninterrupted run would go on.
+        if !state.paused { try decide() }
+        try commit(cursor: cursor, items: items, answers: answers, ledger: ledger)
+        onStep?(state)
+    }
+
+    /// Commits what is pending (a replay stopping early, a server shutting down).
+    public func flush() throws {
+        try step()
+    }
+
+    /// Ends the run: a candidate still rolling out is rejected; the run is marked finished.
+    public func finish() throws {
+        if let c = state.candidate {
+            // The stream ended before the candidate's rollout did: it is not left "in flight".
+            event(c.versionId, "stopped", "the stream ended during its \(c.stage.rawValue); it was not promoted")
+            let note = "the stream ended during its \(c.stage.rawValue)"
+            pending.append { tx in try tx.setStatus(versionId: c.versionId, .rejected, canaryShare: 0, note: note) }
+            state.candidate = nil
+            setServing(candidate: nil, share: 0)
+        }
+        if !pending.isEmpty || !afterCommit.isEmpty { try commit(cursor: state.cursor, items: []) }
+        if run.finishedAt == nil {
+            try store.finishRun(runId: run.id!)
+            run.finishedAt = Store.now()
+        }
+    }
+
+    /// Publishes a new serving snapshot with `candidate` at `share` (0: shadow).
+    func setServing(candidate: LoadedProgram?, share: Double) {
+        candidateProgram = candidate
+        snapshot.swap(active: activeProgram, candidate: candidate, canaryShare: share)
+    }
+
+    /// Every validated input so far (deduplicated by input; the latest answer wins), the current
+    /// uncommitted batch included.
+    func allValidated() -> [(hash: String, input: String, label: String)] {
+        var out: [(hash: String, input: String, label: String)] = []
+        for v in (try? store.validatedInputs()) ?? [] where batchValidated[v.inputHash] == nil { out.append((v.inputHash, v.input, v.label)) }
+        for (h, v) in batchValidated.sorted(by: { $0.key < $1.key }) { out.append((h, v.input, v.label)) }
+        return out
+    }
+
+    /// Program-path cost so far: oracle and generation calls, and CPU time at the configured price.
+    public var totalCost: Double {
+        state.oracleCost + state.generationCost + (state.programSeconds + state.buildSeconds) * task.validation.cpuPricePerHour / 3600
+    }
+
+    func account(_ calls: [CallRecord], purposeCost: WritableKeyPath<DriverState, Double>) {
+        for c in calls where !c.cached {
+            if c.purpose == .oracle { state.oracleCalls += 1 } else { state.generationCalls += 1 }
+            state.inputTokens += c.inputTokens
+            state.outputTokens += c.outputTokens
+            state[keyPath: purposeCost] += c.cost ?? 0
+        }
+    }
+
+    static func ledgerEntry(_ c: CallRecord, run: Int64?) -> LedgerEntry {
+        var outcome = "success"
+        if case .failure(let m) = c.outcome { outcome = m }
+        return LedgerEntry(runId: run, provider: c.provider, model: c.model, purpose: c.purpose.rawValue, inputTokens: c.inputTokens,
+                           outputTokens: c.outputTokens, estimated: c.tokensEstimated, latency: c.latencySeconds, cost: c.cost,
+                           outcome: outcome, cached: c.cached, time: Store.now())
+    }
+
+    /// Commits the batch's rows, the pending writes and the state, in one transaction.
+    func commit(cursor: Int, items: [BatchItem], answers: [OracleAnswer] = [], ledger: [LedgerEntry] = []) throws {
+        state.cursor = cursor
+        let writes = pending
+        pending = []
+        let json = String(decoding: try JSONEncoder().encode(self.state), as: UTF8.self)
+        try store.write { tx in
+            for w in writes { try w(tx) }
+            _ = try tx.commitBatch(runId: self.run.id!, cursor: cursor, items: items, answers: answers, ledger: ledger, state: json)
+        }
+        run.cursor = cursor
+        batchValidated = [:]
+        let after = afterCommit
+        afterCommit = []
+        for a in after { a() }
+    }
+}
+
+/// The fields of a stream record that the program and the oracle see.
+public enum TaskInputProjection {
+    public static func project(_ record: JSON, _ task: TaskSpec) -> JSON {
+        if case .string = record { return record }
+        if task.isSingleText, let t = record[task.input[0].name] { return t }
+        guard case .object = record else { return record }
+        return .object(task.input.compactMap { f in record[f.name].map { (f.name, $0) } })
+    }
+}
+
+/// Process CPU time in seconds.
+enum CPUClock {
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}

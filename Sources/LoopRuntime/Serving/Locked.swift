@@ -1,0 +1,20 @@
+import Foundation
+
+/// A value behind a mutex. The closure runs with the lock held: keep it short and never do I/O
+/// in it (the request path takes these locks).
+public final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    public init(_ value: Value) { self.value = value }
+
+    @inline(__always)
+    public func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+
+    /// A copy of the value.
+    public var current: Value { withLock { $0 } }
+}
