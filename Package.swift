@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 import Foundation
 
@@ -19,6 +19,10 @@ let package = Package(
         // The validation store is SQLite (WAL, migrations); GRDB gives typed rows, migrations and
         // transactions over the system libsqlite3 without hand-written binding code.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // `loopai serve`: HTTP/1.1 on SwiftNIO. Default traits off: no swift-configuration to build.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        // /metrics in the Prometheus text format (swift-metrics comes with Hummingbird).
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(name: "LoopDiagnostics"),
@@ -44,8 +48,18 @@ let package = Package(
         .target(name: "LoopStore", dependencies: ["LoopData", .product(name: "GRDB", package: "GRDB.swift")]),
         // The self-improvement loop: executor, sampling, statistics, improvement, rollout, escalation.
         .target(name: "LoopRuntime", dependencies: ["LoopCodegen", "LoopStore", "LoopGenerate", "LoopTask", "LoopLLM", "LoopInduce"]),
+        // The composition root: providers, generators, oracles, stores and engine settings from a
+        // task file and choices; the CLI and the server assemble tasks only here.
+        .target(name: "LoopApp", dependencies: ["LoopRuntime", "LoopGenerate", "LoopLLM", "LoopTask", "LoopStore", "LoopData"]),
+        // The HTTP service: routes, auth, metrics and the live dashboard over the runtime's task engines.
+        .target(name: "LoopServe", dependencies: [
+            "LoopApp", "LoopRuntime", "LoopData", "LoopTask", "LoopStore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Yams", package: "Yams"),
+        ], swiftSettings: [.swiftLanguageMode(.v6)]),
         .executableTarget(name: "loopai", dependencies: [
-            "LoopData", "LoopCodegen", "LoopInduce", "LoopLLM", "LoopTask", "LoopGenerate", "LoopStore", "LoopRuntime",
+            "LoopData", "LoopCodegen", "LoopInduce", "LoopLLM", "LoopTask", "LoopGenerate", "LoopStore", "LoopRuntime", "LoopApp", "LoopServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "LoopSyntaxTests", dependencies: ["LoopSyntax"]),
@@ -62,6 +76,7 @@ let package = Package(
         .testTarget(name: "LoopStoreTests", dependencies: ["LoopStore", "LoopData"]),
         .testTarget(name: "LoopRuntimeTests", dependencies: ["LoopRuntime", "LoopStore", "LoopTask", "LoopData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LoopData", "loopai"]),
+        .testTarget(name: "LoopServeTests", dependencies: ["LoopServe", "LoopRuntime", "LoopStore", "LoopTask", "LoopData", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -281,6 +281,14 @@ public struct StoreTransaction {
         case .shadow: try setStatus(versionId: r.candidateId, .shadow, canaryShare: 0)
         case .canary: try setStatus(versionId: r.candidateId, .canary, canaryShare: r.share)
         case .promoted:
+            // Promotion is a compare-and-swap on the active version: it must still be the base
+            // the decision was made against (another writer may have promoted meanwhile).
+            if let base = r.baseId {
+                let active = try Int64.fetchOne(db, sql: "SELECT id FROM program_version WHERE status = ? ORDER BY id DESC LIMIT 1", arguments: [VersionStatus.active])
+                if let active, active != base {
+                    throw StoreError.invalidTransition("v\(r.candidateId) was to replace v\(base), but v\(active) is the active version now; nothing was changed")
+                }
+            }
             try db.execute(sql: "UPDATE program_version SET status = ?, canaryShare = 0 WHERE status = ? AND id != ?",
                            arguments: [VersionStatus.retired, VersionStatus.active, r.candidateId])
             try setStatus(versionId: r.candidateId, .active, canaryShare: 1)

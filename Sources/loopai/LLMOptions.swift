@@ -1,4 +1,5 @@
 import ArgumentParser
+import LoopApp
 import Foundation
 import LoopGenerate
 import LoopLLM
@@ -41,48 +42,20 @@ struct LLMOptions: ParsableArguments {
         if offline && noCache { throw ValidationError("--offline answers from the cache; it cannot be combined with --no-cache") }
     }
 
-    var resolvedCacheDir: String {
-        if let cacheDir { return cacheDir }
-        let env = ProcessInfo.processInfo.environment
-        if let d = env["LOOPAI_CACHE_DIR"], !d.isEmpty { return d }
-        let base = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache")
-        return base + "/loopai/responses"
+    /// The same choices as a library value (LoopApp assembles providers from it).
+    var settings: LLMSettings {
+        var s = LLMSettings()
+        s.provider = provider; s.model = model; s.baseURL = baseURL; s.apiKeyEnv = apiKeyEnv
+        s.allowInsecureHTTP = allowInsecureHttp; s.offline = offline; s.noCache = noCache; s.cacheDir = cacheDir
+        return s
     }
 
-    /// The configured LLM for an endpoint of the task, wrapped in the response cache; nil when
-    /// no provider is configured anywhere.
-    /// With `required` false, a provider named without a key counts as not configured.
     func resolve(_ endpoint: LLMEndpoint, required: Bool = true, http: HTTPClient.Configuration = HTTPClient.Configuration()) throws -> ResolvedLLM? {
-        var resolved: ResolvedLLM?
-        do { resolved = try ProviderFactory.resolve(task: endpoint, overrides: overrides, environment: ProcessInfo.processInfo.environment, http: http) }
-        catch let e as ProviderUnconfigured where !required { _ = e; return nil }
-        catch { throw CLIError("\(error)", code: 2) }
-        guard var r = resolved else { return nil }
-        if !noCache {
-            do { r.provider = CachingProvider(r.provider, cache: try ResponseCache(directory: resolvedCacheDir), offline: offline) }
-            catch { throw CLIError("\(error)", code: 2) }
-        }
-        return r
+        try settings.resolve(endpoint, required: required, http: http)
     }
-}
 
-extension LLMOptions {
-    /// The oracle named by `--oracle` (`llm` or `labels:COLUMN`), its client (LLM only) and the
-    /// prices of the LLM it is or stands in for.
     func makeOracle(_ choice: String, _ spec: TaskSpec, batchSize: Int?) throws -> (Oracle, LLMClient?, Pricing?) {
-        var pricing = spec.oracle.endpoint.prices.map { Pricing(inputPerMillion: $0.inputPerMillion, outputPerMillion: $0.outputPerMillion) }
-        if choice.hasPrefix("labels:") {
-            return (LabelsOracle(column: String(choice.dropFirst(7)), labels: spec.labelNames), nil, pricing)
-        }
-        guard let r = try resolve(spec.oracle.endpoint) else {
-            throw CLIError("no LLM provider is configured for the oracle: set OPENAI_API_KEY (or OPENAI_BASE_URL) or ANTHROPIC_API_KEY, or use --oracle labels:COLUMN", code: 2)
-        }
-        let client = r.client()
-        pricing = r.pricing ?? pricing
-        let oracle = LLMOracle(task: spec, client: client, model: r.model, batchSize: batchSize ?? spec.oracle.batchSize,
-                               concurrency: spec.oracle.concurrency, temperature: spec.oracle.endpoint.temperature,
-                               structuredOutput: r.supportsStructuredOutput)
-        return (oracle, client, pricing)
+        try settings.makeOracle(choice, spec, batchSize: batchSize)
     }
 }
 

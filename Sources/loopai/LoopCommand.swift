@@ -1,4 +1,5 @@
 import ArgumentParser
+import LoopApp
 import Foundation
 import LoopData
 import LoopGenerate
@@ -104,40 +105,16 @@ struct LoopCommand: ParsableCommand {
         do { db = try Store.open(path: storePath) } catch { throw CLIError("cannot open the store \(storePath): \(error)", code: 2) }
         let escalationDir = escalations ?? ((storePath as NSString).deletingLastPathComponent.isEmpty ? "." : (storePath as NSString).deletingLastPathComponent) + "/escalations"
 
-        // The oracle.
-        let (judge, oracleClient, oraclePricing) = try llm.makeOracle(oracle, spec, batchSize: nil)
-
-        // The generator.
-        let kind = generator ?? Generate.Generator(rawValue: spec.generator.kind.rawValue) ?? .auto
-        let seedExamples: [TaskExample]
-        do { seedExamples = spec.examples + (try spec.examplesFromData(path: examples, labelKey: nil)) }
-        catch { throw CLIError("\(error)", code: 2) }
-        var gen: ProgramGenerator = InducerGenerator(task: spec, seed: seedExamples)
-        // Hybrid improves by re-fitting; its first program (and its fallback) is the task's generator.
-        let base = kind == .hybrid ? (Generate.Generator(rawValue: spec.generator.kind.rawValue) ?? .auto) : kind
-        if base != .induce {
-            if let r = try llm.resolve(spec.generator.endpoint, required: kind == .llm) {
-                var o = GenerationOptions()
-                o.maxRepairRounds = spec.generator.maxRepairRounds
-                o.maxExamples = spec.generator.maxExamples
-                o.maxTokens = spec.generator.maxTokens
-                o.temperature = spec.generator.endpoint.temperature
-                // A llama.cpp server gets the GBNF grammar, so every reply parses.
-                if r.kind == .openai && !llm.offline && ProviderFactory.isLlamaCpp(baseURL: r.baseURL) { o.grammar = PromptReference.gbnf }
-                gen = LLMProgramGenerator(LLMGenerator(task: spec, client: r.client(), model: r.model, options: o))
-            } else if kind == .llm {
-                throw CLIError("--generator llm: no LLM provider is configured", code: 2)
-            }
-        }
-        if kind == .hybrid { gen = HybridGenerator(base: gen, seed: seedExamples) }
-
-        var settings = LoopSettings(task: spec, streamPath: (stream as NSString).standardizingPath, oracle: judge, oraclePricing: oraclePricing,
-                                    oracleClient: oracleClient, generator: gen, seedExamples: seedExamples, escalationDirectory: escalationDir)
-        if let program {
-            do { settings.initialProgram = try String(contentsOfFile: program, encoding: .utf8) }
-            catch { throw CLIError("cannot read \(program): \(error.localizedDescription)", code: 2) }
-        }
-        settings.labelKey = labelColumn ?? (oracle.hasPrefix("labels:") ? String(oracle.dropFirst(7)) : nil)
+        var assembly = TaskAssembly(spec: spec)
+        assembly.oracle = oracle
+        assembly.generator = generator.flatMap { GeneratorChoice(rawValue: $0.rawValue) }
+        assembly.llm = llm.settings
+        assembly.examplesPath = examples
+        assembly.initialProgramPath = program
+        assembly.labelKey = labelColumn
+        var settings = try assembly.settings(source: (stream as NSString).standardizingPath, escalationDirectory: escalationDir)
+        let judge = settings.oracle, gen = settings.generator
+        let seedExamples = settings.seedExamples
         settings.batchSize = batch
         settings.seed = seed
         settings.maxRequests = maxRequests

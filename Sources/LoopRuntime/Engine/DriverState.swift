@@ -105,6 +105,9 @@ public struct DriverState: Codable, Sendable {
     /// The first request count at which the program path had cost less in total than the all-LLM path.
     public var breakEvenAt: Int?
 
+    /// Ground-truth labels received as feedback, and how many of them the program's answer matched.
+    public var feedback = 0
+    public var feedbackAgreed = 0
     /// Samples dropped because the validation queue was full.
     public var dropped = 0
     /// An operator paused validation and improvement (requests are still answered).

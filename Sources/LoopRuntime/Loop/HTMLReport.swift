@@ -14,18 +14,25 @@ public enum HTMLReport {
     public static let maxPoints = 500
 
     public static func render(_ report: LoopReport, versions: [ProgramVersion]) -> String {
-        let state = report.state
-        let points = downsample(state.timeline, to: maxPoints)
         var h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         h += "<title>Loopai report: \(esc(report.task))</title>\n<style>\n\(css)</style>\n</head>\n<body>\n"
-        h += header(report)
+        h += fragment(report, versions: versions)
+        h += "</body>\n</html>\n"
+        return h
+    }
+
+    /// The report's body (header, summary, charts, version timeline) without the page around it:
+    /// the live dashboard of `loopai serve` shows one per task and refreshes it.
+    public static func fragment(_ report: LoopReport, versions: [ProgramVersion]) -> String {
+        let state = report.state
+        let points = downsample(state.timeline, to: maxPoints)
+        var h = header(report)
         h += summary(report)
         h += agreementChart(points, full: state.timeline, events: state.events)
         h += samplingChart(points)
         h += costChart(points, breakEvenAt: state.breakEvenAt)
         h += versionTimeline(versions, events: state.events, active: state.activeVersion)
-        h += "</body>\n</html>\n"
         return h
     }
 
@@ -229,7 +236,7 @@ public enum HTMLReport {
     // MARK: - Formatting
 
     /// Escapes text for HTML content and attribute values.
-    static func esc(_ s: String) -> String {
+    public static func esc(_ s: String) -> String {
         var out = ""
         out.reserveCapacity(s.utf8.count)
         for ch in s.unicodeScalars {
@@ -406,7 +413,7 @@ public enum HTMLReport {
 
     // MARK: - Style
 
-    static let css = """
+    public static let css = """
     :root { --fg: #1f2328; --muted: #656d76; --line: #d0d7de; --bg: #ffffff; --soft: #f6f8fa; }
     * { box-sizing: border-box; }
     body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg);

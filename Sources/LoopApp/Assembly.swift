@@ -1,0 +1,95 @@
+import Foundation
+import LoopData
+import LoopGenerate
+import LoopLLM
+import LoopRuntime
+import LoopStore
+import LoopTask
+
+/// Which generator writes programs: the task's choice, an LLM, the offline inducer, or hybrid
+/// (improvements re-fit the current program's weights first).
+public enum GeneratorChoice: String, CaseIterable, Sendable {
+    case auto, llm, induce, hybrid
+}
+
+/// Builds what a task needs to run (oracle, generator, seed examples, store, engine settings)
+/// from a task file and the choices of a command line or a server configuration. The CLI and
+/// the server both assemble tasks here, and nowhere else.
+public struct TaskAssembly {
+    public var spec: TaskSpec
+    /// `llm` or `labels:FIELD`.
+    public var oracle = "llm"
+    public var generator: GeneratorChoice?
+    public var llm = LLMSettings()
+    /// Labeled examples for the first program (default: the task's data).
+    public var examplesPath: String?
+    public var initialProgramPath: String?
+    public var labelKey: String?
+
+    public init(spec: TaskSpec) { self.spec = spec }
+
+    /// The engine's settings for requests from `source` (a stream's path, or `serve`).
+    public func settings(source: String, escalationDirectory: String) throws -> LoopSettings {
+        let (judge, oracleClient, oraclePricing) = try llm.makeOracle(oracle, spec, batchSize: nil)
+        let seed = try seedExamples()
+        var s = LoopSettings(task: spec, streamPath: source, oracle: judge, oraclePricing: oraclePricing, oracleClient: oracleClient,
+                             generator: try makeGenerator(seed: seed), seedExamples: seed, escalationDirectory: escalationDirectory)
+        if let initialProgramPath {
+            do { s.initialProgram = try String(contentsOfFile: initialProgramPath, encoding: .utf8) }
+            catch { throw AppError("cannot read \(initialProgramPath): \(error.localizedDescription)", code: 2) }
+        }
+        s.labelKey = labelKey ?? (oracle.hasPrefix("labels:") ? String(oracle.dropFirst(7)) : nil)
+        return s
+    }
+
+    public func seedExamples() throws -> [TaskExample] {
+        do { return spec.examples + (try spec.examplesFromData(path: examplesPath, labelKey: nil)) }
+        catch { throw AppError("\(error)", code: 2) }
+    }
+
+    public var generatorKind: GeneratorChoice { generator ?? GeneratorChoice(rawValue: spec.generator.kind.rawValue) ?? .auto }
+
+    /// The generator for first programs and improvements.
+    public func makeGenerator(seed: [TaskExample]) throws -> ProgramGenerator {
+        let kind = generatorKind
+        var gen: ProgramGenerator = InducerGenerator(task: spec, seed: seed)
+        // Hybrid improves by re-fitting; its first program (and its fallback) is the task's generator.
+        let base = kind == .hybrid ? (GeneratorChoice(rawValue: spec.generator.kind.rawValue) ?? .auto) : kind
+        if base != .induce {
+            if let r = try llm.resolve(spec.generator.endpoint, required: kind == .llm) {
+                var o = GenerationOptions()
+                o.maxRepairRounds = spec.generator.maxRepairRounds
+                o.maxExamples = spec.generator.maxExamples
+                o.maxTokens = spec.generator.maxTokens
+                o.temperature = spec.generator.endpoint.temperature
+                // A llama.cpp server gets the GBNF grammar, so every reply parses.
+                if r.kind == .openai && !llm.offline && ProviderFactory.isLlamaCpp(baseURL: r.baseURL) { o.grammar = PromptReference.gbnf }
+                gen = LLMProgramGenerator(LLMGenerator(task: spec, client: r.client(), model: r.model, options: o))
+            } else if kind == .llm {
+                throw AppError("--generator llm: no LLM provider is configured", code: 2)
+            }
+        }
+        if kind == .hybrid { gen = HybridGenerator(base: gen, seed: seed) }
+        return gen
+    }
+
+    /// Opens (or creates) a store: a SQLite path.
+    public static func openStore(_ path: String) throws -> Store {
+        do { return try Store.open(path: path) } catch { throw AppError("cannot open the store \(path): \(error)", code: 2) }
+    }
+
+    /// Escalation tickets go beside the store unless told otherwise.
+    public static func escalationDirectory(store path: String, override: String?) -> String {
+        if let override { return override }
+        let dir = (path as NSString).deletingLastPathComponent
+        return (dir.isEmpty ? "." : dir) + "/escalations"
+    }
+
+    /// Loads a task file; diagnostics are in the error's message (status 1), I/O errors are status 2.
+    public static func loadTask(_ path: String) throws -> TaskSpec {
+        do { return try TaskLoader.load(path: path) }
+        catch let e as TaskError {
+            throw AppError(e.description + "\n\(path): " + (e.isUnreadable ? "cannot read the task file" : "the task file is invalid"), code: e.isUnreadable ? 2 : 1)
+        } catch { throw AppError("\(error)", code: 2) }
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import LoopData
+import LoopStore
+
+/// Runs a task engine's control side for a server: one serial queue does every step (on a timer,
+/// or early when a batch of samples is waiting) and every operator command, so the control
+/// state is touched by one thread at a time. Requests never wait for it.
+public final class EngineRunner: @unchecked Sendable {
+    public let engine: TaskEngine
+    let queue: DispatchQueue
+    let interval: Double
+    private var timer: DispatchSourceTimer?
+    private let stopped = Locked(false)
+    private let kicked = Locked(false)
+    /// What readers outside the control thread see: a copy of the state after the latest step.
+    public let status: Locked<DriverState>
+    /// Steps that failed (store errors); the samples they held are counted as unvalidated.
+    public let stepFailures = Locked(0)
+    /// Called with one line per event or failure.
+    public var log: ((String) -> Void)?
+    /// Recent requests by id, for feedback that names a request instead of repeating its input.
+    let recent: Locked<RecentRequests>
+
+    public init(engine: TaskEngine, commitInterval: Double = 0.25, recentCapacity: Int = 65_536) {
+        self.engine = engine
+        self.interval = max(commitInterval, 0.01)
+        queue = DispatchQueue(label: "loopai.control.\(engine.settings.task.name)")
+        status = Locked(engine.state)
+        recent = Locked(RecentRequests(capacity: recentCapacity))
+    }
+
+    /// Starts the periodic steps.
+    public func start() {
+        let t = DispatchSource.makeTimerSource(queue: queue)
+        t.schedule(deadline: .now() + interval, repeating: interval)
+        t.setEventHandler { [weak self] in self?.stepNow() }
+        t.resume()
+        timer = t
+    }
+
+    /// Answers one request (see `TaskEngine.serve`) and wakes the control side early when a
+    /// whole batch of samples is waiting.
+    public func serve(_ key: RequestKey, input: JSON, record: JSON) -> Served {
+        let s = engine.serve(key, input: input, record: record)
+        if case .success(let a) = s.result { recent.withLock { $0.add(key.text, input: input, answer: a) } }
+        if s.sampled && engine.queued >= engine.settings.batchSize {
+            let first = kicked.withLock { k -> Bool in defer { k = true }; return !k }
+            if first { queue.async { [weak self] in self?.kicked.withLock { $0 = false }; self?.stepNow() } }
+        }
+        return s
+    }
+
+    private func stepNow() {
+        guard !stopped.current else { return }
+        do {
+            try engine.step()
+        } catch {
+            stepFailures.withLock { $0 += 1 }
+            log?("the control step failed: \(error)")
+        }
+        status.withLock { $0 = engine.state }
+    }
+
+    /// Runs `body` on the control thread and returns its result (operator commands).
+    public func perform<T>(_ body: @escaping (TaskEngine) throws -> T) throws -> T {
+        try queue.sync {
+            let r = try body(engine)
+            status.withLock { $0 = engine.state }
+            return r
+        }
+    }
+
+    /// Stops the timer, validates and commits what is queued. Requests that arrive afterwards
+    /// are still answered but their samples are not validated.
+    public func stop() {
+        timer?.cancel()
+        queue.sync {
+            guard !stopped.current else { return }
+            do { try engine.step() } catch { log?("the last control step failed: \(error)") }
+            stopped.withLock { $0 = true }
+            status.withLock { $0 = engine.state }
+        }
+    }
+
+    /// Input and answer of a recent request.
+    public func recentRequest(_ id: String) -> (input: JSON, answer: Answer)? { recent.withLock { $0.get(id) } }
+}
+
+/// The last N requests by id (a ring: the oldest is forgotten first).
+struct RecentRequests {
+    let capacity: Int
+    private var ring: [String?]
+    private var next = 0
+    private var byId: [String: (input: JSON, answer: Answer)] = [:]
+
+    init(capacity: Int) { self.capacity = max(capacity, 1); ring = Array(repeating: nil, count: max(capacity, 1)) }
+
+    mutating func add(_ id: String, input: JSON, answer: Answer) {
+        if byId[id] == nil {
+            if let old = ring[next] { byId[old] = nil }
+            ring[next] = id
+            next = (next + 1) % capacity
+        }
+        byId[id] = (input, answer)
+    }
+
+    func get(_ id: String) -> (input: JSON, answer: Answer)? { byId[id] }
+}

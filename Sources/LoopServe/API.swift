@@ -1,0 +1,68 @@
+import Foundation
+import Hummingbird
+import LoopData
+import LoopRuntime
+import NIOCore
+
+/// JSON responses and the error body every refusal carries: `{"error": {"code", "message"}}`.
+enum API {
+    static let jsonType = "application/json"
+
+    static func json(_ value: JSON, status: HTTPResponse.Status = .ok) -> Response {
+        text(JSONWriter.string(value) + "\n", type: jsonType, status: status)
+    }
+
+    static func text(_ s: String, type: String, status: HTTPResponse.Status = .ok) -> Response {
+        var buf = ByteBuffer()
+        buf.writeString(s)
+        return Response(status: status, headers: [.contentType: type], body: .init(byteBuffer: buf))
+    }
+
+    static func bytes(_ b: [UInt8], type: String) -> Response {
+        var buf = ByteBuffer()
+        buf.writeBytes(b)
+        return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: buf))
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {
+        json(.object([("error", .object([("code", JSON(code)), ("message", JSON(message))]))]), status: status)
+    }
+
+    /// A refusal as an error, for handlers that throw it.
+    struct Refusal: Error {
+        var status: HTTPResponse.Status
+        var code: String
+        var message: String
+        init(_ status: HTTPResponse.Status, _ code: String, _ message: String) { self.status = status; self.code = code; self.message = message }
+        var response: Response { API.error(status, code, message) }
+    }
+
+    /// The request's body as parsed JSON, within the size limit and with a JSON content type.
+    static func body(_ request: Request, limit: Int) async throws -> JSON {
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        guard type.hasPrefix("application/json") || type.hasSuffix("+json") else {
+            throw Refusal(.unsupportedMediaType, "unsupported_media_type",
+                          type.isEmpty ? "send the body as JSON with `Content-Type: application/json`" : "the body must be application/json, not \(type)")
+        }
+        var req = request
+        let buffer: ByteBuffer
+        do { buffer = try await req.collectBody(upTo: limit) }
+        catch is NIOTooManyBytesError { throw Refusal(.contentTooLarge, "body_too_large", "the body is larger than \(limit) bytes") }
+        let bytes = Array(buffer.readableBytesView)
+        guard !bytes.isEmpty else { throw Refusal(.badRequest, "empty_body", "the body is empty; send a JSON object") }
+        do { return try JSONParser.parse(bytes) }
+        catch { throw Refusal(.badRequest, "invalid_json", "the body is not valid JSON: \(error)") }
+    }
+
+    static func number(_ x: Double?) -> JSON { x.flatMap { $0.isFinite ? JSON.number($0) : nil } ?? .null }
+    static func int(_ x: Int) -> JSON { .number(Double(x)) }
+    static func int64(_ x: Int64) -> JSON { .number(Double(x)) }
+}
+
+extension JSON {
+    /// The object's fields without `keys`.
+    func removing(_ keys: Set<String>) -> JSON {
+        guard case .object(let kv) = self else { return self }
+        return .object(kv.filter { !keys.contains($0.0) })
+    }
+}

@@ -1,0 +1,400 @@
+import Foundation
+import Hummingbird
+import LoopApp
+import LoopData
+import LoopRuntime
+import LoopStore
+import NIOCore
+
+/// `loopai serve`: the tasks' engines behind HTTP/1.1 (Hummingbird).
+public final class LoopServer: Sendable {
+    let config: ServeConfig
+    let tasks: [String: ServedTask]
+    let order: [String]
+    let metrics = ServeMetrics()
+    let adminToken: String?
+    let clientToken: String?
+    let log: @Sendable (String) -> Void
+    /// Ids for requests that come without one: a per-process prefix and a counter.
+    let idPrefix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    let idCounter = Locked(0)
+
+    /// Loads every task (checks and compiles its active program, resuming its run from the store).
+    public init(config: ServeConfig, log: @escaping @Sendable (String) -> Void) throws {
+        try config.validate()
+        self.config = config
+        self.log = log
+        adminToken = try Token.load(env: config.adminTokenEnv, file: config.adminTokenFile)
+        clientToken = try Token.load(env: config.clientTokenEnv, file: config.clientTokenFile)
+        var tasks: [String: ServedTask] = [:]
+        var order: [String] = []
+        for e in config.tasks {
+            let t = try ServedTask(entry: e, config: config, log: log)
+            guard tasks[t.name] == nil else { throw AppError("two task files are named \(t.name); each served task needs its own name", code: 2) }
+            tasks[t.name] = t
+            order.append(t.name)
+        }
+        self.tasks = tasks
+        self.order = order
+    }
+
+    /// Serves until SIGTERM or SIGINT, then drains the requests in flight and commits every
+    /// task's queued samples.
+    public func run() async throws {
+        for t in tasks.values { t.runner.start() }
+        let app = Application(router: router(),
+                              configuration: .init(address: .hostname(config.host, port: config.port), serverName: "loopai"),
+                              onServerRunning: { [log, config, order] channel in
+                                  let port = channel.localAddress?.port ?? config.port
+                                  log("listening on http://\(config.host):\(port) (tasks: \(order.joined(separator: ", ")))")
+                              })
+        do { try await app.runService() } catch { log("the server stopped: \(error)") }
+        stop()
+    }
+
+    /// Validates and commits what every task has queued.
+    public func stop() {
+        for name in order {
+            let t = tasks[name]!
+            t.runner.stop()
+            let s = t.runner.status.current
+            log("\(name): stopped at request \(s.requests) (\(s.validated) validated, \(s.dropped) samples dropped), v\(s.activeVersion) active")
+        }
+    }
+
+    // MARK: Routes
+
+    func router() -> Router<BasicRequestContext> {
+        let r = Router(context: BasicRequestContext.self)
+        r.get("/healthz") { _, _ in API.json(.object([("status", JSON("ok"))])) }
+        r.get("/readyz") { [self] _, _ in
+            // Every task's program was compiled before the server started listening.
+            API.json(.object([("status", JSON("ready")), ("tasks", .array(order.map { JSON($0) }))]))
+        }
+        r.get("/metrics") { [self] _, _ in
+            for name in order {
+                let t = tasks[name]!
+                metrics.update(task: name, state: t.runner.status.current, queued: t.engine.queued,
+                               stepFailures: t.runner.stepFailures.current, confidence: t.spec.validation.confidence)
+            }
+            return API.bytes(metrics.text(), type: "text/plain; version=0.0.4; charset=utf-8")
+        }
+        r.get("/") { [self] _, _ in API.text(Dashboard.page(tasks: order), type: "text/html; charset=utf-8") }
+        r.get("/v1/tasks") { [self] _, _ in
+            API.json(.object([("tasks", .array(order.map { summary(tasks[$0]!) }))]))
+        }
+        r.get("/v1/tasks/:task") { [self] _, context in
+            try guarded { let t = try task(context); return API.json(detail(t)) }
+        }
+        r.get("/v1/tasks/:task/dashboard") { [self] _, context in
+            try guarded {
+                let t = try task(context)
+                return API.text(Dashboard.fragment(t), type: "text/html; charset=utf-8")
+            }
+        }
+        r.post("/v1/tasks/:task/classify") { [self] request, context in
+            try await guardedAsync {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let t = try task(context)
+                try authorizeClient(request)
+                let body = try await API.body(request, limit: config.maxBodyBytes)
+                let (answer, _) = try classify(t, body)
+                let response = API.json(answer)
+                metrics.latency(task: t.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0)
+                return response
+            }
+        }
+        r.post("/v1/tasks/:task/classify/batch") { [self] request, context in
+            try await guardedAsync {
+                let t = try task(context)
+                try authorizeClient(request)
+                let body = try await API.body(request, limit: config.maxBodyBytes)
+                guard case .array(let inputs)? = body["inputs"] else {
+                    throw API.Refusal(.badRequest, "invalid_request", "the body is {\"inputs\": [...]}: a list of inputs")
+                }
+                guard inputs.count <= config.maxBatch else {
+                    throw API.Refusal(.contentTooLarge, "batch_too_large", "\(inputs.count) inputs; a batch holds at most \(config.maxBatch)")
+                }
+                var answers: [JSON] = []
+                answers.reserveCapacity(inputs.count)
+                for (i, input) in inputs.enumerated() {
+                    do { answers.append(try classify(t, input).answer) }
+                    catch let e as API.Refusal {
+                        answers.append(.object([("index", API.int(i)), ("error", .object([("code", JSON(e.code)), ("message", JSON(e.message))]))]))
+                    }
+                }
+                return API.json(.object([("answers", .array(answers))]))
+            }
+        }
+        r.post("/v1/tasks/:task/feedback") { [self] request, context in
+            try await guardedAsync {
+                let t = try task(context)
+                try authorizeClient(request)
+                let body = try await API.body(request, limit: config.maxBodyBytes)
+                return try feedback(t, body)
+            }
+        }
+        // Admin.
+        for action in ["promote", "rollback", "pause", "resume"] {
+            r.post("/v1/tasks/:task/\(action)") { [self] request, context in
+                try guarded {
+                    let t = try task(context)
+                    try authorizeAdmin(request)
+                    return try admin(t, action)
+                }
+            }
+        }
+        r.get("/v1/tasks/:task/versions") { [self] request, context in
+            try guarded {
+                let t = try task(context)
+                try authorizeAdmin(request)
+                let versions = try t.engine.store.versions()
+                return API.json(.object([("versions", .array(versions.map { versionJSON($0, source: false) }))]))
+            }
+        }
+        r.get("/v1/tasks/:task/versions/:id") { [self] request, context in
+            try guarded {
+                let t = try task(context)
+                try authorizeAdmin(request)
+                guard let id = context.parameters.get("id").flatMap({ Int64($0.hasPrefix("v") ? String($0.dropFirst()) : $0) }) else {
+                    throw API.Refusal(.badRequest, "invalid_request", "a version is a number (or vN)")
+                }
+                guard let v = try t.engine.store.version(id: id) else { throw API.Refusal(.notFound, "not_found", "task \(t.name) has no version \(id)") }
+                return API.json(versionJSON(v, source: true))
+            }
+        }
+        r.get("/v1/tasks/:task/escalations") { [self] request, context in
+            try guarded {
+                let t = try task(context)
+                try authorizeAdmin(request)
+                let list = try t.engine.store.escalations()
+                return API.json(.object([("escalations", .array(list.map { escalationJSON($0, ticket: false) }))]))
+            }
+        }
+        r.get("/v1/tasks/:task/escalations/:id") { [self] request, context in
+            try guarded {
+                let t = try task(context)
+                try authorizeAdmin(request)
+                let e = try escalation(t, context)
+                return API.json(escalationJSON(e, ticket: true))
+            }
+        }
+        r.post("/v1/tasks/:task/escalations/:id/resolve") { [self] request, context in
+            try await guardedAsync {
+                let t = try task(context)
+                try authorizeAdmin(request)
+                let e = try escalation(t, context)
+                let body = try await API.body(request, limit: config.maxBodyBytes)
+                guard let source = body["program"]?.string else {
+                    throw API.Refusal(.badRequest, "invalid_request", "the body is {\"program\": \"...the edited .loop source...\", \"dry_run\": false, \"force\": false}")
+                }
+                let dry = body["dry_run"]?.bool ?? false, force = body["force"]?.bool ?? false
+                let id = e.id!
+                let result: (comparison: EscalationResolution.Comparison, versionId: Int64?)
+                do { result = try t.runner.perform { try $0.resolveEscalation(id, source: source, force: force, dryRun: dry) } }
+                catch let err as ProgramError { throw API.Refusal(.unprocessableContent, "program_does_not_check", "\(err)") }
+                catch let err as LoopError { throw API.Refusal(.conflict, "conflict", "\(err)") }
+                let c = result.comparison
+                return API.json(.object([
+                    ("escalation", API.int64(id)), ("dry_run", .bool(dry)),
+                    ("validations", API.int(c.total)), ("edited_right", API.int(c.editedRight)), ("active_right", API.int(c.activeRight)),
+                    ("version", result.versionId.map { API.int64($0) } ?? .null),
+                ]))
+            }
+        }
+        return r
+    }
+
+    // MARK: Handlers
+
+    func task(_ context: BasicRequestContext) throws -> ServedTask {
+        let name = context.parameters.get("task") ?? ""
+        guard let t = tasks[name] else {
+            throw API.Refusal(.notFound, "unknown_task", "no task named `\(name)` is served here (tasks: \(order.joined(separator: ", ")))")
+        }
+        return t
+    }
+
+    func authorizeClient(_ request: Request) throws {
+        guard let clientToken else { return }
+        guard Token.matches(request.headers[.authorization], clientToken) else {
+            throw API.Refusal(.unauthorized, "unauthorized", "this endpoint needs `Authorization: Bearer TOKEN` (the client token)")
+        }
+    }
+
+    func authorizeAdmin(_ request: Request) throws {
+        guard let adminToken else {
+            throw API.Refusal(.forbidden, "admin_disabled", "admin endpoints are disabled: start the server with an admin token (\(config.adminTokenEnv), or admin_token_file)")
+        }
+        guard Token.matches(request.headers[.authorization], adminToken) else {
+            throw API.Refusal(.unauthorized, "unauthorized", "this endpoint needs `Authorization: Bearer TOKEN` (the admin token)")
+        }
+    }
+
+    /// Classifies one request body; refusals are thrown (the batch endpoint answers them inline).
+    func classify(_ t: ServedTask, _ body: JSON) throws -> (answer: JSON, seq: Int) {
+        guard case .object = body else {
+            throw API.Refusal(.badRequest, "invalid_request", "an input is a JSON object with the task's fields (\(t.spec.input.map(\.name).joined(separator: ", ")))")
+        }
+        let key: RequestKey
+        var idJSON: JSON
+        switch body["id"] {
+        case .string(let b)?: key = .id(String(decoding: b, as: UTF8.self)); idJSON = .string(b)
+        case .number(let x)? where x == x.rounded() && abs(x) < 1e15: let s = String(Int64(x)); key = .id(s); idJSON = JSON(s)
+        case nil, .null?:
+            let n = idCounter.withLock { c -> Int in c += 1; return c }
+            let s = "\(idPrefix)-\(n)"
+            key = .id(s); idJSON = JSON(s)
+        default: throw API.Refusal(.badRequest, "invalid_request", "`id` is a string or a whole number")
+        }
+        let record = body.removing(["id"])
+        var input = record
+        if let f = t.labelField {
+            guard record[f] != nil else {
+                throw API.Refusal(.unprocessableContent, "missing_field", "this server validates with labels from the `\(f)` field of each request (--oracle labels:\(f)), and it is missing")
+            }
+            input = record.removing([f])
+        }
+        if t.spec.isSingleText {
+            let f = t.spec.input[0].name
+            switch input[f] {
+            case .string?: break
+            case nil: throw API.Refusal(.unprocessableContent, "missing_field", "missing field `\(f)` (the task's input is {\"\(f)\": \"...\"})")
+            case let v?: throw API.Refusal(.unprocessableContent, "invalid_input", "field `\(f)` is text (a JSON string), not \(v.kindName)")
+            }
+        }
+        input = TaskInputProjection.project(input, t.spec)
+        let served = t.runner.serve(key, input: input, record: record)
+        switch served.result {
+        case .failure(let e):
+            metrics.error(task: t.name, kind: "invalid_input")
+            throw API.Refusal(.unprocessableContent, "invalid_input", e.message)
+        case .success(let a):
+            metrics.request(task: t.name, version: a.versionId, label: a.label, decidedBy: a.decidedBy)
+            return (.object([("id", idJSON), ("label", JSON(a.label)), ("confidence", API.number(a.confidence)),
+                             ("decided_by", JSON(a.decidedBy)), ("version", API.int64(a.versionId))]), served.seq)
+        }
+    }
+
+    func feedback(_ t: ServedTask, _ body: JSON) throws -> Response {
+        guard let label = body["label"]?.string else {
+            throw API.Refusal(.badRequest, "invalid_request", "the body is {\"id\": \"...\", \"label\": \"...\"} (or \"input\" instead of \"id\" for a request this server no longer remembers)")
+        }
+        var input: JSON
+        var programLabel: String? = nil
+        if let given = body["input"] {
+            input = TaskInputProjection.project(given, t.spec)
+        } else if let id = body["id"].flatMap({ $0.string ?? $0.number.map { String(Int64($0)) } }) {
+            guard let r = t.runner.recentRequest(id) else {
+                throw API.Refusal(.notFound, "unknown_request", "request `\(id)` is not among the recent requests of task \(t.name); send its \"input\" with the label")
+            }
+            input = r.input
+            programLabel = r.answer.label
+        } else {
+            throw API.Refusal(.badRequest, "invalid_request", "feedback names the request (\"id\") or repeats its \"input\"")
+        }
+        let given = input
+        do { try t.runner.perform { try $0.recordFeedback(input: given, label: label, programLabel: programLabel) } }
+        catch let e as LoopError { throw API.Refusal(.unprocessableContent, "invalid_label", "\(e)") }
+        return API.json(.object([("stored", .bool(true)), ("label", JSON(label)), ("program", programLabel.map { JSON($0) } ?? .null)]))
+    }
+
+    func admin(_ t: ServedTask, _ action: String) throws -> Response {
+        do {
+            switch action {
+            case "promote":
+                let v = try t.runner.perform { try $0.forcePromote() }
+                return API.json(.object([("active_version", API.int64(v))]))
+            case "rollback":
+                let v = try t.runner.perform { try $0.rollback() }
+                return API.json(.object([("active_version", API.int64(v))]))
+            default:
+                let pause = action == "pause"
+                try t.runner.perform { try $0.setPaused(pause) }
+                return API.json(.object([("paused", .bool(pause))]))
+            }
+        } catch let e as LoopError { throw API.Refusal(.conflict, "conflict", "\(e)") }
+    }
+
+    func escalation(_ t: ServedTask, _ context: BasicRequestContext) throws -> Escalation {
+        guard let id = context.parameters.get("id").flatMap({ Int64($0.hasPrefix("ESC-") ? String($0.dropFirst(4)) : $0) }) else {
+            throw API.Refusal(.badRequest, "invalid_request", "an escalation is a number (or ESC-N)")
+        }
+        guard let e = try t.engine.store.escalation(id: id) else { throw API.Refusal(.notFound, "not_found", "task \(t.name) has no escalation \(id)") }
+        return e
+    }
+
+    // MARK: JSON views
+
+    func summary(_ t: ServedTask) -> JSON {
+        let s = t.runner.status.current
+        return .object([
+            ("task", JSON(t.name)), ("active_version", API.int64(s.activeVersion)),
+            ("candidate", s.candidate.map { .object([("version", API.int64($0.versionId)), ("stage", JSON($0.stage.rawValue)), ("share", .number($0.share))]) } ?? .null),
+            ("requests", API.int(t.engine.requestCount)), ("agreement", API.number(s.agreement.estimate)),
+            ("open_escalations", API.int((try? t.engine.store.escalations(status: .open).count) ?? 0)),
+        ])
+    }
+
+    func detail(_ t: ServedTask) -> JSON {
+        let s = t.runner.status.current
+        let report = t.report()
+        let interval = report.interval
+        let recent = s.sampler.recent
+        let need = max(0, t.engine.settings.minValidations - recent.count)
+        let waiting: String? = s.candidate == nil && need > 0
+            ? "waiting for \(need) more validation(s) before the agreement triggers can act (they need \(t.engine.settings.minValidations) in the window)" : nil
+        var fields: [(String, JSON)] = [
+            ("task", JSON(t.name)),
+            ("active_version", API.int64(s.activeVersion)),
+            ("candidate", s.candidate.map { c in .object([("version", API.int64(c.versionId)), ("stage", JSON(c.stage.rawValue)), ("share", .number(c.share)),
+                                                          ("since_request", API.int(c.since)), ("why", JSON(c.why))]) } ?? .null),
+            ("paused", .bool(s.paused)),
+            ("requests", API.int(t.engine.requestCount)), ("sampled", API.int(s.sampled)), ("validated", API.int(s.validated)),
+            ("dropped", API.int(s.dropped)), ("queue_depth", API.int(t.engine.queued)),
+            ("agreement", API.number(s.agreement.estimate)), ("agreement_lower", API.number(interval?.lower)), ("agreement_upper", API.number(interval?.upper)),
+            ("sampling_rate_configured", .number(s.sampler.configuration.rate)), ("sampling_rate_realized", .number(s.sampler.meanProbability)),
+            ("cost", .number(report.totalCost)), ("all_llm_cost", .number(s.allLLMCost)),
+            ("feedback", API.int(s.feedback)),
+            ("open_escalations", .array(((try? t.engine.store.escalations(status: .open)) ?? []).map { escalationJSON($0, ticket: false) })),
+            ("waiting", waiting.map { JSON($0) } ?? .null),
+            ("report", report.json),
+        ]
+        fields.append(("events", .array(s.events.suffix(50).map { e in
+            .object([("requests", API.int(e.requests)), ("version", e.versionId.map { API.int64($0) } ?? .null), ("kind", JSON(e.kind)), ("detail", JSON(e.detail))])
+        })))
+        return .object(fields)
+    }
+
+    func versionJSON(_ v: ProgramVersion, source: Bool) -> JSON {
+        var f: [(String, JSON)] = [("version", API.int64(v.id ?? 0)), ("status", JSON(v.status.rawValue)), ("parent", v.parentId.map { API.int64($0) } ?? .null),
+                                   ("provenance", JSON(v.provenance)), ("created_at", .number(v.createdAt)), ("canary_share", .number(v.canaryShare)),
+                                   ("note", v.note.map { JSON($0) } ?? .null), ("hash", JSON(v.hash))]
+        if source { f.append(("source", JSON(v.source))) }
+        return .object(f)
+    }
+
+    func escalationJSON(_ e: Escalation, ticket: Bool) -> JSON {
+        var f: [(String, JSON)] = [("id", API.int64(e.id ?? 0)), ("status", JSON(e.status.rawValue)), ("reason", JSON(e.reason)),
+                                   ("created_at", .number(e.createdAt))]
+        if ticket {
+            f.append(("ticket_markdown", JSON(e.ticketMarkdown)))
+            f.append(("ticket", (try? JSONParser.parse(e.ticketJSON)) ?? .null))
+        }
+        return .object(f)
+    }
+
+    // MARK: Refusals
+
+    func guarded(_ body: () throws -> Response) throws -> Response {
+        do { return try body() }
+        catch let r as API.Refusal { return r.response }
+        catch { log("internal error: \(error)"); return API.error(.internalServerError, "internal", "\(error)") }
+    }
+
+    func guardedAsync(_ body: () async throws -> Response) async throws -> Response {
+        do { return try await body() }
+        catch let r as API.Refusal { return r.response }
+        catch { log("internal error: \(error)"); return API.error(.internalServerError, "internal", "\(error)") }
+    }
+}
