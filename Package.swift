@@ -69,14 +69,14 @@ let package = Package(
         .testTarget(name: "LoopCodegenTests", dependencies: ["LoopCodegen", "LoopData"]),
         .testTarget(name: "LoopInduceTests", dependencies: ["LoopInduce", "LoopData"]),
         // Test helpers shared by the suites (the scripted HTTP stub server on 127.0.0.1).
-        .target(name: "TestSupport", dependencies: ["LoopLLM"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["LoopLLM", "LoopData"], path: "Tests/TestSupport"),
         .testTarget(name: "LoopLLMTests", dependencies: ["LoopLLM", "LoopData", "TestSupport"]),
         .testTarget(name: "LoopTaskTests", dependencies: ["LoopTask"]),
         .testTarget(name: "LoopGenerateTests", dependencies: ["LoopGenerate", "LoopLLM", "LoopTask", "LoopData", "TestSupport"]),
         .testTarget(name: "LoopStoreTests", dependencies: ["LoopStore", "LoopData"]),
         .testTarget(name: "LoopRuntimeTests", dependencies: ["LoopRuntime", "LoopStore", "LoopTask", "LoopData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LoopData", "loopai"]),
-        .testTarget(name: "LoopServeTests", dependencies: ["LoopServe", "LoopRuntime", "LoopStore", "LoopTask", "LoopData", "TestSupport"]),
+        .testTarget(name: "LoopServeTests", dependencies: ["loopai", "LoopRuntime", "LoopInterpreter", "LoopSema", "LoopStore", "LoopTask", "LoopData", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -41,6 +41,8 @@ extension TaskEngine {
     /// Pauses (or resumes) sampling, validation and improvement; requests are still answered.
     public func setPaused(_ paused: Bool) throws {
         guard state.paused != paused else { return }
+        // What was sampled before the pause is validated and committed first.
+        try step()
         state.paused = paused
         live.withLock { $0.paused = paused }
         event(state.activeVersion, paused ? "paused" : "resumed", paused ? "validation and improvement paused by an operator" : "validation and improvement resumed")

@@ -350,10 +350,14 @@ public final class TaskEngine: @unchecked Sendable {
 
     /// Validates the waiting samples, decides, and commits: one batch. Call from one thread at a time.
     public func step() throws {
-        let (samples, cursor) = live.withLock { l in (l.queue.drain(), l.requests) }
-        live.withLock { $0.copy(into: &state) }
-        let (items, answers, ledger) = validate(samples)
-        live.withLock { $0.copy(into: &state) }
+        // The request side's counts as of the drain: the state committed with this batch counts
+        // exactly the requests whose samples it holds, so a kill loses both or neither.
+        let (samples, counts) = live.withLock { l -> ([Sample], LiveState) in (l.queue.drain(), l) }
+        let cursor = counts.requests
+        counts.copy(into: &state)
+        let (items, answers, ledger, unvalidated) = validate(samples)
+        state.unvalidated += unvalidated
+        state.sampler = live.withLock { $0.sampler }
         let interval = state.agreement.interval(level: task.validation.confidence)
         state.timeline.append(DriverState.Point(requests: state.requests, agreement: state.agreement.estimate,
                                                 lower: interval?.lower, upper: interval?.upper,

@@ -7,8 +7,10 @@ import LoopStore
 /// The validation pipeline's control half: stored answers (tier 2), then the oracle (tier 3),
 /// then comparisons, estimates and counterexamples.
 extension TaskEngine {
-    func validate(_ queue: [Sample]) -> ([BatchItem], [OracleAnswer], [LedgerEntry]) {
-        guard !queue.isEmpty else { return ([], [], []) }
+    /// Returns the rows to commit and how many samples went unvalidated (already added to the
+    /// request side's count, with the sampler's observations).
+    func validate(_ queue: [Sample]) -> (items: [BatchItem], answers: [OracleAnswer], ledger: [LedgerEntry], unvalidated: Int) {
+        guard !queue.isEmpty else { return ([], [], [], 0) }
         var verdicts: [OracleVerdict?] = Array(repeating: nil, count: queue.count)
         var tiers = Array(repeating: 3, count: queue.count)
         var hashes: [String] = []
@@ -142,6 +144,6 @@ extension TaskEngine {
                 for o in observations { l.sampler.observe(agree: o.agree, probability: o.probability, context: o.context) }
             }
         }
-        return (items, [], ledger)
+        return (items, [], ledger, unvalidated)
     }
 }

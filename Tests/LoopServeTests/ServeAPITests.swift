@@ -1,0 +1,165 @@
+import Foundation
+import LoopData
+import LoopDiagnostics
+import LoopInterpreter
+import LoopRuntime
+import LoopSema
+import LoopStore
+import XCTest
+
+/// `loopai serve` as an application meets it: a real process on 127.0.0.1, real HTTP, real SQLite.
+final class ServeAPITests: XCTestCase {
+    static let token = "test-admin-token-3141"
+    var sms: String { ServeProcess.root.appendingPathComponent("Examples/sms_spam").path }
+
+    func startSMS(_ dir: URL, extra: [String] = [], env: [String: String] = [:]) throws -> ServeProcess {
+        try ServeProcess(["--task", sms + "/task.yaml", "--program", sms + "/program.loop", "--oracle", "labels:label",
+                          "--store", dir.path, "--generator", "induce"] + extra,
+                         environment: ["LOOPAI_ADMIN_TOKEN": Self.token].merging(env) { $1 })
+    }
+
+    /// The reference: the interpreter's label for each text.
+    func interpreterLabels(_ programPath: String, _ texts: [String]) throws -> [String] {
+        let (p, d) = Checker.checkSource(SourceFile(name: "p.loop", text: try String(contentsOfFile: programPath, encoding: .utf8)), stdlib: .embedded)
+        guard let p, !d.contains(where: { $0.severity == .error }) else { throw NSError(domain: "check", code: 1) }
+        let interp = Interpreter(p)
+        return texts.map { p.labels[interp.classify([.text(Array($0.utf8))]).label] }
+    }
+
+    func testClassifyAndBatchAnswerAsTheInterpreterDoes() throws {
+        let dir = try serveTempDir("classify")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let server = try startSMS(dir)
+        let records = Array(try jsonLines(sms + "/data.jsonl").prefix(400))
+        let texts = records.map { $0["text"]!.string! }
+        let reference = try interpreterLabels(sms + "/program.loop", texts)
+        var single: [String] = []
+        for (i, r) in records.enumerated() {
+            let reply = try server.post("/v1/tasks/sms_spam/classify", .object([("id", JSON("m\(i)")), ("text", r["text"]!), ("label", r["label"]!)]))
+            XCTAssertEqual(reply.status, 200, reply.text)
+            XCTAssertEqual(reply.json?["id"]?.string, "m\(i)")
+            XCTAssertEqual(reply.json?["version"]?.number, 1)
+            XCTAssertNotNil(reply.json?["decided_by"]?.string)
+            single.append(reply.json?["label"]?.string ?? "?")
+        }
+        XCTAssertEqual(single, reference, "the server's answers are the interpreter's")
+        // The batch endpoint: the same answers, in order.
+        let batch = try server.post("/v1/tasks/sms_spam/classify/batch", .object([("inputs", .array(records.map { .object([("text", $0["text"]!), ("label", $0["label"]!)]) }))]))
+        XCTAssertEqual(batch.status, 200, batch.text)
+        XCTAssertEqual(batch.json?["answers"]?.array?.map { $0["label"]?.string ?? "?" }, reference)
+        // Numeric ids come back as strings; an id is optional.
+        XCTAssertEqual(try server.post("/v1/tasks/sms_spam/classify", .object([("id", .number(7)), ("text", JSON("hi")), ("label", JSON("ham"))])).json?["id"]?.string, "7")
+        XCTAssertNotNil(try server.post("/v1/tasks/sms_spam/classify", .object([("text", JSON("hi")), ("label", JSON("ham"))])).json?["id"]?.string)
+        XCTAssertEqual(server.stop(), 0, server.stderr)
+    }
+
+    func testEveryBadRequestIsA4xxWithAJSONErrorAndTheServerKeepsServing() throws {
+        let dir = try serveTempDir("errors")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let server = try startSMS(dir, extra: ["--max-body", "2000", "--max-batch", "5"])
+        func expect(_ reply: ServeProcess.Reply, _ status: Int, _ code: String, file: StaticString = #filePath, line: UInt = #line) {
+            XCTAssertEqual(reply.status, status, reply.text, file: file, line: line)
+            XCTAssertEqual(reply.json?["error"]?["code"]?.string, code, reply.text, file: file, line: line)
+            XCTAssertFalse((reply.json?["error"]?["message"]?.string ?? "").isEmpty, file: file, line: line)
+        }
+        let classify = "/v1/tasks/sms_spam/classify"
+        expect(try server.post("/v1/tasks/nope/classify", .object([("text", JSON("x"))])), 404, "unknown_task")
+        expect(try server.request("POST", classify, body: "{\"text\": ", token: nil), 400, "invalid_json")
+        expect(try server.request("POST", classify, body: "", token: nil), 400, "empty_body")
+        expect(try server.request("POST", classify, body: "text=hello", contentType: "application/x-www-form-urlencoded"), 415, "unsupported_media_type")
+        expect(try server.request("POST", classify, body: "{\"text\":\"x\"}", contentType: nil), 415, "unsupported_media_type")
+        expect(try server.post(classify, .array([JSON("x")])), 400, "invalid_request")
+        expect(try server.post(classify, .object([("label", JSON("ham"))])), 422, "missing_field")
+        expect(try server.post(classify, .object([("text", .number(3)), ("label", JSON("ham"))])), 422, "invalid_input")
+        expect(try server.post(classify, .object([("text", JSON("x"))])), 422, "missing_field")  // the labels oracle's field
+        expect(try server.post(classify, .object([("id", .bool(true)), ("text", JSON("x")), ("label", JSON("ham"))])), 400, "invalid_request")
+        expect(try server.post(classify, .object([("text", JSON(String(repeating: "a", count: 5000))), ("label", JSON("ham"))])), 413, "body_too_large")
+        expect(try server.post(classify + "/batch", .object([("inputs", .array(Array(repeating: .object([("text", JSON("x")), ("label", JSON("ham"))]), count: 6)))])), 413, "batch_too_large")
+        expect(try server.post(classify + "/batch", .object([("input", .array([]))])), 400, "invalid_request")
+        // A bad input inside a batch is answered in its place; the others are answered.
+        let mixed = try server.post(classify + "/batch", .object([("inputs", .array([.object([("text", JSON("hi")), ("label", JSON("ham"))]), .object([("text", .number(1)), ("label", JSON("ham"))])]))]))
+        XCTAssertEqual(mixed.status, 200)
+        XCTAssertEqual(mixed.json?["answers"]?.array?.first?["label"]?.string, "ham")
+        XCTAssertEqual(mixed.json?["answers"]?.array?.last?["error"]?["code"]?.string, "invalid_input")
+        XCTAssertEqual(mixed.json?["answers"]?.array?.last?["index"]?.number, 1)
+        // Admin endpoints: no token, a wrong token, then the right one.
+        expect(try server.post("/v1/tasks/sms_spam/pause", .object([])), 401, "unauthorized")
+        expect(try server.post("/v1/tasks/sms_spam/pause", .object([]), token: "wrong"), 401, "unauthorized")
+        expect(try server.get("/v1/tasks/sms_spam/versions", token: Self.token + "x"), 401, "unauthorized")
+        expect(try server.post("/v1/tasks/sms_spam/promote", .object([]), token: Self.token), 409, "conflict")
+        expect(try server.post("/v1/tasks/sms_spam/rollback", .object([]), token: Self.token), 409, "conflict")
+        expect(try server.get("/v1/tasks/sms_spam/versions/99", token: Self.token), 404, "not_found")
+        expect(try server.get("/v1/tasks/sms_spam/escalations/3", token: Self.token), 404, "not_found")
+        // Feedback: an unknown request, a label the task does not have.
+        expect(try server.post("/v1/tasks/sms_spam/feedback", .object([("id", JSON("never-sent")), ("label", JSON("spam"))])), 404, "unknown_request")
+        expect(try server.post("/v1/tasks/sms_spam/feedback", .object([("input", .object([("text", JSON("x"))])), ("label", JSON("maybe"))])), 422, "invalid_label")
+        // Still serving.
+        let ok = try server.post(classify, .object([("id", JSON("after")), ("text", JSON("Are we still on for lunch?")), ("label", JSON("ham"))]))
+        XCTAssertEqual(ok.status, 200)
+        XCTAssertEqual(ok.json?["label"]?.string, "ham")
+        XCTAssertEqual(try server.get("/healthz").status, 200)
+        XCTAssertEqual(try server.get("/readyz").json?["status"]?.string, "ready")
+        XCTAssertEqual(server.stop(), 0, server.stderr)
+    }
+
+    func testAdminTokenMissingDisablesAdminEndpoints() throws {
+        let dir = try serveTempDir("noadmin")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let server = try ServeProcess(["--task", sms + "/task.yaml", "--program", sms + "/program.loop", "--oracle", "labels:label", "--store", dir.path],
+                                      environment: ["LOOPAI_ADMIN_TOKEN": "", "LOOPAI_CLIENT_TOKEN": "client-secret"])
+        let denied = try server.post("/v1/tasks/sms_spam/pause", .object([]), token: "anything")
+        XCTAssertEqual(denied.status, 403)
+        XCTAssertEqual(denied.json?["error"]?["code"]?.string, "admin_disabled")
+        // With a client token configured, classify needs it.
+        XCTAssertEqual(try server.post("/v1/tasks/sms_spam/classify", .object([("text", JSON("x")), ("label", JSON("ham"))])).status, 401)
+        XCTAssertEqual(try server.post("/v1/tasks/sms_spam/classify", .object([("text", JSON("x")), ("label", JSON("ham"))]), token: "client-secret").status, 200)
+        XCTAssertFalse(server.stderr.contains("client-secret"), "tokens are never logged")
+        XCTAssertEqual(server.stop(), 0)
+    }
+
+    /// Feedback by request id and by input is stored as ground truth; pause is an operator action
+    /// that survives kill -9; SIGTERM commits every queued sample.
+    func testFeedbackPauseAndWhatSurvivesSignals() throws {
+        let dir = try serveTempDir("signals")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var server = try startSMS(dir)
+        let records = Array(try jsonLines(sms + "/data.jsonl").prefix(600))
+        for (i, r) in records.prefix(300).enumerated() {
+            XCTAssertEqual(try server.post("/v1/tasks/sms_spam/classify", .object([("id", JSON("a\(i)")), ("text", r["text"]!), ("label", r["label"]!)])).status, 200)
+        }
+        let fb = try server.post("/v1/tasks/sms_spam/feedback", .object([("id", JSON("a3")), ("label", JSON("spam"))]))
+        XCTAssertEqual(fb.status, 200, fb.text)
+        XCTAssertEqual(fb.json?["program"]?.string, "ham", "feedback by id finds the request and the program's answer")
+        XCTAssertEqual(try server.post("/v1/tasks/sms_spam/feedback", .object([("input", .object([("text", JSON("brand new text"))])), ("label", JSON("ham"))])).status, 200)
+        XCTAssertEqual(try server.post("/v1/tasks/sms_spam/pause", .object([]), token: Self.token).json?["paused"]?.bool, true)
+        // Requests after the pause are answered but never sampled.
+        let before = try server.get("/v1/tasks/sms_spam").json?["sampled"]?.number ?? -1
+        for (i, r) in records.dropFirst(300).prefix(100).enumerated() {
+            XCTAssertEqual(try server.post("/v1/tasks/sms_spam/classify", .object([("id", JSON("b\(i)")), ("text", r["text"]!), ("label", r["label"]!)])).status, 200)
+        }
+        XCTAssertEqual(server.stop(SIGKILL), SIGKILL)
+        // Restarted on the same store: the same run, still paused, feedback kept.
+        server = try startSMS(dir)
+        let status = try server.get("/v1/tasks/sms_spam").json
+        XCTAssertEqual(status?["paused"]?.bool, true, "a committed operator action survives kill -9")
+        XCTAssertEqual(status?["feedback"]?.number, 2)
+        XCTAssertEqual(status?["sampled"]?.number, before, "nothing was sampled while paused")
+        XCTAssertGreaterThanOrEqual(status?["requests"]?.number ?? 0, 300)
+        XCTAssertEqual(try server.post("/v1/tasks/sms_spam/resume", .object([]), token: Self.token).json?["paused"]?.bool, false)
+        for (i, r) in records.dropFirst(400).enumerated() {
+            XCTAssertEqual(try server.post("/v1/tasks/sms_spam/classify", .object([("id", JSON("c\(i)")), ("text", r["text"]!), ("label", r["label"]!)])).status, 200)
+        }
+        let served = try server.get("/v1/tasks/sms_spam").json?["requests"]?.number ?? 0
+        XCTAssertEqual(server.stop(SIGTERM), 0, server.stderr)
+        // After SIGTERM the store holds every request's count and every sample validated.
+        let store = try Store.open(path: dir.appendingPathComponent("sms_spam.sqlite").path)
+        let runs = try store.runs()
+        XCTAssertEqual(runs.count, 1, "a restart resumes the run; it does not start another")
+        let state = try JSONDecoder().decode(DriverState.self, from: Data(runs[0].state!.utf8))
+        XCTAssertEqual(Double(state.requests), served)
+        XCTAssertEqual(state.sampled, state.validated + state.unvalidated)
+        XCTAssertEqual(try store.executions(run: runs[0].id!).filter { $0.stratum != "shadow" }.count, state.validated)
+        XCTAssertEqual(try store.validatedInputs().filter { $0.input.contains("brand new text") }.count, 1, "feedback joins the validated inputs")
+        XCTAssertTrue(try store.executions(run: runs[0].id!).allSatisfy { $0.requestId != nil })
+    }
+}
