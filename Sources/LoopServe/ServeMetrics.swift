@@ -62,6 +62,8 @@ final class ServeMetrics: Sendable {
             ("loopai_samples_unvalidated_total", "Samples not validated (oracle down, invalid answer, dropped).", Double(s.unvalidated)),
             ("loopai_oracle_calls_total", "Oracle requests made.", Double(s.oracleCalls)),
             ("loopai_oracle_errors_total", "Oracle requests that failed.", Double(s.oracleErrors)),
+            ("loopai_oracle_invalid_answers_total", "Oracle answers that were not one of the task's labels (or missing).", Double(s.invalidOracleAnswers)),
+            ("loopai_oracle_seconds_total", "Time spent waiting for the oracle.", s.oracleSeconds),
             ("loopai_oracle_cost_dollars_total", "Money spent on the oracle.", s.oracleCost),
             ("loopai_generation_cost_dollars_total", "Money spent generating programs.", s.generationCost),
             ("loopai_all_llm_cost_dollars_total", "What calling the LLM on every request would have cost.", s.allLLMCost),

@@ -127,18 +127,69 @@ extension TaskEngine {
         }
     }
 
+    /// An improvement attempt's heavy half, done off the control thread by a server: generate,
+    /// check, run the program's tests, compare on every validated input.
+    public struct Improvement {
+        var reason: String
+        var baseVersion: Int64
+        var generated: GeneratedProgram?
+        var error: Error?
+        var verdict: String?
+        var gain = 0
+        var program: LoadedProgram?
+        var seconds = 0.0
+    }
+
     func attemptImprovement(_ reason: String) throws {
+        guard !improvementInFlight else { return }
         event(state.activeVersion, "improve", reason)
         let validated = validatedExamples()
-        let start = CPUClock.now()
-        defer { state.buildSeconds += CPUClock.now() - start }
-        let generated: GeneratedProgram
-        do {
-            generated = try settings.generator.improve(current: activeProgram.source, failures: state.failures, validated: validated.map(\.example))
-        } catch {
+        let (generator, current, failures, fixed, base) = (settings.generator, activeProgram, state.failures, state.fixed, activeProgram.versionId)
+        let logger = log
+        let work: () -> Improvement = {
+            var r = Improvement(reason: reason, baseVersion: base)
+            let start = CPUClock.now()
+            defer { r.seconds = CPUClock.now() - start }
+            do { r.generated = try generator.improve(current: current.source, failures: failures, validated: validated.map(\.example)) }
+            catch { r.error = error; return r }
+            // Tier 1 and 2, then every validated input so far: better overall, and no fixed case lost.
+            do { r.program = try LoadedProgram(versionId: -1, source: r.generated!.source) } catch { r.verdict = "\(error)"; return r }
+            let cand = r.program!
+            let (_, failing) = EmbeddedTests.run(cand.engine)
+            if !failing.isEmpty { r.verdict = "\(failing.count) of its own tests fail"; return r }
+            var candRight = 0, activeRight = 0, lostFixed = 0
+            for (hash, e) in validated {
+                let c = (try? cand.classify(e.input).get())?.label == e.label
+                let a = (try? current.classify(e.input).get())?.label == e.label
+                if c { candRight += 1 }
+                if a { activeRight += 1 }
+                if !c && fixed.contains(hash) { lostFixed += 1 }
+            }
+            if lostFixed > 0 { r.verdict = "it breaks \(lostFixed) input(s) an earlier version fixed" }
+            else if candRight <= activeRight { r.verdict = "it is not better on the \(validated.count) validated inputs (\(candRight) vs \(activeRight) right)" }
+            else { r.gain = candRight - activeRight; logger?("candidate: \(candRight) vs \(activeRight) of \(validated.count) validated inputs right") }
+            return r
+        }
+        if let runAsync = improveAsync {
+            improvementInFlight = true
+            runAsync(work) { [weak self] r in
+                guard let self else { return }
+                self.improvementInFlight = false
+                do { try self.applyImprovement(r); try self.commit(cursor: self.state.cursor, items: []) }
+                catch { self.log?("the improvement could not be recorded: \(error)") }
+            }
+        } else {
+            try applyImprovement(work())
+        }
+    }
+
+    /// An improvement attempt's control half: record the candidate (or the failure) and put it in shadow.
+    func applyImprovement(_ r: Improvement) throws {
+        state.buildSeconds += r.seconds
+        if let error = r.error {
             if let f = error as? GeneratorFailure { recordGenerationCalls(f.calls) }
             if case GeneratorError.unsupported(let m) = error {
-                escalateOnce("no-generator", reason: "\(reason), and no generator can fix it: \(m)")
+                escalateOnce("no-generator", reason: "\(r.reason), and no generator can fix it: \(m)")
                 state.nextAttemptAt = Int.max
                 return
             }
@@ -146,32 +197,16 @@ extension TaskEngine {
             failedAttempt()
             return
         }
+        guard let generated = r.generated else { return }
         recordGenerationCalls(generated.calls)
-        // Tier 1 and 2, then every validated input so far: better overall, and no fixed case lost.
-        var verdict: String? = nil
-        var gain = 0
-        var candidate: LoadedProgram? = nil
-        do { candidate = try LoadedProgram(versionId: -1, source: generated.source) } catch { verdict = "\(error)" }
-        if let cand = candidate, verdict == nil {
-            let (_, failures) = EmbeddedTests.run(cand.engine)
-            if !failures.isEmpty { verdict = "\(failures.count) of its own tests fail" }
-            else {
-                var candRight = 0, activeRight = 0, lostFixed = 0
-                for (hash, e) in validated {
-                    let c = (try? cand.classify(e.input).get())?.label == e.label
-                    let a = (try? activeProgram.classify(e.input).get())?.label == e.label
-                    if c { candRight += 1 }
-                    if a { activeRight += 1 }
-                    if !c && state.fixed.contains(hash) { lostFixed += 1 }
-                }
-                if lostFixed > 0 { verdict = "it breaks \(lostFixed) input(s) an earlier version fixed" }
-                else if candRight <= activeRight { verdict = "it is not better on the \(validated.count) validated inputs (\(candRight) vs \(activeRight) right)" }
-                else { gain = candRight - activeRight; log?("candidate: \(candRight) vs \(activeRight) of \(validated.count) validated inputs right") }
-            }
+        var verdict = r.verdict
+        // The active version changed while the candidate was being made (an operator, a promotion).
+        if verdict == nil && (r.baseVersion != state.activeVersion || state.candidate != nil) {
+            verdict = "superseded: v\(state.activeVersion) became active while it was being made"
         }
         let status: VersionStatus = verdict == nil ? .shadow : .rejected
-        let version = try store.addVersion(ProgramVersion(source: generated.source, parentId: state.activeVersion,
-                                                          provenance: generated.provenance + " — " + reason, status: status, note: verdict))
+        let version = try store.addVersion(ProgramVersion(source: generated.source, parentId: r.baseVersion,
+                                                          provenance: generated.provenance + " — " + r.reason, status: status, note: verdict))
         guard verdict == nil, let id = version.id else {
             state.rejected += 1
             event(version.id, "rejected", verdict ?? "")
@@ -180,8 +215,9 @@ extension TaskEngine {
         }
         let loaded = try LoadedProgram(versionId: id, source: generated.source, name: "v\(id).loop")
         setServing(candidate: loaded, share: 0)
-        var c = DriverState.Candidate(versionId: id, stage: .shadow, since: state.requests, why: reason)
-        c.validatedGain = gain
+        // Shadow starts now: requests answered while the candidate was being made do not count.
+        var c = DriverState.Candidate(versionId: id, stage: .shadow, since: requestCount, why: r.reason)
+        c.validatedGain = r.gain
         state.candidate = c
         stage(c, .shadow, evidence: [:])
         event(id, "shadow", "candidate from \(settings.generator.name) runs beside v\(state.activeVersion)")

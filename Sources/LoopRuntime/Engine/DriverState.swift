@@ -57,8 +57,9 @@ public struct DriverState: Codable, Sendable {
     /// Oracle back-off after failures: no oracle calls before this request.
     public var oracleBackoffUntil = 0
     public var oracleFailuresInARow = 0
-    /// Oracle requests that failed (after the client's retries).
+    /// Oracle requests that failed (after the client's retries), and the oracle's time in seconds.
     public var oracleErrors = 0
+    public var oracleSeconds = 0.0
     /// Inputs the promoted versions fixed (hashes): a candidate must keep them right.
     public var fixed: Set<String> = []
     /// The latest validations of served answers (both outcomes), newest last, for failure analysis.

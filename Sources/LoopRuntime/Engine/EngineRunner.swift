@@ -27,6 +27,19 @@ public final class EngineRunner: @unchecked Sendable {
         queue = DispatchQueue(label: "loopai.control.\(engine.settings.task.name)")
         status = Locked(engine.state)
         recent = Locked(RecentRequests(capacity: recentCapacity))
+        // The improver worker: generation, checks and tests run on their own thread; the result is
+        // recorded on the control thread, which validates and commits meanwhile.
+        let (q, stopped, status, ref) = (queue, self.stopped, self.status, WeakRef(engine))
+        engine.improveAsync = { work, apply in
+            DispatchQueue.global(qos: .utility).async {
+                let r = work()
+                q.async {
+                    guard let e = ref.object, !stopped.current else { return }
+                    apply(r)
+                    status.withLock { $0 = e.state }
+                }
+            }
+        }
     }
 
     /// Starts the periodic steps.
@@ -84,6 +97,12 @@ public final class EngineRunner: @unchecked Sendable {
 
     /// Input and answer of a recent request.
     public func recentRequest(_ id: String) -> (input: JSON, answer: Answer)? { recent.withLock { $0.get(id) } }
+}
+
+/// A weak reference that can cross threads (the engine outlives none of its closures' uses).
+final class WeakRef<T: AnyObject>: @unchecked Sendable {
+    weak var object: T?
+    init(_ o: T) { object = o }
 }
 
 /// The last N requests by id (a ring: the oldest is forgotten first).

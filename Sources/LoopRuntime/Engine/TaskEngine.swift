@@ -153,6 +153,11 @@ public final class TaskEngine: @unchecked Sendable {
     public var log: ((String) -> Void)?
     /// Called after each step with the state (for metrics and dashboards).
     public var onStep: ((DriverState) -> Void)?
+    /// Runs an improvement's work elsewhere and hands its result back on the control thread (a
+    /// server's improver worker); nil: inline, as a replay does, so replays are deterministic.
+    public var improveAsync: ((@escaping () -> Improvement, @escaping (Improvement) -> Void) -> Void)?
+    /// An improvement is being made: no other starts until it is applied.
+    var improvementInFlight = false
     /// Writes that must join the next batch's transaction (version rows, rollouts, escalations).
     var pending: [(StoreTransaction) throws -> Void] = []
     /// The current batch's validated inputs (hash → input JSON text, oracle label): decisions are
@@ -416,7 +421,11 @@ public final class TaskEngine: @unchecked Sendable {
 
     func account(_ calls: [CallRecord], purposeCost: WritableKeyPath<DriverState, Double>) {
         for c in calls where !c.cached {
-            if c.purpose == .oracle { state.oracleCalls += 1 } else { state.generationCalls += 1 }
+            if c.purpose == .oracle {
+                state.oracleCalls += 1
+                state.oracleSeconds += c.latencySeconds
+                if case .failure = c.outcome { state.oracleErrors += 1 }
+            } else { state.generationCalls += 1 }
             state.inputTokens += c.inputTokens
             state.outputTokens += c.outputTokens
             state[keyPath: purposeCost] += c.cost ?? 0

@@ -64,7 +64,7 @@ extension TaskEngine {
             } catch {
                 // The oracle is down: requests are still answered; validation backs off and retries later.
                 state.oracleFailuresInARow += 1
-                state.oracleErrors += 1
+                if settings.oracleClient == nil { state.oracleErrors += 1 }
                 let wait = min(settings.batchSize * (1 << min(state.oracleFailuresInARow, 6)), 20_000)
                 let until = (queue.last?.seq ?? 0) + wait
                 state.oracleBackoffUntil = until

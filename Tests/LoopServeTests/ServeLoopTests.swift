@@ -1,0 +1,132 @@
+import Foundation
+import LoopData
+import LoopDiagnostics
+import LoopInterpreter
+import LoopRuntime
+import LoopSema
+import LoopStore
+import TestSupport
+import XCTest
+
+/// The loop behind a live server: drift detected, a candidate promoted while requests flow, an
+/// oracle that is slow or failing, a queue that overflows.
+final class ServeLoopTests: XCTestCase {
+    static let token = "loop-admin-token"
+    var root: URL { ServeProcess.root }
+
+    /// Sends `records` over `connections` concurrent clients (each record's id is its index).
+    func send(_ server: ServeProcess, _ records: [JSON], task: String, connections: Int, from first: Int = 0) -> [(id: Int, status: Int, answer: JSON?)] {
+        let results = Locked<[(id: Int, status: Int, answer: JSON?)]>([])
+        let next = Locked(0)
+        DispatchQueue.concurrentPerform(iterations: connections) { _ in
+            while true {
+                let i = next.withLock { n -> Int in defer { n += 1 }; return n }
+                guard i < records.count else { return }
+                var body = records[i]
+                if case .object(var kv) = body { kv.append(("id", JSON("\(first + i)"))); body = .object(kv) }
+                let r = try? server.post("/v1/tasks/\(task)/classify", body)
+                results.withLock { $0.append((first + i, r?.status ?? -1, r?.json)) }
+            }
+        }
+        return results.current.sorted { $0.id < $1.id }
+    }
+
+    /// The SMS drift stream (new kinds of spam after 1,500 messages) through a live server: the
+    /// first program is induced from the seed, agreement drops, a candidate is generated, shadowed,
+    /// canaried and promoted while two clients keep sending; no request fails, and every answer is
+    /// the answer of the version it names.
+    func testDriftOverHTTPPromotesACandidateWithoutFailingARequest() throws {
+        let prepare = Process()
+        prepare.executableURL = root.appendingPathComponent("Examples/drift/prepare")
+        prepare.currentDirectoryURL = root
+        prepare.standardOutput = FileHandle.nullDevice
+        try prepare.run(); prepare.waitUntilExit()
+        let dir = try serveTempDir("drift")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let drift = root.appendingPathComponent("Examples/drift/sms").path
+        let server = try ServeProcess(["--task", drift + "/task.yaml", "--oracle", "labels:label", "--store", dir.path, "--generator", "induce",
+                                       "--commit-interval", "0.05"], environment: ["LOOPAI_ADMIN_TOKEN": Self.token])
+        let stream = try jsonLines(drift + "/stream.jsonl")
+        // The stream, then its drifted part again (a debug build makes candidates slowly) until
+        // a candidate is promoted; at most four more rounds.
+        var records = stream
+        var results = send(server, stream, task: "sms_drift", connections: 2)
+        for _ in 0..<4 where (try server.get("/v1/tasks/sms_drift").json?["report"]?["versions_promoted"]?.number ?? 0) < 1 {
+            let more = Array(stream.suffix(2500))
+            results += send(server, more, task: "sms_drift", connections: 2, from: records.count)
+            records += more
+        }
+        XCTAssertEqual(results.count, records.count)
+        XCTAssertTrue(results.allSatisfy { $0.status == 200 }, "every request is answered: \(results.filter { $0.status != 200 }.prefix(3))")
+        let status = try server.get("/v1/tasks/sms_drift").json
+        let versions = try server.get("/v1/tasks/sms_drift/versions", token: Self.token).json?["versions"]?.array ?? []
+        XCTAssertGreaterThanOrEqual(status?["report"]?["versions_promoted"]?.number ?? 0, 1, server.stderr)
+        let used = Set(results.compactMap { $0.answer?["version"]?.number.map { Int64($0) } })
+        XCTAssertGreaterThan(used.count, 1, "answers came from more than one version")
+        // Each answer is what the version it names answers (the interpreter, on that version's source).
+        var programs: [Int64: (TypedProgram, Interpreter)] = [:]
+        for v in versions {
+            let id = Int64(v["version"]!.number!)
+            let source = try server.get("/v1/tasks/sms_drift/versions/\(id)", token: Self.token).json?["source"]?.string ?? ""
+            let (p, _) = Checker.checkSource(SourceFile(name: "v.loop", text: source), stdlib: .embedded)
+            if let p { programs[id] = (p, Interpreter(p)) }
+        }
+        for r in results {
+            guard let a = r.answer, let v = a["version"]?.number.map({ Int64($0) }), let (p, interp) = programs[v] else { return XCTFail("answer \(r.id) names no stored version") }
+            let text = records[r.id]["text"]!.string!
+            XCTAssertEqual(a["label"]?.string, p.labels[interp.classify([.text(Array(text.utf8))]).label], "request \(r.id) answered by v\(v)")
+        }
+        XCTAssertEqual(server.stop(), 0, server.stderr)
+        // The store counts what the clients sent and what was sampled.
+        let store = try Store.open(path: dir.appendingPathComponent("sms_drift.sqlite").path)
+        let run = try store.runs()[0]
+        let state = try JSONDecoder().decode(DriverState.self, from: Data(run.state!.utf8))
+        XCTAssertEqual(state.requests, records.count)
+        XCTAssertEqual(state.sampled, state.validated + state.unvalidated)
+        XCTAssertEqual(try store.executions(run: run.id!).filter { $0.stratum != "shadow" }.count, state.validated)
+        XCTAssertEqual(Set(try store.executions(run: run.id!).map(\.seq)).count, try store.executionCount(run: run.id!), "no request stored twice")
+    }
+
+    /// An LLM oracle (a stub on 127.0.0.1) that answers in 2 s, then one that fails with 500s:
+    /// requests are answered all the same, the failures are counted, nothing is validated twice.
+    func testASlowOrFailingOracleNeverHoldsUpRequests() throws {
+        let stub = try StubServer()
+        defer { stub.stop() }
+        let failing = Locked(false)
+        let oracle = StubLLM.labellingOracle { $0.lowercased().contains("prize") ? "spam" : "ham" }
+        stub.respond { r in failing.current ? .status(500, "{\"error\": \"down\"}") : .delay(2, oracle(r)) }
+        let dir = try serveTempDir("oracle")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let sms = root.appendingPathComponent("Examples/sms_spam").path
+        let env = ["OPENAI_BASE_URL": stub.baseURL + "/v1", "OPENAI_API_KEY": "stub-key", "LOOPAI_ADMIN_TOKEN": Self.token,
+                   "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"]
+        let server = try ServeProcess(["--task", sms + "/task.yaml", "--program", sms + "/program.loop", "--oracle", "llm", "--store", dir.path,
+                                       "--generator", "induce", "--no-cache"], environment: env)
+        let records = Array(try jsonLines(sms + "/data.jsonl").prefix(800)).map { JSON.object([("text", $0["text"]!)]) }
+        let slow = send(server, Array(records.prefix(400)), task: "sms_spam", connections: 4)
+        XCTAssertTrue(slow.allSatisfy { $0.status == 200 })
+        failing.withLock { $0 = true }
+        let down = send(server, Array(records.dropFirst(400)), task: "sms_spam", connections: 4)
+        XCTAssertTrue(down.allSatisfy { $0.status == 200 }, "the oracle being down fails no request")
+        // The failing batches are retried with back-off: wait (at most 60 s) for their ledger.
+        var metrics = ""
+        for _ in 0..<300 {
+            metrics = try server.get("/metrics").text
+            if metrics.contains("loopai_oracle_errors_total{task=\"sms_spam\"}") { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        XCTAssertTrue(metrics.contains("loopai_oracle_calls_total{task=\"sms_spam\"}"), metrics)
+        XCTAssertTrue(metrics.contains("loopai_oracle_errors_total{task=\"sms_spam\"}"), "oracle failures are counted:\n\(metrics)")
+        XCTAssertTrue(metrics.contains("loopai_oracle_seconds_total{task=\"sms_spam\"}"), metrics)
+        XCTAssertTrue(metrics.contains("loopai_requests_total{task=\"sms_spam\",version=\"v1\""), metrics)
+        XCTAssertEqual(server.stop(), 0, server.stderr)
+        XCTAssertFalse(server.stderr.contains("stub-key"), "the API key is never logged")
+        let store = try Store.open(path: dir.appendingPathComponent("sms_spam.sqlite").path)
+        let run = try store.runs()[0]
+        let state = try JSONDecoder().decode(DriverState.self, from: Data(run.state!.utf8))
+        XCTAssertEqual(state.requests, 800)
+        XCTAssertGreaterThan(state.validated, 0, "the slow oracle's answers were used")
+        XCTAssertGreaterThan(state.oracleErrors, 0)
+        XCTAssertEqual(state.sampled, state.validated + state.unvalidated)
+    }
+}
