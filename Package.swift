@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         // /metrics in the Prometheus text format (swift-metrics comes with Hummingbird).
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Already in the graph through Hummingbird; named for NIOPosix's executor take-over.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(name: "LoopDiagnostics"),
@@ -57,9 +59,12 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Yams", package: "Yams"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: [.swiftLanguageMode(.v6)]),
         .executableTarget(name: "loopai", dependencies: [
             "LoopData", "LoopCodegen", "LoopInduce", "LoopLLM", "LoopTask", "LoopGenerate", "LoopStore", "LoopRuntime", "LoopApp", "LoopServe",
+            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "LoopSyntaxTests", dependencies: ["LoopSyntax"]),

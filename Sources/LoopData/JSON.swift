@@ -216,6 +216,13 @@ public enum JSONWriter {
 
     /// Escapes a UTF-8 string; bytes that are not valid UTF-8 become U+FFFD.
     public static func string(_ b: [UInt8], into s: inout String) {
+        // Most strings need no escape and are valid UTF-8: one append.
+        if !b.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }), let valid = String(validating: b, as: UTF8.self) {
+            s += "\""
+            s += valid
+            s += "\""
+            return
+        }
         s += "\""
         for ch in String(decoding: b, as: UTF8.self).unicodeScalars {
             switch ch {

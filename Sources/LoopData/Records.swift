@@ -26,6 +26,7 @@ public struct InputRecord: Sendable {
     /// 1-based line where the record starts.
     public let line: Int
     public let raw: RawRecord
+    public init(line: Int, raw: RawRecord) { self.line = line; self.raw = raw }
 }
 
 public struct InputError: Error, CustomStringConvertible {

@@ -16,10 +16,13 @@ enum Dashboard {
         h += """
         <script>
         let refreshes = 0;
+        // With a client token configured, open the page as /?token=TOKEN.
+        const token = new URLSearchParams(location.search).get('token');
+        const headers = token ? {'Authorization': 'Bearer ' + token} : {};
         async function refresh() {
           for (const el of document.querySelectorAll('.live')) {
             try {
-              const r = await fetch('/v1/tasks/' + encodeURIComponent(el.dataset.task) + '/dashboard', {cache: 'no-store'});
+              const r = await fetch('/v1/tasks/' + encodeURIComponent(el.dataset.task) + '/dashboard', {cache: 'no-store', headers});
               if (r.ok) el.innerHTML = await r.text();
             } catch (e) { document.getElementById('updated').textContent = 'the server does not answer: ' + e; return; }
           }
@@ -41,9 +44,10 @@ enum Dashboard {
     /// One task's panel.
     static func fragment(_ t: ServedTask) -> String {
         let s = t.runner.status.current
+        let live = t.engine.liveCounts
         let versions = (try? t.engine.store.versions()) ?? []
-        var h = "<p class=\"live-status\" data-requests=\"\(s.requests)\">"
-        h += "\(s.requests) requests · queue \(t.engine.queued) · \(s.dropped) dropped · sampling \(String(format: "%.2f%%", s.sampler.meanProbability * 100)) realized"
+        var h = "<p class=\"live-status\" data-requests=\"\(live.requests)\">"
+        h += "\(live.requests) requests · queue \(live.queued) · \(live.dropped) dropped · sampling \(String(format: "%.2f%%", s.sampler.meanProbability * 100)) realized"
         h += " of \(String(format: "%.2f%%", s.sampler.configuration.rate * 100)) configured"
         if let c = s.candidate { h += " · candidate v\(c.versionId) in \(c.stage.rawValue)\(c.stage == .canary ? String(format: " at %.0f%%", c.share * 100) : "")" }
         if s.paused { h += " · <strong>paused</strong>" }

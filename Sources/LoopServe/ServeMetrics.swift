@@ -9,6 +9,7 @@ final class ServeMetrics: Sendable {
     private struct RequestKey: Hashable { var task: String; var version: Int64; var label: String; var decidedBy: String }
     private let requestCounters = Locked<[RequestKey: Counter]>([:])
     private let latency = Locked<[String: DurationHistogram]>([:])
+    private let batchLatency = Locked<[String: DurationHistogram]>([:])
     private let errors = Locked<[String: Counter]>([:])
     /// The last exported value of each state count, so counters advance by the difference.
     private let exported = Locked<[String: Double]>([:])
@@ -29,11 +30,11 @@ final class ServeMetrics: Sendable {
         c.increment(by: Int64(count))
     }
 
-    func latency(task: String, nanoseconds: UInt64) {
-        let h = latency.withLock { m -> DurationHistogram in
+    func latency(task: String, nanoseconds: UInt64, batch: Bool = false) {
+        let h = (batch ? batchLatency : latency).withLock { m -> DurationHistogram in
             if let h = m[task] { return h }
-            let h = registry.makeDurationHistogram(descriptor: MetricNameDescriptor(metricName: "loopai_request_duration", unitName: "seconds",
-                                                                                   helpText: "Time from a request's body to its answer (decode, classify, encode)."),
+            let h = registry.makeDurationHistogram(descriptor: MetricNameDescriptor(metricName: batch ? "loopai_batch_request_duration" : "loopai_request_duration", unitName: "seconds",
+                                                                                   helpText: batch ? "Time from a batch request's body to its answers." : "Time from a request's body to its answer (decode, classify, encode)."),
                                                    labels: [("task", task)], buckets: Self.buckets)
             m[task] = h
             return h
@@ -54,7 +55,11 @@ final class ServeMetrics: Sendable {
     }
 
     /// Brings the state-derived metrics of a task up to date.
-    func update(task: String, state s: DriverState, queued: Int, stepFailures: Int, confidence: Double) {
+    func update(task: String, state s0: DriverState, live: (requests: Int, sampled: Int, dropped: Int, queued: Int, unvalidated: Int),
+                stepFailures: Int, confidence: Double) {
+        var s = s0
+        s.sampled = live.sampled; s.dropped = live.dropped; s.unvalidated = live.unvalidated
+        let queued = live.queued
         let counts: [(String, String, Double)] = [
             ("loopai_samples_sampled_total", "Requests the sampler chose for validation.", Double(s.sampled)),
             ("loopai_samples_validated_total", "Samples validated (stored answers and oracle).", Double(s.validated)),

@@ -16,8 +16,9 @@ final class ServedTask: @unchecked Sendable {
     let labelField: String?
     let oracleName: String
     let generatorName: String
-    /// Field names the program reads.
+    /// Field names the program reads, and the task's labels.
     let inputFields: Set<String>
+    let labelSet: Set<String>
 
     var engine: TaskEngine { runner.engine }
 
@@ -28,13 +29,16 @@ final class ServedTask: @unchecked Sendable {
         assembly.generator = entry.generator
         assembly.llm = config.llm
         assembly.examplesPath = entry.examples
-        assembly.initialProgramPath = entry.program
+        // The first program: --program, else the task's own program file when it has one.
+        assembly.initialProgramPath = entry.program ?? (FileManager.default.fileExists(atPath: spec.programPath) ? spec.programPath : nil)
         let storePath = config.store + "/\(spec.name).sqlite"
         let store = try TaskAssembly.openStore(storePath)
-        var settings = try assembly.settings(source: "serve", escalationDirectory: TaskAssembly.escalationDirectory(store: storePath, override: nil))
+        var settings = try assembly.settings(source: "serve", escalationDirectory: config.store + "/escalations/\(spec.name)")
         settings.labelKey = nil
         settings.batchSize = config.batchSize
         settings.queueCapacity = config.queueCapacity
+        // One step validates what the oracle can take in a few rounds of its batches; the rest wait.
+        settings.maxSamplesPerStep = max(config.batchSize, spec.oracle.batchSize * max(1, spec.oracle.concurrency) * 2)
         // A server resumes the task's unfinished serving run, whatever stopped it.
         let latest = try store.latestRun(task: spec.name)
         let resume = latest.map { $0.finishedAt == nil && $0.streamPath == "serve" } ?? false
@@ -51,6 +55,7 @@ final class ServedTask: @unchecked Sendable {
         oracleName = settings.oracle.name
         generatorName = settings.generator.name
         inputFields = Set(spec.input.map(\.name))
+        labelSet = Set(spec.labelNames)
         if resume { log("\(spec.name): resumed run \(engine.run.id ?? 0) at request \(engine.state.requests), v\(engine.state.activeVersion) active") }
         else { log("\(spec.name): new run \(engine.run.id ?? 0), v\(engine.state.activeVersion) active") }
     }

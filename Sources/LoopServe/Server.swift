@@ -42,6 +42,7 @@ public final class LoopServer: Sendable {
     /// task's queued samples.
     public func run() async throws {
         for t in tasks.values { t.runner.start() }
+        if ProcessInfo.processInfo.environment["LOOPAI_BENCH_ROUTES"] == "1" { log("benchmark routes on: POST /bench/echo") }
         let app = Application(router: router(),
                               configuration: .init(address: .hostname(config.host, port: config.port), serverName: "loopai"),
                               onServerRunning: { [log, config, order] channel in
@@ -66,6 +67,7 @@ public final class LoopServer: Sendable {
 
     func router() -> Router<BasicRequestContext> {
         let r = Router(context: BasicRequestContext.self)
+        r.add(middleware: JSONErrors())
         r.get("/healthz") { _, _ in API.json(.object([("status", JSON("ok"))])) }
         r.get("/readyz") { [self] _, _ in
             // Every task's program was compiled before the server started listening.
@@ -74,29 +76,42 @@ public final class LoopServer: Sendable {
         r.get("/metrics") { [self] _, _ in
             for name in order {
                 let t = tasks[name]!
-                metrics.update(task: name, state: t.runner.status.current, queued: t.engine.queued,
+                metrics.update(task: name, state: t.runner.status.current, live: t.engine.liveCounts,
                                stepFailures: t.runner.stepFailures.current, confidence: t.spec.validation.confidence)
             }
             return API.bytes(metrics.text(), type: "text/plain; version=0.0.4; charset=utf-8")
         }
         r.get("/") { [self] _, _ in API.text(Dashboard.page(tasks: order), type: "text/html; charset=utf-8") }
-        r.get("/v1/tasks") { [self] _, _ in
-            API.json(.object([("tasks", .array(order.map { summary(tasks[$0]!) }))]))
+        if ProcessInfo.processInfo.environment["LOOPAI_BENCH_ROUTES"] == "1" {
+            // The baseline of Benchmarks/serve.sh: decode the same JSON body, answer two fields.
+            r.post("/bench/echo") { request, _ in
+                var req = request
+                let buffer = try await req.collectBody(upTo: 1 << 20)
+                let body = (try? JSONParser.parse(Array(buffer.readableBytesView))) ?? .null
+                return API.json(.object([("label", JSON("ham")), ("length", .number(Double(body["text"]?.string?.utf8.count ?? 0)))]))
+            }
         }
-        r.get("/v1/tasks/:task") { [self] _, context in
-            try guarded { let t = try task(context); return API.json(detail(t)) }
+        r.get("/v1/tasks") { [self] request, context in
+            try guarded(context) {
+                try authorizeReader(request)
+                return API.json(.object([("tasks", .array(order.map { summary(tasks[$0]!) }))]))
+            }
         }
-        r.get("/v1/tasks/:task/dashboard") { [self] _, context in
-            try guarded {
+        r.get("/v1/tasks/:task") { [self] request, context in
+            try guarded(context) { try authorizeReader(request); let t = try task(context); return API.json(detail(t)) }
+        }
+        r.get("/v1/tasks/:task/dashboard") { [self] request, context in
+            try guarded(context) {
+                try authorizeReader(request)
                 let t = try task(context)
                 return API.text(Dashboard.fragment(t), type: "text/html; charset=utf-8")
             }
         }
         r.post("/v1/tasks/:task/classify") { [self] request, context in
-            try await guardedAsync {
+            try await guardedAsync(context) {
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                let t = try task(context)
                 try authorizeClient(request)
+                let t = try task(context)
                 let body = try await API.body(request, limit: config.maxBodyBytes)
                 let (answer, _) = try classify(t, body)
                 let response = API.json(answer)
@@ -105,9 +120,10 @@ public final class LoopServer: Sendable {
             }
         }
         r.post("/v1/tasks/:task/classify/batch") { [self] request, context in
-            try await guardedAsync {
-                let t = try task(context)
+            try await guardedAsync(context) {
+                let t0 = DispatchTime.now().uptimeNanoseconds
                 try authorizeClient(request)
+                let t = try task(context)
                 let body = try await API.body(request, limit: config.maxBodyBytes)
                 guard case .array(let inputs)? = body["inputs"] else {
                     throw API.Refusal(.badRequest, "invalid_request", "the body is {\"inputs\": [...]}: a list of inputs")
@@ -115,21 +131,16 @@ public final class LoopServer: Sendable {
                 guard inputs.count <= config.maxBatch else {
                     throw API.Refusal(.contentTooLarge, "batch_too_large", "\(inputs.count) inputs; a batch holds at most \(config.maxBatch)")
                 }
-                var answers: [JSON] = []
-                answers.reserveCapacity(inputs.count)
-                for (i, input) in inputs.enumerated() {
-                    do { answers.append(try classify(t, input).answer) }
-                    catch let e as API.Refusal {
-                        answers.append(.object([("index", API.int(i)), ("error", .object([("code", JSON(e.code)), ("message", JSON(e.message))]))]))
-                    }
-                }
-                return API.json(.object([("answers", .array(answers))]))
+                let answers = classifyBatch(t, inputs)
+                let response = API.json(.object([("answers", .array(answers))]))
+                metrics.latency(task: t.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0, batch: true)
+                return response
             }
         }
         r.post("/v1/tasks/:task/feedback") { [self] request, context in
-            try await guardedAsync {
-                let t = try task(context)
+            try await guardedAsync(context) {
                 try authorizeClient(request)
+                let t = try task(context)
                 let body = try await API.body(request, limit: config.maxBodyBytes)
                 return try feedback(t, body)
             }
@@ -137,25 +148,25 @@ public final class LoopServer: Sendable {
         // Admin.
         for action in ["promote", "rollback", "pause", "resume"] {
             r.post("/v1/tasks/:task/\(action)") { [self] request, context in
-                try guarded {
-                    let t = try task(context)
+                try guarded(context) {
                     try authorizeAdmin(request)
+                    let t = try task(context)
                     return try admin(t, action)
                 }
             }
         }
         r.get("/v1/tasks/:task/versions") { [self] request, context in
-            try guarded {
-                let t = try task(context)
+            try guarded(context) {
                 try authorizeAdmin(request)
+                let t = try task(context)
                 let versions = try t.engine.store.versions()
                 return API.json(.object([("versions", .array(versions.map { versionJSON($0, source: false) }))]))
             }
         }
         r.get("/v1/tasks/:task/versions/:id") { [self] request, context in
-            try guarded {
-                let t = try task(context)
+            try guarded(context) {
                 try authorizeAdmin(request)
+                let t = try task(context)
                 guard let id = context.parameters.get("id").flatMap({ Int64($0.hasPrefix("v") ? String($0.dropFirst()) : $0) }) else {
                     throw API.Refusal(.badRequest, "invalid_request", "a version is a number (or vN)")
                 }
@@ -164,25 +175,25 @@ public final class LoopServer: Sendable {
             }
         }
         r.get("/v1/tasks/:task/escalations") { [self] request, context in
-            try guarded {
-                let t = try task(context)
+            try guarded(context) {
                 try authorizeAdmin(request)
+                let t = try task(context)
                 let list = try t.engine.store.escalations()
                 return API.json(.object([("escalations", .array(list.map { escalationJSON($0, ticket: false) }))]))
             }
         }
         r.get("/v1/tasks/:task/escalations/:id") { [self] request, context in
-            try guarded {
-                let t = try task(context)
+            try guarded(context) {
                 try authorizeAdmin(request)
+                let t = try task(context)
                 let e = try escalation(t, context)
                 return API.json(escalationJSON(e, ticket: true))
             }
         }
         r.post("/v1/tasks/:task/escalations/:id/resolve") { [self] request, context in
-            try await guardedAsync {
-                let t = try task(context)
+            try await guardedAsync(context) {
                 try authorizeAdmin(request)
+                let t = try task(context)
                 let e = try escalation(t, context)
                 let body = try await API.body(request, limit: config.maxBodyBytes)
                 guard let source = body["program"]?.string else {
@@ -222,6 +233,15 @@ public final class LoopServer: Sendable {
         }
     }
 
+    /// Status and the dashboard show the programs: with a client token, they need it (or the admin one).
+    func authorizeReader(_ request: Request) throws {
+        guard let clientToken else { return }
+        let header = request.headers[.authorization]
+        guard Token.matches(header, clientToken) || (adminToken.map { Token.matches(header, $0) } ?? false) else {
+            throw API.Refusal(.unauthorized, "unauthorized", "this endpoint needs `Authorization: Bearer TOKEN` (the client or the admin token)")
+        }
+    }
+
     func authorizeAdmin(_ request: Request) throws {
         guard let adminToken else {
             throw API.Refusal(.forbidden, "admin_disabled", "admin endpoints are disabled: start the server with an admin token (\(config.adminTokenEnv), or admin_token_file)")
@@ -232,47 +252,96 @@ public final class LoopServer: Sendable {
     }
 
     /// Classifies one request body; refusals are thrown (the batch endpoint answers them inline).
-    func classify(_ t: ServedTask, _ body: JSON) throws -> (answer: JSON, seq: Int) {
+    /// A request body made ready for the engine: its id (given or made), the program's input and
+    /// the whole record; refusals are thrown.
+    func prepare(_ t: ServedTask, _ body: JSON) throws -> (key: RequestKey, input: JSON, record: JSON) {
         guard case .object = body else {
             throw API.Refusal(.badRequest, "invalid_request", "an input is a JSON object with the task's fields (\(t.spec.input.map(\.name).joined(separator: ", ")))")
         }
         let key: RequestKey
-        var idJSON: JSON
-        switch body["id"] {
-        case .string(let b)?: key = .id(String(decoding: b, as: UTF8.self)); idJSON = .string(b)
-        case .number(let x)? where x == x.rounded() && abs(x) < 1e15: let s = String(Int64(x)); key = .id(s); idJSON = JSON(s)
-        case nil, .null?:
+        if let given = body["id"], given != .null {
+            key = .id(try requestId(given))
+        } else {
             let n = idCounter.withLock { c -> Int in c += 1; return c }
-            let s = "\(idPrefix)-\(n)"
-            key = .id(s); idJSON = JSON(s)
-        default: throw API.Refusal(.badRequest, "invalid_request", "`id` is a string or a whole number")
+            key = .id("\(idPrefix)-\(n)")
         }
         let record = body.removing(["id"])
         var input = record
         if let f = t.labelField {
-            guard record[f] != nil else {
+            guard let truth = record[f] else {
                 throw API.Refusal(.unprocessableContent, "missing_field", "this server validates with labels from the `\(f)` field of each request (--oracle labels:\(f)), and it is missing")
+            }
+            guard let name = truth.string, t.labelSet.contains(name) else {
+                throw API.Refusal(.unprocessableContent, "invalid_label", "`\(f)` is one of the task's labels (\(t.spec.labelNames.joined(separator: ", "))), not \(JSONWriter.string(truth))")
             }
             input = record.removing([f])
         }
-        if t.spec.isSingleText {
-            let f = t.spec.input[0].name
-            switch input[f] {
-            case .string?: break
-            case nil: throw API.Refusal(.unprocessableContent, "missing_field", "missing field `\(f)` (the task's input is {\"\(f)\": \"...\"})")
-            case let v?: throw API.Refusal(.unprocessableContent, "invalid_input", "field `\(f)` is text (a JSON string), not \(v.kindName)")
-            }
-        }
-        input = TaskInputProjection.project(input, t.spec)
-        let served = t.runner.serve(key, input: input, record: record)
+        return (key, try programInput(t, input), record)
+    }
+
+    /// The answer to one request, or its refusal.
+    func answer(_ t: ServedTask, _ key: RequestKey, _ served: Served) throws -> JSON {
         switch served.result {
         case .failure(let e):
-            metrics.error(task: t.name, kind: "invalid_input")
             throw API.Refusal(.unprocessableContent, "invalid_input", e.message)
         case .success(let a):
             metrics.request(task: t.name, version: a.versionId, label: a.label, decidedBy: a.decidedBy)
-            return (.object([("id", idJSON), ("label", JSON(a.label)), ("confidence", API.number(a.confidence)),
-                             ("decided_by", JSON(a.decidedBy)), ("version", API.int64(a.versionId))]), served.seq)
+            return .object([("id", JSON(key.text)), ("label", JSON(a.label)), ("confidence", API.number(a.confidence)),
+                            ("decided_by", JSON(a.decidedBy)), ("version", API.int64(a.versionId))])
+        }
+    }
+
+    func classify(_ t: ServedTask, _ body: JSON) throws -> (answer: JSON, seq: Int) {
+        let r = try prepare(t, body)
+        let served = t.runner.serve(r.key, input: r.input, record: r.record)
+        return (try answer(t, r.key, served), served.seq)
+    }
+
+    /// Many inputs: the valid ones are answered together; each refusal takes its input's place.
+    func classifyBatch(_ t: ServedTask, _ inputs: [JSON]) -> [JSON] {
+        var prepared: [(key: RequestKey, input: JSON, record: JSON)] = []
+        var slots: [Result<Int, API.Refusal>] = []
+        for input in inputs {
+            do { slots.append(.success(prepared.count)); prepared.append(try prepare(t, input)) }
+            catch let e as API.Refusal { slots[slots.count - 1] = .failure(e) }
+            catch { slots[slots.count - 1] = .failure(API.Refusal(.badRequest, "invalid_request", "\(error)")) }
+        }
+        let served = t.runner.serveBatch(prepared)
+        return slots.enumerated().map { i, slot in
+            do {
+                switch slot {
+                case .success(let k): return try answer(t, prepared[k].key, served[k])
+                case .failure(let e): throw e
+                }
+            } catch let e as API.Refusal {
+                metrics.error(task: t.name, kind: e.code)
+                return .object([("index", API.int(i)), ("error", .object([("code", JSON(e.code)), ("message", JSON(e.message))]))])
+            } catch { return .null }
+        }
+    }
+
+    /// What the program sees of a request body: the task's fields, checked for presence and type
+    /// where the task declares them (the program's decoder checks the rest).
+    func programInput(_ t: ServedTask, _ body: JSON) throws -> JSON {
+        guard case .object = body else {
+            throw API.Refusal(.unprocessableContent, "invalid_input", "an input is a JSON object with the task's fields (\(t.spec.input.map(\.name).joined(separator: ", ")))")
+        }
+        for f in t.spec.input {
+            switch (f.type, body[f.name]) {
+            case (_, nil): throw API.Refusal(.unprocessableContent, "missing_field", "missing field `\(f.name)` (the task's input: \(t.spec.input.map(\.name).joined(separator: ", ")))")
+            case (.text, .string?), (.number, .number?), (.bool, .bool?): break
+            case (_, let v?): throw API.Refusal(.unprocessableContent, "invalid_input", "field `\(f.name)` is \(f.type.rawValue), not \(v.kindName)")
+            }
+        }
+        return TaskInputProjection.project(body, t.spec)
+    }
+
+    /// A request id: a string, or a whole number below 10^15 (answered as its decimal string).
+    func requestId(_ j: JSON) throws -> String {
+        switch j {
+        case .string(let b): return String(decoding: b, as: UTF8.self)
+        case .number(let x) where x == x.rounded() && abs(x) < 1e15: return String(Int64(x))
+        default: throw API.Refusal(.badRequest, "invalid_request", "`id` is a string or a whole number (below 10^15)")
         }
     }
 
@@ -283,8 +352,8 @@ public final class LoopServer: Sendable {
         var input: JSON
         var programLabel: String? = nil
         if let given = body["input"] {
-            input = TaskInputProjection.project(given, t.spec)
-        } else if let id = body["id"].flatMap({ $0.string ?? $0.number.map { String(Int64($0)) } }) {
+            input = try programInput(t, given.removing(t.labelField.map { [$0] } ?? []))
+        } else if let id = try body["id"].map(requestId) {
             guard let r = t.runner.recentRequest(id) else {
                 throw API.Refusal(.notFound, "unknown_request", "request `\(id)` is not among the recent requests of task \(t.name); send its \"input\" with the label")
             }
@@ -338,6 +407,7 @@ public final class LoopServer: Sendable {
 
     func detail(_ t: ServedTask) -> JSON {
         let s = t.runner.status.current
+        let live = t.engine.liveCounts
         let report = t.report()
         let interval = report.interval
         let recent = s.sampler.recent
@@ -350,8 +420,8 @@ public final class LoopServer: Sendable {
             ("candidate", s.candidate.map { c in .object([("version", API.int64(c.versionId)), ("stage", JSON(c.stage.rawValue)), ("share", .number(c.share)),
                                                           ("since_request", API.int(c.since)), ("why", JSON(c.why))]) } ?? .null),
             ("paused", .bool(s.paused)),
-            ("requests", API.int(t.engine.requestCount)), ("sampled", API.int(s.sampled)), ("validated", API.int(s.validated)),
-            ("dropped", API.int(s.dropped)), ("queue_depth", API.int(t.engine.queued)),
+            ("requests", API.int(live.requests)), ("sampled", API.int(live.sampled)), ("validated", API.int(s.validated)),
+            ("unvalidated", API.int(live.unvalidated)), ("dropped", API.int(live.dropped)), ("queue_depth", API.int(live.queued)),
             ("agreement", API.number(s.agreement.estimate)), ("agreement_lower", API.number(interval?.lower)), ("agreement_upper", API.number(interval?.upper)),
             ("sampling_rate_configured", .number(s.sampler.configuration.rate)), ("sampling_rate_realized", .number(s.sampler.meanProbability)),
             ("cost", .number(report.totalCost)), ("all_llm_cost", .number(s.allLLMCost)),
@@ -386,15 +456,35 @@ public final class LoopServer: Sendable {
 
     // MARK: Refusals
 
-    func guarded(_ body: () throws -> Response) throws -> Response {
+    func refused(_ context: BasicRequestContext, _ r: API.Refusal) {
+        let name = context.parameters.get("task") ?? ""
+        metrics.error(task: tasks[name] == nil ? "" : name, kind: r.code)
+    }
+
+    func guarded(_ context: BasicRequestContext, _ body: () throws -> Response) throws -> Response {
         do { return try body() }
-        catch let r as API.Refusal { return r.response }
+        catch let r as API.Refusal { refused(context, r); return r.response }
         catch { log("internal error: \(error)"); return API.error(.internalServerError, "internal", "\(error)") }
     }
 
-    func guardedAsync(_ body: () async throws -> Response) async throws -> Response {
+    func guardedAsync(_ context: BasicRequestContext, _ body: () async throws -> Response) async throws -> Response {
         do { return try await body() }
-        catch let r as API.Refusal { return r.response }
+        catch let r as API.Refusal { refused(context, r); return r.response }
         catch { log("internal error: \(error)"); return API.error(.internalServerError, "internal", "\(error)") }
+    }
+}
+
+/// Refusals that Hummingbird makes itself (no route, a body over its own limit) answer with the
+/// same JSON error body as every other refusal.
+struct JSONErrors: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do { return try await next(request, context) }
+        catch let e as HTTPError {
+            if e.status == .notFound { return API.error(.notFound, "not_found", "no endpoint \(request.method) \(request.uri.path) (see Docs/openapi.yaml)") }
+            return API.error(e.status, "http_error", e.body ?? e.status.reasonPhrase)
+        } catch let e as HTTPResponseError {
+            return API.error(e.status, "http_error", e.status.reasonPhrase)
+        }
     }
 }

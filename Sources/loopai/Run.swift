@@ -27,6 +27,12 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let p = try loadProgram(program, showWarnings: false)
+        let format = RecordReader.resolve(inputOptions.inputFormat, path: input)
+        if (input == nil || input == "-") && (format == .lines || format == .jsonl) {
+            // Standard input is read as it comes, and each answer written as soon as it is
+            // computed: `tail -f app.log | loopai run p.loop` answers line by line.
+            return try streamStandardInput(p, format: format, engine: try makeEngine(engine, p))
+        }
         let records = try wrapIO { try RecordReader.read(input, format: inputOptions.inputFormat) }
         let e = try makeEngine(engine, p)
         let outcomes = Driver.classify(e, records, column: inputOptions.column, progress: Progress("run", total: records.count))
@@ -43,6 +49,57 @@ struct Run: ParsableCommand {
         out.flush()
         if errors > 0 {
             printErr("\(errors) of \(outcomes.count) records could not be classified")
+            throw ExitCode(1)
+        }
+    }
+}
+
+extension Run {
+    /// Reads standard input in chunks; the complete lines of each chunk are classified together
+    /// and their answers written (and flushed) before the next read.
+    func streamStandardInput(_ p: TypedProgram, format: InputFormat, engine e: ClassifierEngine) throws {
+        var pending: [UInt8] = []
+        var lineNumber = 0
+        var errors = 0, total = 0
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var out = Output()
+        func emit(_ lines: [[UInt8]]) {
+            var records: [InputRecord] = []
+            for var l in lines {
+                lineNumber += 1
+                if l.last == 0x0D { l.removeLast() }
+                if format == .jsonl {
+                    if l.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                    do { records.append(InputRecord(line: lineNumber, raw: .json(try JSONParser.parse(l)))) }
+                    catch { records.append(InputRecord(line: lineNumber, raw: .json(.object([("__error__", JSON("invalid JSON: \(error)"))])))) }
+                } else {
+                    records.append(InputRecord(line: lineNumber, raw: .text(l)))
+                }
+            }
+            for o in Driver.classify(e, records, column: inputOptions.column) {
+                total += 1
+                switch o.result {
+                case .success(let d): out.line(JSONWriter.string(decisionJSON(d, program: p, line: o.line)))
+                case .failure(let err):
+                    errors += 1
+                    out.line(JSONWriter.string(.object([("line", .number(Double(o.line))), ("error", JSON(err.message))])))
+                }
+            }
+            out.flush()
+        }
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(0, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; throw CLIError("cannot read standard input: \(String(cString: strerror(errno)))", code: 2) }
+            if n == 0 { break }
+            pending += chunk[0..<n]
+            guard let lastNewline = pending.lastIndex(of: 0x0A) else { continue }
+            let complete = pending[..<lastNewline].split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
+            pending.removeSubrange(...lastNewline)
+            emit(complete)
+        }
+        if !pending.isEmpty { emit([pending]) }
+        if errors > 0 {
+            printErr("\(errors) of \(total) records could not be classified")
             throw ExitCode(1)
         }
     }

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import LoopApp
 import LoopServe
+import NIOPosix
+import NIOCore
 
 /// `loopai serve`: answers an application's requests over HTTP while validation, improvement and
 /// rollout run in the background.
@@ -55,6 +57,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Most inputs in one batch request.")
     var maxBatch: Int?
 
+    @Option(help: "Samples per validation commit (a commit also happens every --commit-interval).")
+    var batch: Int?
+
     @OptionGroup var llm: LLMOptions
 
     func run() throws {
@@ -67,7 +72,13 @@ struct ServeCommand: ParsableCommand {
             e.program = program
             c.tasks.append(e)
         }
-        if task.isEmpty, let oracle { for i in c.tasks.indices { c.tasks[i].oracle = oracle } }
+        if task.isEmpty {
+            for i in c.tasks.indices {
+                if let oracle { c.tasks[i].oracle = oracle }
+                if let g = generator { c.tasks[i].generator = GeneratorChoice(rawValue: g.rawValue) }
+            }
+        }
+        if let batch { c.batchSize = batch }
         if let host { c.host = host }
         if let port { c.port = port }
         if let store { c.store = store }
@@ -76,6 +87,8 @@ struct ServeCommand: ParsableCommand {
         if let maxBody { c.maxBodyBytes = maxBody }
         if let maxBatch { c.maxBatch = maxBatch }
         c.llm = llm.settings
+        // Requests run on the NIO event loops instead of hopping to Swift's global executor.
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let log: @Sendable (String) -> Void = { printErr("serve: " + $0) }
         let server = try LoopServer(config: c, log: log)
         let done = DispatchSemaphore(value: 0)

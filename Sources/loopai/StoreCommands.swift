@@ -43,7 +43,12 @@ struct Status: ParsableCommand {
             let a = s.agreement.estimate.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a"
             print("requests \(s.requests), sampled \(s.sampled), validated \(s.validated), unvalidated \(s.unvalidated); agreement \(a)")
             if s.allLLMCost > 0 { print(String(format: "cost so far $%.6f (oracle $%.6f, generation $%.6f) vs all-LLM $%.6f", s.oracleCost + s.generationCost, s.oracleCost, s.generationCost, s.allLLMCost)) }
+            print(String(format: "sampling %.2f%% realized, %@ at %.2f%% configured", s.sampler.meanProbability * 100,
+                         s.sampler.configuration.strategy.rawValue, s.sampler.configuration.rate * 100))
             if let c = s.candidate { print("candidate v\(c.versionId): \(c.stage.rawValue)\(c.stage == .canary ? String(format: " at %.0f%%", c.share * 100) : "")") }
+            else if s.sampler.recent.count < LoopSettings.defaultMinValidations {
+                print("waiting for \(LoopSettings.defaultMinValidations - s.sampler.recent.count) more validation(s): the agreement triggers act on \(LoopSettings.defaultMinValidations) in the window")
+            }
         }
         if let v = try db.activeVersion() { print("active version: v\(v.id!) (\(v.provenance))") }
         let open = try db.escalations(status: .open)
@@ -57,9 +62,17 @@ struct History: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @Flag(help: "Show each version's diff from its parent.")
     var diff = false
+    @Option(help: "Print one stored version's source (vN or N), candidates and rejected ones included, and nothing else.")
+    var show: String?
 
     func run() throws {
         let db = try storeOptions.open()
+        if let show {
+            guard let id = Int64(show.hasPrefix("v") ? String(show.dropFirst()) : show) else { throw CLIError("--show takes a version: vN or N", code: 2) }
+            guard let v = try db.version(id: id) else { throw CLIError("the store has no version \(show)", code: 1) }
+            print(v.source, terminator: v.source.hasSuffix("\n") ? "" : "\n")
+            return
+        }
         let versions = try db.versions()
         let byId = Dictionary(versions.compactMap { v in v.id.map { ($0, v) } }, uniquingKeysWith: { a, _ in a })
         for v in versions {
@@ -121,6 +134,8 @@ struct Escalations: ParsableCommand {
         var task: String?
         @Flag(help: "Accept the program even when it is less accurate than the active one on the stored validations.")
         var force = false
+        @Flag(help: "Check, test and compare only: print what resolving would decide, and change nothing.")
+        var dryRun = false
 
         func run() throws {
             let db = try storeOptions.open()
@@ -143,6 +158,11 @@ struct Escalations: ParsableCommand {
             print("tests: \(passed) passed")
             print("stored validations: \(c.total); the edited program gets \(c.editedRight) right (\(pct(c.editedRight)))"
                   + (c.activeId.map { ", the active v\($0) \(c.activeRight) (\(pct(c.activeRight)))" } ?? ""))
+            if dryRun {
+                print(c.editedIsWorse ? "dry run: resolve would refuse it (less accurate than the active one; --force accepts it)" : "dry run: resolve would accept it; nothing was changed")
+                if c.editedIsWorse { throw ExitCode(1) }
+                return
+            }
             if c.editedIsWorse && !force {
                 throw CLIError("the edited program is less accurate than the active one on the stored validations; fix it or pass --force", code: 1)
             }

@@ -93,6 +93,15 @@ final class ServeAPITests: XCTestCase {
         // Feedback: an unknown request, a label the task does not have.
         expect(try server.post("/v1/tasks/sms_spam/feedback", .object([("id", JSON("never-sent")), ("label", JSON("spam"))])), 404, "unknown_request")
         expect(try server.post("/v1/tasks/sms_spam/feedback", .object([("input", .object([("text", JSON("x"))])), ("label", JSON("maybe"))])), 422, "invalid_label")
+        // An id too large to be exact, a label the task does not have, a route that does not exist.
+        expect(try server.post("/v1/tasks/sms_spam/feedback", .object([("id", .number(1e20)), ("label", JSON("ham"))])), 400, "invalid_request")
+        expect(try server.post(classify, .object([("text", JSON("x")), ("label", JSON("bogus"))])), 422, "invalid_label")
+        expect(try server.get("/v1/nothing/here"), 404, "not_found")
+        expect(try server.request("DELETE", "/healthz"), 404, "not_found")
+        // Every refusal is counted.
+        let metrics = try server.get("/metrics").text
+        XCTAssertTrue(metrics.contains("loopai_request_errors_total{task=\"sms_spam\",kind=\"invalid_json\"} 1"), metrics)
+        XCTAssertTrue(metrics.contains("loopai_request_errors_total{task=\"\",kind=\"unknown_task\"} 1"), metrics)
         // Still serving.
         let ok = try server.post(classify, .object([("id", JSON("after")), ("text", JSON("Are we still on for lunch?")), ("label", JSON("ham"))]))
         XCTAssertEqual(ok.status, 200)

@@ -111,6 +111,8 @@ public struct DriverState: Codable, Sendable {
     public var feedbackAgreed = 0
     /// Samples dropped because the validation queue was full.
     public var dropped = 0
+    /// Samples counted but lost with a killed process (before their batch was committed).
+    public var lostOnRestart = 0
     /// An operator paused validation and improvement (requests are still answered).
     public var paused = false
 

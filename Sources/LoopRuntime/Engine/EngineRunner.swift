@@ -18,6 +18,8 @@ public final class EngineRunner: @unchecked Sendable {
     public let stepFailures = Locked(0)
     /// Called with one line per event or failure.
     public var log: ((String) -> Void)?
+    /// How long a shutdown keeps validating what is queued.
+    public var drainSeconds = 30.0
     /// Recent requests by id, for feedback that names a request instead of repeating its input.
     let recent: Locked<RecentRequests>
 
@@ -63,6 +65,19 @@ public final class EngineRunner: @unchecked Sendable {
         return s
     }
 
+    /// Answers many requests (see `TaskEngine.serveBatch`).
+    public func serveBatch(_ requests: [(key: RequestKey, input: JSON, record: JSON)]) -> [Served] {
+        let served = engine.serveBatch(requests)
+        recent.withLock { rr in
+            for (r, s) in zip(requests, served) { if case .success(let a) = s.result { rr.add(r.key.text, input: r.input, answer: a) } }
+        }
+        if served.contains(where: \.sampled) && engine.queued >= engine.settings.batchSize {
+            let first = kicked.withLock { k -> Bool in defer { k = true }; return !k }
+            if first { queue.async { [weak self] in self?.kicked.withLock { $0 = false }; self?.stepNow() } }
+        }
+        return served
+    }
+
     private func stepNow() {
         guard !stopped.current else { return }
         do {
@@ -89,7 +104,17 @@ public final class EngineRunner: @unchecked Sendable {
         timer?.cancel()
         queue.sync {
             guard !stopped.current else { return }
-            do { try engine.step() } catch { log?("the last control step failed: \(error)") }
+            // Everything queued is validated (a step takes a bounded share), for at most `drainSeconds`;
+            // what is left then is counted as unvalidated.
+            let deadline = Date().addingTimeInterval(drainSeconds)
+            repeat {
+                do { try engine.step() } catch { log?("the last control step failed: \(error)"); break }
+            } while engine.queued > 0 && Date() < deadline
+            let left = engine.abandonQueued()
+            if left > 0 {
+                log?("\(left) queued sample(s) were not validated before the shutdown deadline")
+                do { try engine.step() } catch { log?("the last control step failed: \(error)") }
+            }
             stopped.withLock { $0 = true }
             status.withLock { $0 = engine.state }
         }

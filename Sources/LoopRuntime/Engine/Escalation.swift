@@ -96,9 +96,14 @@ public struct Ticket {
             "loopai escalations show \(ref) --store \(storePath)",
             "loopai test ESC-\(ref).program.loop --data ESC-\(ref).failures.jsonl   # the failing inputs with the oracle's labels",
             "loopai run ESC-\(ref).program.loop --input ESC-\(ref).failures.jsonl   # each answer with what decided it",
+        ] + (streamPath == "serve" ? [
+            "loopai escalations resolve \(ref) --program FIXED.loop --store \(storePath) --dry-run   # the comparison, nothing changed",
+            "# while loopai serve runs, resolve through it (the body: {\"program\": \"...FIXED.loop's text...\"}):",
+            "curl -X POST -H \"Authorization: Bearer $LOOPAI_ADMIN_TOKEN\" -H 'Content-Type: application/json' --data @fixed.json http://127.0.0.1:8080/v1/tasks/\(task)/escalations/\(ref)/resolve",
+        ] : [
             "loopai escalations resolve \(ref) --program FIXED.loop --store \(storePath)",
             "loopai loop --task \(taskPath) --stream \(streamPath) --store \(storePath)" + (oracle.hasPrefix("labels:") ? " --oracle \(oracle)" : "") + " --resume",
-        ]
+        ])
     }
 
     public func markdown(id: Int64?) -> String {

@@ -25,6 +25,26 @@ public final class LoadedProgram: @unchecked Sendable {
         self.decoder = RecordDecoder(program: p)
     }
 
+    /// Decodes and classifies many inputs with one call into the engine.
+    public func classifyBatch(_ inputs: [JSON]) -> [Result<Answer, InputError>] {
+        var values: [[Value]] = []
+        var slots: [Result<Int, InputError>] = []
+        values.reserveCapacity(inputs.count)
+        for i in inputs {
+            switch decoder.decode(.json(i)) {
+            case .success(let v): slots.append(.success(values.count)); values.append(v)
+            case .failure(let e): slots.append(.failure(e))
+            }
+        }
+        let ds = values.isEmpty ? [] : engine.classifyBatch(values)
+        return slots.map { s in
+            s.map { k in
+                let d = ds[k]
+                return Answer(label: program.labels[d.label], confidence: d.confidence, decidedBy: d.decidedByText(program), versionId: versionId)
+            }
+        }
+    }
+
     /// Decodes and classifies one input; a bad input is an error value, never a crash.
     public func classify(_ input: JSON) -> Result<Answer, InputError> {
         switch decoder.decode(.json(input)) {

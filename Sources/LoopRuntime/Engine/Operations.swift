@@ -8,7 +8,8 @@ import LoopStore
 extension TaskEngine {
     /// Promotes the candidate now, whatever stage it is in.
     public func forcePromote() throws -> Int64 {
-        guard let c = state.candidate else { throw LoopError.conflict("task \(task.name) has no candidate to promote (active: v\(state.activeVersion))") }
+        guard var c = state.candidate else { throw LoopError.conflict("task \(task.name) has no candidate to promote (active: v\(state.activeVersion))") }
+        c.why = "promoted by an operator during its \(c.stage.rawValue)"
         try promote(c)
         try commit(cursor: state.cursor, items: [])
         return c.versionId

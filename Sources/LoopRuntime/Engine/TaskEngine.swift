@@ -31,10 +31,13 @@ public struct LoopSettings {
     public var seed: UInt64 = 1
     /// Stop after this many requests in this process (for tests and demos); nil = the whole stream.
     public var maxRequests: Int?
-    /// Validations needed before the agreement triggers act.
-    public var minValidations = 30
+    /// Validations needed (in the task's window) before the agreement triggers act.
+    public var minValidations = LoopSettings.defaultMinValidations
+    public static let defaultMinValidations = 30
     /// Samples waiting for validation, at most; beyond it they are dropped and counted.
     public var queueCapacity = 10_000
+    /// Samples one control step validates, at most (nil: all that wait, as a replay does).
+    public var maxSamplesPerStep: Int?
     /// Where escalation tickets are written (Markdown and JSON).
     public var escalationDirectory: String
     public var webhook: String?
@@ -99,6 +102,8 @@ struct LiveState {
     /// Paused by an operator: requests are answered, nothing is sampled.
     var paused = false
     var queue: BoundedBuffer<Sample>
+    /// Samples dropped before this process (the queue counts this process's own).
+    var droppedBefore = 0
 
     init(state: DriverState, queueCapacity: Int) {
         sampler = state.sampler
@@ -109,6 +114,7 @@ struct LiveState {
         oracleBackoffUntil = state.oracleBackoffUntil
         paused = state.paused
         queue = BoundedBuffer(capacity: queueCapacity)
+        droppedBefore = state.dropped
     }
 
     func copy(into s: inout DriverState) {
@@ -118,7 +124,7 @@ struct LiveState {
         s.trueCorrect = trueCorrect; s.trueTotal = trueTotal
         s.allLLMCost = allLLMCost; s.programSeconds = programSeconds; s.latency = latency
         s.oracleBackoffUntil = oracleBackoffUntil
-        s.dropped = queue.dropped
+        s.dropped = droppedBefore + queue.dropped
     }
 }
 
@@ -194,6 +200,9 @@ public final class TaskEngine: @unchecked Sendable {
             for v in try store.versions() where (v.status == .shadow || v.status == .canary || v.status == .candidate) && v.id != s.candidate?.versionId {
                 try store.setStatus(versionId: v.id!, .rejected, note: "abandoned: the run stopped before its rollout was recorded")
             }
+            // Samples counted but not committed when the process stopped (kill -9) were never validated.
+            let lost = s.sampled - s.validated - s.unvalidated
+            if lost > 0 { s.unvalidated += lost; s.lostOnRestart += lost }
             run = r
             state = s
             activeProgram = try Self.load(store, s.activeVersion)
@@ -291,12 +300,7 @@ public final class TaskEngine: @unchecked Sendable {
     ///   - truth: the true label when the caller knows it (replays of labeled data).
     public func serve(_ key: RequestKey, input: JSON, record: JSON, truth: String? = nil) -> Served {
         let snap = snapshot.current
-        // The all-LLM path: the oracle's prompt for this one request.
-        var oneCall = 0.0
-        if let price = settings.oraclePricing {
-            let t = tokenModel.single(input)
-            oneCall = price.cost(inputTokens: t.input, outputTokens: t.output)
-        }
+        let oneCall = allLLMCallCost(input)
         let t0 = DispatchTime.now().uptimeNanoseconds
         let (served, byCandidate) = snap.classify(input, key: key)
         let t1 = DispatchTime.now().uptimeNanoseconds
@@ -306,40 +310,97 @@ public final class TaskEngine: @unchecked Sendable {
             other = snap.shadowAnswer(input, servedByCandidate: byCandidate)
             t2 = DispatchTime.now().uptimeNanoseconds
         }
-        let answer = try? served.get()
-        let ctx = answer.map { SampleContext(label: $0.label, rule: $0.decidedBy, confidence: $0.confidence, time: Date().timeIntervalSince1970) }
-        return live.withLock { l -> Served in
-            let seq = l.requests
-            l.requests += 1
-            l.allLLMCost += oneCall
-            l.latency.add(nanoseconds: t1 - t0)
-            l.programSeconds += Double(t2 - t0) / 1e9
-            guard let answer, let ctx else {
-                l.inputErrors += 1
-                return Served(result: served, seq: seq, sampled: false, nanoseconds: t1 - t0)
+        let r = Classified(key: key, input: input, record: record, truth: truth, result: served, byCandidate: byCandidate, other: other,
+                           oneCall: oneCall, nanoseconds: t1 - t0)
+        let now = Date().timeIntervalSince1970
+        return live.withLock { l in count(r, programSeconds: Double(t2 - t0) / 1e9, time: now, into: &l) }
+    }
+
+    /// Answers many requests at once: each version classifies its share in one native call, and
+    /// the request side's lock is taken once. The same answers and accounting as `serve` one by one.
+    public func serveBatch(_ requests: [(key: RequestKey, input: JSON, record: JSON)]) -> [Served] {
+        guard !requests.isEmpty else { return [] }
+        let snap = snapshot.current
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let byCandidate = requests.map { snap.servedByCandidate($0.key) }
+        var results = [Result<Answer, InputError>?](repeating: nil, count: requests.count)
+        var others = [Answer?](repeating: nil, count: requests.count)
+        for (program, chosen) in [(snap.active, false), (snap.candidate, true)] {
+            guard let program else { continue }
+            let idx = requests.indices.filter { byCandidate[$0] == chosen }
+            for (i, r) in zip(idx, program.classifyBatch(idx.map { requests[$0].input })) { results[i] = r }
+            // With a candidate, the version that did not answer gives its answer beside (shadow).
+            if let other = chosen ? snap.active : snap.candidate {
+                let ok = idx.filter { if case .success = results[$0]! { return true }; return false }
+                for (i, r) in zip(ok, other.classifyBatch(ok.map { requests[$0].input })) { others[i] = try? r.get() }
             }
-            if let truth {
-                l.trueTotal += 1
-                if truth == answer.label { l.trueCorrect += 1 }
-            }
-            if l.paused { return Served(result: served, seq: seq, sampled: false, nanoseconds: t1 - t0) }
-            // The money budget is charged a whole one-input call per sample (an upper bound: batches cost less).
-            let decision = l.sampler.decide(ctx, estimatedCost: oneCall)
-            let oracleOff = seq < l.oracleBackoffUntil
-            let disagreement = other.map { $0.label != answer.label } ?? false
-            if decision.sampled { l.sampled += 1 }
-            if decision.sampled && oracleOff { l.unvalidated += 1 }
-            if (decision.sampled || disagreement) && !oracleOff {
-                if !decision.sampled { l.shadowQueries += 1 }
-                // A full queue drops the sample (counted); the kept ones carry the share kept, so
-                // the weighted estimates stay unbiased when drops come in bursts.
-                let p = decision.probability * (decision.sampled ? l.queue.keptFraction : 1)
-                let kept = l.queue.offer(Sample(seq: seq, requestId: key.text, input: input, record: record, answer: answer, probability: p,
-                                                sampled: decision.sampled, context: ctx, other: other, servedByCandidate: byCandidate))
-                if !kept && decision.sampled { l.unvalidated += 1 }
-            }
-            return Served(result: served, seq: seq, sampled: decision.sampled, nanoseconds: t1 - t0)
         }
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        let each = (t1 - t0) / UInt64(requests.count)
+        let costs = requests.map { allLLMCallCost($0.input) }
+        let now = Date().timeIntervalSince1970
+        return live.withLock { l in
+            requests.indices.map { i in
+                let r = Classified(key: requests[i].key, input: requests[i].input, record: requests[i].record, truth: nil, result: results[i]!,
+                                   byCandidate: byCandidate[i], other: others[i], oneCall: costs[i], nanoseconds: each)
+                return count(r, programSeconds: Double(each) / 1e9, time: now, into: &l)
+            }
+        }
+    }
+
+    /// One classified request on its way to the request side's accounting.
+    struct Classified {
+        var key: RequestKey
+        var input: JSON
+        var record: JSON
+        var truth: String?
+        var result: Result<Answer, InputError>
+        var byCandidate: Bool
+        var other: Answer?
+        var oneCall: Double
+        var nanoseconds: UInt64
+    }
+
+    /// What calling the LLM for this one input would cost (the all-LLM path).
+    func allLLMCallCost(_ input: JSON) -> Double {
+        guard let price = settings.oraclePricing else { return 0 }
+        let t = tokenModel.single(input)
+        return price.cost(inputTokens: t.input, outputTokens: t.output)
+    }
+
+    /// Counts one request, decides whether it is validated and queues the sample (lock held).
+    func count(_ r: Classified, programSeconds: Double, time: Double, into l: inout LiveState) -> Served {
+        let seq = l.requests
+        l.requests += 1
+        l.allLLMCost += r.oneCall
+        l.latency.add(nanoseconds: r.nanoseconds)
+        l.programSeconds += programSeconds
+        guard case .success(let answer) = r.result else {
+            l.inputErrors += 1
+            return Served(result: r.result, seq: seq, sampled: false, nanoseconds: r.nanoseconds)
+        }
+        if let truth = r.truth {
+            l.trueTotal += 1
+            if truth == answer.label { l.trueCorrect += 1 }
+        }
+        if l.paused { return Served(result: r.result, seq: seq, sampled: false, nanoseconds: r.nanoseconds) }
+        let ctx = SampleContext(label: answer.label, rule: answer.decidedBy, confidence: answer.confidence, time: time)
+        // The money budget is charged a whole one-input call per sample (an upper bound: batches cost less).
+        let decision = l.sampler.decide(ctx, estimatedCost: r.oneCall)
+        let oracleOff = seq < l.oracleBackoffUntil
+        let disagreement = r.other.map { $0.label != answer.label } ?? false
+        if decision.sampled { l.sampled += 1 }
+        if decision.sampled && oracleOff { l.unvalidated += 1 }
+        if (decision.sampled || disagreement) && !oracleOff {
+            if !decision.sampled { l.shadowQueries += 1 }
+            // A full queue drops the sample (counted); the kept ones carry the share kept, so
+            // the weighted estimates stay unbiased when drops come in bursts.
+            let p = decision.probability * (decision.sampled ? l.queue.keptFraction : 1)
+            let kept = l.queue.offer(Sample(seq: seq, requestId: r.key.text, input: r.input, record: r.record, answer: answer, probability: p,
+                                            sampled: decision.sampled, context: ctx, other: r.other, servedByCandidate: r.byCandidate))
+            if !kept && decision.sampled { l.unvalidated += 1 }
+        }
+        return Served(result: r.result, seq: seq, sampled: decision.sampled, nanoseconds: r.nanoseconds)
     }
 
     /// Samples waiting for the control side.
@@ -349,7 +410,22 @@ public final class TaskEngine: @unchecked Sendable {
     public var requestCount: Int { live.withLock { $0.requests } }
 
     /// Samples dropped because the queue was full.
-    public var droppedSamples: Int { live.withLock { $0.queue.dropped } }
+    public var droppedSamples: Int { live.withLock { $0.droppedBefore + $0.queue.dropped } }
+
+    /// Empties the queue without validating it (a shutdown past its deadline); the sampled ones
+    /// count as unvalidated. Returns how many samples were dropped.
+    func abandonQueued() -> Int {
+        live.withLock { l in
+            let left = l.queue.drain()
+            l.unvalidated += left.filter(\.sampled).count
+            return left.count
+        }
+    }
+
+    /// The request side's counts now (the control side's state lags by up to one step).
+    public var liveCounts: (requests: Int, sampled: Int, dropped: Int, queued: Int, unvalidated: Int) {
+        live.withLock { ($0.requests, $0.sampled, $0.droppedBefore + $0.queue.dropped, $0.queue.count, $0.unvalidated) }
+    }
 
     // MARK: The control side
 
@@ -357,8 +433,13 @@ public final class TaskEngine: @unchecked Sendable {
     public func step() throws {
         // The request side's counts as of the drain: the state committed with this batch counts
         // exactly the requests whose samples it holds, so a kill loses both or neither.
-        let (samples, counts) = live.withLock { l -> ([Sample], LiveState) in (l.queue.drain(), l) }
-        let cursor = counts.requests
+        // A server bounds the samples one step takes (the oracle's capacity); the rest wait for the
+        // next step, and the cursor stops before the first of them.
+        let (samples, counts, waiting) = live.withLock { l -> ([Sample], LiveState, Int?) in
+            let s = settings.maxSamplesPerStep.map { l.queue.drain(max: $0) } ?? l.queue.drain()
+            return (s, l, l.queue.first?.seq)
+        }
+        let cursor = waiting ?? counts.requests
         counts.copy(into: &state)
         let (items, answers, ledger, unvalidated) = validate(samples)
         state.unvalidated += unvalidated

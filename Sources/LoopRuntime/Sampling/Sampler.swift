@@ -70,6 +70,7 @@ public struct Sampler: Codable, Equatable, Sendable {
     /// Per stratum key ("label|rule"), its counts.
     public private(set) var strata: [String: StratumCounts] = [:]
     private var sqrtSizeSum: Double = 0      // Σ √(stratum seen)
+    private var strataWaiting = 0            // strata below their minimum that have unsampled inputs
     private var strataSeen = 0               // Σ stratum seen (reset with the strata)
     private var meanUncertainty: Double = 0  // running mean of u
     private var uncertaintyCount = 0
@@ -100,12 +101,25 @@ public struct Sampler: Codable, Equatable, Sendable {
         let key = context.stratum
         let time = context.time
         var counts = strata[key] ?? StratumCounts()
+        let wasWaiting = Self.waiting(counts, minimum: configuration.minPerStratum)
         sqrtSizeSum += Double(counts.seen + 1).squareRoot() - Double(counts.seen).squareRoot()
         counts.seen += 1
         seen += 1
         strataSeen += 1
 
         var p = min(1, max(configuration.floorRate, strategyProbability(context, counts: counts)))
+        if configuration.strategy == .stratified {
+            // The configured rate is a ceiling: per-stratum minimums come out of it. While some
+            // stratum waits for its minimum, the others are sampled at half their share, and a
+            // minimum is taken only when the expected samples so far leave room for it.
+            let room = configuration.baseRate * Double(seen) - probabilitySum
+            if counts.sampled < configuration.minPerStratum {
+                p = room >= 1 ? 1 : min(1, max(configuration.floorRate, strategyAllocation(counts)))
+            } else {
+                if strataWaiting > (wasWaiting ? 1 : 0) { p *= 0.5 }
+                p = min(p, max(configuration.floorRate, room))
+            }
+        }
         if configuration.pacing && !budget.isUnlimited {
             budget.noteDemand(p, at: time)
             p *= budget.pacingScale(expectedCost: estimatedCost, at: time)
@@ -116,6 +130,7 @@ public struct Sampler: Codable, Equatable, Sendable {
         if !budget.isUnlimited && !budget.hasRoom(for: estimatedCost, at: time) {
             seenWhileExhausted += 1
             if selected { skippedByBudget += 1 }
+            strataWaiting += (Self.waiting(counts, minimum: configuration.minPerStratum) ? 1 : 0) - (wasWaiting ? 1 : 0)
             strata[key] = counts
             return SamplingDecision(sampled: false, probability: p, budgetExhausted: true)
         }
@@ -124,6 +139,7 @@ public struct Sampler: Codable, Equatable, Sendable {
             counts.sampled += 1
             sampled += 1
         }
+        strataWaiting += (Self.waiting(counts, minimum: configuration.minPerStratum) ? 1 : 0) - (wasWaiting ? 1 : 0)
         strata[key] = counts
         return SamplingDecision(sampled: selected, probability: p)
     }
@@ -155,6 +171,7 @@ public struct Sampler: Codable, Equatable, Sendable {
         precision = PrecisionByRule()
         recent.removeAll()
         strata = [:]
+        strataWaiting = 0
         sqrtSizeSum = 0
         strataSeen = 0
         validationsSinceAdjustment = 0
@@ -167,10 +184,7 @@ public struct Sampler: Codable, Equatable, Sendable {
         case .random:
             return rate
         case .stratified:
-            if counts.sampled < configuration.minPerStratum { return 1 }
-            // √-allocation: stratum s gets rate·N·√N_s/Σ√N_j expected samples out of N_s inputs.
-            // Over the inputs the current strata have seen: after a reset, the allocation restarts too.
-            return rate * Double(strataSeen) / (Double(counts.seen).squareRoot() * sqrtSizeSum)
+            return strategyAllocation(counts)
         case .uncertainty:
             let confidence = context.confidence.isFinite ? min(1, max(0, context.confidence)) : 1
             let u = (1 - confidence) + max(1e-3, configuration.uncertaintyFloor)
@@ -182,6 +196,15 @@ public struct Sampler: Codable, Equatable, Sendable {
             return adaptiveRate
         }
     }
+
+    /// √-allocation: stratum s gets rate·N·√N_s/Σ√N_j expected samples out of N_s inputs.
+    /// Over the inputs the current strata have seen: after a reset, the allocation restarts too.
+    private func strategyAllocation(_ counts: StratumCounts) -> Double {
+        configuration.baseRate * Double(strataSeen) / (Double(counts.seen).squareRoot() * sqrtSizeSum)
+    }
+
+    /// A stratum waits while it is below its minimum and has inputs that were not sampled.
+    private static func waiting(_ c: StratumCounts, minimum: Int) -> Bool { c.sampled < minimum && c.sampled < c.seen }
 
     private mutating func adjustAdaptiveRate() {
         let low = configuration.floorRate

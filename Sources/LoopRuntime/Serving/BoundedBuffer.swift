@@ -37,6 +37,17 @@ public struct BoundedBuffer<Element> {
     /// The fraction of recent offers that were kept (1 when nothing was dropped).
     public var keptFraction: Double { recentOffered > 0 ? max(1 - recentDropped / recentOffered, 1e-6) : 1 }
 
+    /// Takes at most `limit`, oldest first.
+    public mutating func drain(max limit: Int) -> [Element] {
+        guard items.count > limit else { return drain() }
+        let out = Array(items.prefix(limit))
+        items.removeFirst(limit)
+        return out
+    }
+
+    /// The oldest element, if any.
+    public var first: Element? { items.first }
+
     /// Takes everything, oldest first.
     public mutating func drain() -> [Element] {
         let out = items
