@@ -5,7 +5,7 @@ SWIFT ?= swift
 RELEASE := .build/release/loopai
 EXAMPLES := sms_spam sentiment hdfs_logs validation
 
-.PHONY: demo test setup build release unit-tests examples-test fuzz-smoke clean
+.PHONY: demo test setup build release unit-tests examples-test serve-test fuzz-smoke clean
 
 setup:
 	@scripts/setup
@@ -23,7 +23,14 @@ test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	@$(MAKE) --no-print-directory examples-test LOOPAI=.build/debug/loopai
+	@$(MAKE) --no-print-directory serve-test LOOPAI=.build/debug/loopai
 	@$(MAKE) --no-print-directory fuzz-smoke
+
+# loopai serve from outside: the Python client against the interpreter's answers, and the
+# OpenAPI description checked against the running server (schemathesis, in .build/venv-api).
+serve-test:
+	LOOPAI=$(LOOPAI) python3 Tests/serve/test_client.py
+	LOOPAI=$(LOOPAI) Tests/serve/run-api-test
 
 examples-test:
 	@scripts/examples-test $(LOOPAI)

@@ -47,6 +47,11 @@ load() {
   LOOPAI_BODIES=$3 LOOPAI_PATH=$2 wrk -t1 -c"$1" -d"${D}s" --latency -s Benchmarks/serve-post.lua "http://127.0.0.1:$PORT" | grep RESULT
 }
 
+echo "== baseline: a bare handler in the same server (decode the body, answer two fields; LOOPAI_BENCH_ROUTES=1)"
+start_server bare labels:label LOOPAI_BENCH_ROUTES=1
+for c in 8 32; do echo -n "bare, $c connections: "; load "$c" /bench/echo "$TMP/bodies.jsonl"; done
+stop_server
+
 echo "== no sampling (validation paused)"
 start_server plain labels:label
 curl -s -XPOST -H "Authorization: Bearer bench" "http://127.0.0.1:$PORT/v1/tasks/sms_spam/pause" >/dev/null

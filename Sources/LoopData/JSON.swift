@@ -208,6 +208,52 @@ public enum JSONWriter {
 
     public static func string(_ v: JSON) -> String { var s = ""; write(v, into: &s); return s }
 
+    /// The same text as `string(v)`, as UTF-8 bytes appended to `out` (no String in between).
+    public static func write(_ v: JSON, bytes out: inout [UInt8]) {
+        switch v {
+        case .null: out += [0x6E, 0x75, 0x6C, 0x6C]
+        case .bool(let x): out += Array((x ? "true" : "false").utf8)
+        case .number(let x): out += Array(number(x).utf8)
+        case .string(let b): string(b, bytes: &out)
+        case .array(let xs):
+            out.append(0x5B)
+            for (k, x) in xs.enumerated() { if k > 0 { out.append(0x2C) }; write(x, bytes: &out) }
+            out.append(0x5D)
+        case .object(let kv):
+            out.append(0x7B)
+            for (k, (key, x)) in kv.enumerated() {
+                if k > 0 { out.append(0x2C) }
+                string(Array(key.utf8), bytes: &out)
+                out.append(0x3A)
+                write(x, bytes: &out)
+            }
+            out.append(0x7D)
+        }
+    }
+
+    public static func bytes(_ v: JSON) -> [UInt8] { var b: [UInt8] = []; write(v, bytes: &b); return b }
+
+    /// A string's escaped form as bytes; the same text as `string(_:into:)`.
+    public static func string(_ b: [UInt8], bytes out: inout [UInt8]) {
+        if !b.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 >= 0x80 }) {
+            out.append(0x22); out += b; out.append(0x22)
+            return
+        }
+        var s = ""
+        string(b, into: &s)
+        out += Array(s.utf8)
+    }
+
+    /// How many bytes `string(v)` has, without building it (ASCII strings are counted directly).
+    public static func length(_ v: JSON) -> Int {
+        switch v {
+        case .string(let b):
+            if !b.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 >= 0x80 }) { return b.count + 2 }
+            return string(v).utf8.count
+        default: return string(v).utf8.count
+        }
+    }
+
     public static func number(_ x: Double) -> String {
         if !x.isFinite { return "null" }
         if x == x.rounded(), Swift.abs(x) < 1e15 { return String(Int64(x)) }

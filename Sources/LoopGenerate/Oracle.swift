@@ -239,7 +239,8 @@ public struct OracleTokenModel: Sendable {
 
     /// One input alone: the all-LLM path's call for one request.
     public func single(_ input: JSON) -> (input: Int, output: Int) {
-        (Self.tokens(bytes: systemBytes + LLMOracle.user([input]).utf8.count), singleAnswerTokens)
+        // `LLMOracle.user([input])` is "1: " and the input's JSON text.
+        (Self.tokens(bytes: systemBytes + 3 + JSONWriter.length(input)), singleAnswerTokens)
     }
 
     /// Several inputs in one request, and an answer of `{"id": 10, "label": "label"}` per input.

@@ -9,7 +9,12 @@ enum API {
     static let jsonType = "application/json"
 
     static func json(_ value: JSON, status: HTTPResponse.Status = .ok) -> Response {
-        text(JSONWriter.string(value) + "\n", type: jsonType, status: status)
+        var b: [UInt8] = []
+        JSONWriter.write(value, bytes: &b)
+        b.append(0x0A)
+        var buf = ByteBuffer()
+        buf.writeBytes(b)
+        return Response(status: status, headers: [.contentType: jsonType], body: .init(byteBuffer: buf))
     }
 
     static func text(_ s: String, type: String, status: HTTPResponse.Status = .ok) -> Response {

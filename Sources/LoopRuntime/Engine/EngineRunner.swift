@@ -1,5 +1,6 @@
 import Foundation
 import LoopData
+import LoopDiagnostics
 import LoopStore
 
 /// Runs a task engine's control side for a server: one serial queue does every step (on a timer,
@@ -130,23 +131,32 @@ final class WeakRef<T: AnyObject>: @unchecked Sendable {
     init(_ o: T) { object = o }
 }
 
-/// The last N requests by id (a ring: the oldest is forgotten first).
+/// The last N requests by id (a ring: the oldest is forgotten first), keyed by the id's 64-bit
+/// hash so that keeping one costs no string hashing or copying.
 struct RecentRequests {
     let capacity: Int
-    private var ring: [String?]
+    private var ring: [UInt64?]
     private var next = 0
-    private var byId: [String: (input: JSON, answer: Answer)] = [:]
+    private var byId: [UInt64: (id: String, input: JSON, answer: Answer)] = [:]
 
-    init(capacity: Int) { self.capacity = max(capacity, 1); ring = Array(repeating: nil, count: max(capacity, 1)) }
-
-    mutating func add(_ id: String, input: JSON, answer: Answer) {
-        if byId[id] == nil {
-            if let old = ring[next] { byId[old] = nil }
-            ring[next] = id
-            next = (next + 1) % capacity
-        }
-        byId[id] = (input, answer)
+    init(capacity: Int) {
+        self.capacity = max(capacity, 1)
+        ring = Array(repeating: nil, count: max(capacity, 1))
+        byId.reserveCapacity(max(capacity, 1))
     }
 
-    func get(_ id: String) -> (input: JSON, answer: Answer)? { byId[id] }
+    mutating func add(_ id: String, input: JSON, answer: Answer) {
+        let h = StableHash.fnv1a64(id.utf8)
+        if byId[h] == nil {
+            if let old = ring[next] { byId[old] = nil }
+            ring[next] = h
+            next = (next + 1) % capacity
+        }
+        byId[h] = (id, input, answer)
+    }
+
+    func get(_ id: String) -> (input: JSON, answer: Answer)? {
+        guard let e = byId[StableHash.fnv1a64(id.utf8)], e.id == id else { return nil }
+        return (e.input, e.answer)
+    }
 }
