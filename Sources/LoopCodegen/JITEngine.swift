@@ -1,3 +1,4 @@
+import CLLVM
 import Foundation
 import LoopInterpreter
 import LoopRuntimeC
@@ -10,22 +11,46 @@ public final class JITEngine: ClassifierEngine {
     typealias BatchFn = @convention(c) (UnsafePointer<loop_value>?, Int64, UnsafeMutablePointer<loop_result>?, UnsafeMutablePointer<Double>?) -> Void
     let batch: BatchFn
 
-    /// Compiled code per program hash and options, for the life of the process.
-    nonisolated(unsafe) static var cache: [String: UInt] = [:]
+    /// Compiled code per program hash and options, shared by the engines of the same program and
+    /// freed when the last of them goes (a server that promotes 1,000 versions keeps only the
+    /// code of those still referenced).
+    struct Compiled { var address: UInt; var tracker: LLVMOrcResourceTrackerRef; var engines: Int }
+    nonisolated(unsafe) static var cache: [String: Compiled] = [:]
     static let cacheLock = NSLock()
+    let key: String
 
     public init(_ program: TypedProgram, options: Codegen.Options = Codegen.Options()) throws {
         self.program = program
         let jit = try JIT.shared.get()
-        let key = "\(program.sourceHash)-O\(options.optLevel)"
+        key = "\(program.sourceHash)-O\(options.optLevel)"
         JITEngine.cacheLock.lock()
         defer { JITEngine.cacheLock.unlock() }
         let addr: UInt
-        if let a = JITEngine.cache[key] { addr = a } else {
-            addr = try jit.compile(TypedProgramRef(program: program), prefix: "loop_\(program.sourceHash)_O\(options.optLevel)_", options: options)
-            JITEngine.cache[key] = addr
+        if let c = JITEngine.cache[key] {
+            addr = c.address
+            JITEngine.cache[key]!.engines += 1
+        } else {
+            let c = try jit.compile(TypedProgramRef(program: program), prefix: "loop_\(program.sourceHash)_O\(options.optLevel)_", options: options)
+            JITEngine.cache[key] = Compiled(address: c.address, tracker: c.tracker, engines: 1)
+            addr = c.address
         }
         batch = unsafeBitCast(addr, to: BatchFn.self)
+    }
+
+    deinit {
+        JITEngine.cacheLock.lock()
+        defer { JITEngine.cacheLock.unlock() }
+        guard var c = JITEngine.cache[key] else { return }
+        c.engines -= 1
+        if c.engines > 0 { JITEngine.cache[key] = c; return }
+        JITEngine.cache[key] = nil
+        if case .success(let jit) = JIT.shared { jit.release(c.tracker) }
+    }
+
+    /// Programs whose native code is loaded now (for tests of the JIT's memory).
+    public static var loadedPrograms: Int {
+        cacheLock.lock(); defer { cacheLock.unlock() }
+        return cache.count
     }
 
     public func classify(_ input: [Value]) -> Decision { classifyBatch([input])[0] }

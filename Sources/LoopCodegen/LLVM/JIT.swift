@@ -37,8 +37,9 @@ final class JIT: @unchecked Sendable {
         return .llvm("\(what): \(String(cString: msg))")
     }
 
-    /// Compiles a program and returns the address of its batch entry point.
-    func compile(_ program: TypedProgramRef, prefix: String, options: Codegen.Options) throws -> UInt {
+    /// Compiles a program and returns the address of its batch entry point and the resource
+    /// tracker that owns its code (remove it with `release` once nothing can call the code).
+    func compile(_ program: TypedProgramRef, prefix: String, options: Codegen.Options) throws -> (address: UInt, tracker: LLVMOrcResourceTrackerRef) {
         lock.lock()
         defer { lock.unlock() }
         let tsc = LLVMOrcCreateNewThreadSafeContext()!
@@ -54,10 +55,29 @@ final class JIT: @unchecked Sendable {
         em.ir.ownsModule = false
         let tsm = LLVMOrcCreateNewThreadSafeModule(em.ir.module, tsc)
         LLVMOrcDisposeThreadSafeContext(tsc)
-        if let err = LLVMOrcLLJITAddLLVMIRModule(jit, LLVMOrcLLJITGetMainJITDylib(jit), tsm) { throw JIT.error(err, "cannot add the module") }
+        let tracker = LLVMOrcJITDylibCreateResourceTracker(LLVMOrcLLJITGetMainJITDylib(jit))!
+        if let err = LLVMOrcLLJITAddLLVMIRModuleWithRT(jit, tracker, tsm) {
+            LLVMOrcReleaseResourceTracker(tracker)
+            throw JIT.error(err, "cannot add the module")
+        }
         var addr: LLVMOrcExecutorAddress = 0
-        if let err = LLVMOrcLLJITLookup(jit, &addr, "\(prefix)classify_batch") { throw JIT.error(err, "cannot find the entry point") }
-        return UInt(addr)
+        if let err = LLVMOrcLLJITLookup(jit, &addr, "\(prefix)classify_batch") {
+            release(trackerLocked: tracker)
+            throw JIT.error(err, "cannot find the entry point")
+        }
+        return (UInt(addr), tracker)
+    }
+
+    /// Frees a program's code and data (its symbols leave the JIT, so it can be compiled again).
+    func release(_ tracker: LLVMOrcResourceTrackerRef) {
+        lock.lock()
+        defer { lock.unlock() }
+        release(trackerLocked: tracker)
+    }
+
+    private func release(trackerLocked tracker: LLVMOrcResourceTrackerRef) {
+        if let err = LLVMOrcResourceTrackerRemove(tracker) { LLVMConsumeError(err) }
+        LLVMOrcReleaseResourceTracker(tracker)
     }
 }
 

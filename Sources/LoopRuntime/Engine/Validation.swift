@@ -37,6 +37,12 @@ extension TaskEngine {
             do {
                 let seesRecord = settings.oracle is LabelsOracle
                 let got = try settings.oracle.judge(ask.map { seesRecord ? queue[$0].record : queue[$0].input })
+                // Every call of the oracle failed (its batches came back without answers): the
+                // oracle is down, and validation backs off as if it had thrown.
+                if let client = settings.oracleClient {
+                    let calls = client.ledger.dropFirst(before)
+                    if !calls.isEmpty && calls.allSatisfy({ !$0.succeeded }) { throw OracleDown(calls: calls.count) }
+                }
                 for (k, i) in ask.enumerated() { verdicts[i] = got[k] }
                 state.oracleFailuresInARow = 0
                 if let client = settings.oracleClient {
@@ -146,4 +152,10 @@ extension TaskEngine {
         }
         return (items, [], ledger, unvalidated)
     }
+}
+
+/// Every oracle call of a validation step failed.
+struct OracleDown: Error, CustomStringConvertible {
+    var calls: Int
+    var description: String { "all \(calls) oracle call(s) failed" }
 }
