@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "LoopGenerateTests", dependencies: ["LoopGenerate", "LoopLLM", "LoopTask", "LoopData", "TestSupport"]),
         .testTarget(name: "LoopStoreTests", dependencies: ["LoopStore", "LoopData"]),
         .testTarget(name: "LoopRuntimeTests", dependencies: ["LoopRuntime", "LoopStore", "LoopTask", "LoopData", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["LoopData", "loopai"]),
+        .testTarget(name: "CLITests", dependencies: ["LoopData", "loopai", "TestSupport"]),
         .testTarget(name: "LoopServeTests", dependencies: ["loopai", "LoopRuntime", "LoopInterpreter", "LoopSema", "LoopStore", "LoopTask", "LoopData", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -37,15 +37,7 @@ struct Run: ParsableCommand {
         let e = try makeEngine(engine, p)
         let outcomes = Driver.classify(e, records, column: inputOptions.column, progress: Progress("run", total: records.count))
         var out = Output()
-        var errors = 0
-        for o in outcomes {
-            switch o.result {
-            case .success(let d): out.line(JSONWriter.string(decisionJSON(d, program: p, line: o.line)))
-            case .failure(let err):
-                errors += 1
-                out.line(JSONWriter.string(.object([("line", .number(Double(o.line))), ("error", JSON(err.message))])))
-            }
-        }
+        let errors = Self.write(outcomes, program: p, to: &out)
         out.flush()
         if errors > 0 {
             printErr("\(errors) of \(outcomes.count) records could not be classified")
@@ -55,6 +47,20 @@ struct Run: ParsableCommand {
 }
 
 extension Run {
+    /// One JSON line per outcome (the answer, or the record's error); returns the errors.
+    static func write(_ outcomes: [Driver.Outcome], program p: TypedProgram, to out: inout Output) -> Int {
+        var errors = 0
+        for o in outcomes {
+            switch o.result {
+            case .success(let d): out.line(JSONWriter.string(decisionJSON(d, program: p, line: o.line)))
+            case .failure(let err):
+                errors += 1
+                out.line(JSONWriter.string(.object([("line", .number(Double(o.line))), ("error", JSON(err.message))])))
+            }
+        }
+        return errors
+    }
+
     /// Reads standard input in chunks; the complete lines of each chunk are classified together
     /// and their answers written (and flushed) before the next read.
     func streamStandardInput(_ p: TypedProgram, format: InputFormat, engine e: ClassifierEngine) throws {
@@ -76,15 +82,9 @@ extension Run {
                     records.append(InputRecord(line: lineNumber, raw: .text(l)))
                 }
             }
-            for o in Driver.classify(e, records, column: inputOptions.column) {
-                total += 1
-                switch o.result {
-                case .success(let d): out.line(JSONWriter.string(decisionJSON(d, program: p, line: o.line)))
-                case .failure(let err):
-                    errors += 1
-                    out.line(JSONWriter.string(.object([("line", .number(Double(o.line))), ("error", JSON(err.message))])))
-                }
-            }
+            let outcomes = Driver.classify(e, records, column: inputOptions.column)
+            total += outcomes.count
+            errors += Self.write(outcomes, program: p, to: &out)
             out.flush()
         }
         while true {

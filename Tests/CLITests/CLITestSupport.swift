@@ -1,17 +1,10 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Runs the real `loopai` binary built next to the test bundle.
 enum CLI {
-    static var binary: URL {
-        let exe = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
-        let dir = exe.deletingLastPathComponent()
-        for candidate in [dir.appendingPathComponent("loopai"), dir.deletingLastPathComponent().appendingPathComponent("loopai"),
-                          Bundle.main.bundleURL.appendingPathComponent("loopai")] {
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        return dir.appendingPathComponent("loopai")
-    }
+    static var binary: URL { LoopaiBinary.url }
 
     struct Result { let status: Int32; let stdout: String; let stderr: String }
 

@@ -1,5 +1,6 @@
 import Foundation
 import LoopData
+import TestSupport
 import XCTest
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -10,15 +11,7 @@ import FoundationNetworking
 final class ServeProcess: @unchecked Sendable {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static var binary: URL {
-        let exe = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
-        let dir = exe.deletingLastPathComponent()
-        for candidate in [dir.appendingPathComponent("loopai"), dir.deletingLastPathComponent().appendingPathComponent("loopai"),
-                          Bundle.main.bundleURL.appendingPathComponent("loopai")] {
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        return root.appendingPathComponent(".build/debug/loopai")
-    }
+    static var binary: URL { LoopaiBinary.url }
 
     let process = Process()
     private let errPipe = Pipe()
