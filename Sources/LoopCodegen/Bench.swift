@@ -68,6 +68,11 @@ public enum Bench {
     /// Reading, decoding and classifying the file once, as `loopai run` would (without printing).
     public static func ioInclusive(_ e: ClassifierEngine, path: String, format: InputFormat, column: String?) throws -> (seconds: Double, inputs: Int) {
         let t0 = now()
+        // As `loopai run` reads a JSON Lines file.
+        if let jit = e as? JITEngine, jit.readsTextFieldsDirectly, RecordReader.resolve(format, path: path) == .jsonl {
+            let out = jit.classifyJSONLines(try RecordReader.readBytes(path), column: column)
+            return (now() - t0, out.count)
+        }
         let records = try RecordReader.read(path, format: format)
         let out = Driver.classify(e, records, column: column)
         return (now() - t0, out.count)

@@ -89,12 +89,7 @@ public final class JITEngine: ClassifierEngine {
                 }
             }
         }
-        return results.enumerated().map { i, r in
-            let by: DecidedBy = r.decided_by >= 0 ? .rule(Int(r.decided_by)) : r.decided_by == -1 ? .score : .otherwise
-            let s: [Double]
-            if case .rule = by { s = [] } else { s = Array(scores[(i * nl)..<((i + 1) * nl)]) }
-            return Decision(label: Int(r.label), confidence: r.confidence, decidedBy: by, scores: s)
-        }
+        return Self.decisions(results, scores, labels: nl)
     }
 
     /// The raw batch call on prepared values, for benchmarks (no conversion cost).

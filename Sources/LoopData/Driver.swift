@@ -26,6 +26,7 @@ public enum Driver {
     public struct Outcome: Sendable {
         public let line: Int
         public let result: Result<Decision, InputError>
+        public init(line: Int, result: Result<Decision, InputError>) { self.line = line; self.result = result }
     }
 
     /// Classifies every record in order; bad records become per-record errors. Decodes all first

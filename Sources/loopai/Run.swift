@@ -33,9 +33,15 @@ struct Run: ParsableCommand {
             // computed: `tail -f app.log | loopai run p.loop` answers line by line.
             return try streamStandardInput(p, format: format, engine: try makeEngine(engine, p))
         }
-        let records = try wrapIO { try RecordReader.read(input, format: inputOptions.inputFormat) }
         let e = try makeEngine(engine, p)
-        let outcomes = Driver.classify(e, records, column: inputOptions.column, progress: Progress("run", total: records.count))
+        let outcomes: [Driver.Outcome]
+        if let jit = e as? JITEngine, jit.readsTextFieldsDirectly, format == .jsonl {
+            // The native path reads the records' text fields straight from the file's bytes.
+            outcomes = jit.classifyJSONLines(try wrapIO { try RecordReader.readBytes(input) }, column: inputOptions.column)
+        } else {
+            let records = try wrapIO { try RecordReader.read(input, format: inputOptions.inputFormat) }
+            outcomes = Driver.classify(e, records, column: inputOptions.column, progress: Progress("run", total: records.count))
+        }
         var out = Output()
         let errors = Self.write(outcomes, program: p, to: &out)
         out.flush()

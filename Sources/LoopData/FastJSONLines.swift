@@ -1,0 +1,102 @@
+/// Reads the text fields of JSON Lines records straight from the file's bytes, without building
+/// a JSON tree: for each line, where each field's string value lies in the buffer. Only the plain
+/// case is read this way (an object whose field values are strings without escapes, and whose
+/// other values are strings, numbers or literals); anything else returns nil, and the caller
+/// reads that line with the full parser, which gives its exact answer or error. So the fast path
+/// never accepts a line the parser would refuse, and never reads a different value from it.
+public enum FastJSONLines {
+    /// The byte ranges (into `b`) of the string values of `keys` in the object on `b[start..<end]`,
+    /// or nil when the line needs the full parser.
+    public static func textSpans(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, keys: [[UInt8]]) -> [Range<Int>]? {
+        var spans = [Range<Int>?](repeating: nil, count: keys.count)
+        var i = start
+        @inline(__always) func ws() { while i < end, b[i] == 0x20 || b[i] == 0x09 || b[i] == 0x0A || b[i] == 0x0D { i += 1 } }
+        ws()
+        guard i < end, b[i] == 0x7B else { return nil }  // {
+        i += 1
+        ws()
+        guard i < end, b[i] != 0x7D else { return nil }  // an empty object: the parser says what is missing
+        while true {
+            ws()
+            guard i < end, b[i] == 0x22 else { return nil }
+            let keyStart = i + 1
+            i += 1
+            while i < end, b[i] != 0x22 {
+                if b[i] == 0x5C || b[i] < 0x20 { return nil }
+                i += 1
+            }
+            guard i < end else { return nil }
+            let keyEnd = i
+            i += 1
+            ws()
+            guard i < end, b[i] == 0x3A else { return nil }  // :
+            i += 1
+            ws()
+            guard i < end else { return nil }
+            var field: Int? = nil
+            for (k, key) in keys.enumerated() where key.count == keyEnd - keyStart {
+                var same = true
+                for j in 0..<key.count where key[j] != b[keyStart + j] { same = false; break }
+                if same { field = k; break }
+            }
+            if b[i] == 0x22 {
+                let valueStart = i + 1
+                i += 1
+                while i < end, b[i] != 0x22 {
+                    let c = b[i]
+                    if c < 0x20 { return nil }
+                    if c == 0x5C {
+                        // An escape: only outside the fields, and only the simple ones.
+                        guard field == nil, i + 1 < end else { return nil }
+                        switch b[i + 1] {
+                        case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: i += 2; continue
+                        default: return nil
+                        }
+                    }
+                    i += 1
+                }
+                guard i < end else { return nil }
+                if let f = field {
+                    // The parser's lookup takes the first of duplicate keys: leave those to it.
+                    guard spans[f] == nil else { return nil }
+                    spans[f] = valueStart..<i
+                }
+                i += 1
+            } else {
+                guard field == nil else { return nil }  // a field that is not a string: the parser's error
+                switch b[i] {
+                case 0x74: guard literal(b, &i, end, [0x74, 0x72, 0x75, 0x65]) else { return nil }
+                case 0x66: guard literal(b, &i, end, [0x66, 0x61, 0x6C, 0x73, 0x65]) else { return nil }
+                case 0x6E: guard literal(b, &i, end, [0x6E, 0x75, 0x6C, 0x6C]) else { return nil }
+                case 0x2D, 0x30...0x39:
+                    let s = i
+                    if b[i] == 0x2D { i += 1 }
+                    guard i < end, b[i] >= 0x30, b[i] <= 0x39 else { return nil }
+                    while i < end, (b[i] >= 0x30 && b[i] <= 0x39) || b[i] == 0x2E || b[i] == 0x65 || b[i] == 0x45 || b[i] == 0x2B || b[i] == 0x2D { i += 1 }
+                    guard let v = Double(String(decoding: UnsafeBufferPointer(rebasing: b[s..<i]), as: UTF8.self)), v.isFinite else { return nil }
+                default: return nil  // nested values: the parser
+                }
+            }
+            ws()
+            guard i < end else { return nil }
+            if b[i] == 0x2C { i += 1; continue }  // ,
+            guard b[i] == 0x7D else { return nil }  // }
+            i += 1
+            break
+        }
+        ws()
+        guard i == end else { return nil }
+        var out: [Range<Int>] = []
+        out.reserveCapacity(spans.count)
+        for s in spans { guard let s else { return nil }; out.append(s) }
+        return out
+    }
+
+    @inline(__always)
+    static func literal(_ b: UnsafeBufferPointer<UInt8>, _ i: inout Int, _ end: Int, _ w: [UInt8]) -> Bool {
+        guard i + w.count <= end else { return false }
+        for k in 0..<w.count where b[i + k] != w[k] { return false }
+        i += w.count
+        return true
+    }
+}
