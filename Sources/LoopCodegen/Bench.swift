@@ -65,16 +65,20 @@ public enum Bench {
         return measure(e.engineName, inputs: inputs.count, bytes: bytes, minSeconds: minSeconds) { _ = e.classifyBatch(inputs) }
     }
 
-    /// Reading, decoding and classifying the file once, as `loopai run` would (without printing).
+    /// Reading, decoding and classifying the file, as `loopai run` would (without printing).
     public static func ioInclusive(_ e: ClassifierEngine, path: String, format: InputFormat, column: String?) throws -> (seconds: Double, inputs: Int) {
-        let t0 = now()
-        // As `loopai run` reads a JSON Lines file.
-        if let jit = e as? JITEngine, jit.readsTextFieldsDirectly, RecordReader.resolve(format, path: path) == .jsonl {
-            let out = jit.classifyJSONLines(try RecordReader.readBytes(path), column: column)
-            return (now() - t0, out.count)
+        // The best of three passes (the file in the page cache after the first).
+        var best = Double.infinity, count = 0
+        for _ in 0..<3 {
+            let t0 = now()
+            // As `loopai run` reads a JSON Lines file.
+            if let jit = e as? JITEngine, jit.readsTextFieldsDirectly, RecordReader.resolve(format, path: path) == .jsonl {
+                count = jit.classifyJSONLines(try RecordReader.readBytes(path), column: column).count
+            } else {
+                count = Driver.classify(e, try RecordReader.read(path, format: format), column: column).count
+            }
+            best = min(best, now() - t0)
         }
-        let records = try RecordReader.read(path, format: format)
-        let out = Driver.classify(e, records, column: column)
-        return (now() - t0, out.count)
+        return (best, count)
     }
 }

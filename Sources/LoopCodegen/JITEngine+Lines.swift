@@ -15,31 +15,40 @@ extension JITEngine {
     /// native code; other records go through the full parser and decoder.
     public func classifyJSONLines(_ bytes: [UInt8], column: String?) -> [Driver.Outcome] {
         let fields = program.fields
+        let nf = fields.count
         let keys: [[UInt8]] = fields.map { Array(((program.singleInput ? column : nil) ?? $0.name).utf8) }
         let decoder = RecordDecoder(program: program, column: column)
-        var outcomes: [Driver.Outcome] = []
-        // Per record: its line and either spans into `bytes` or a slot among the decoded values.
-        enum Input { case spans([Range<Int>]), decoded([Value]), failed(InputError) }
-        var inputs: [(line: Int, input: Input)] = []
+        // Every input's fields as (start, end) offsets into `buffer`: the file, then the texts of
+        // the records that needed the full parser. Records that failed keep their error.
+        var buffer = bytes
+        var offsets: [Int] = []
+        offsets.reserveCapacity(2 * nf * bytes.count / 64)
+        var lines: [Int] = []
+        var failures: [Int: InputError] = [:]
+        var order: [(line: Int, ok: Bool)] = []
+        var decoded: [(slot: Int, values: [Value])] = []
         bytes.withUnsafeBufferPointer { b in
             var s = 0, line = 1
             func take(_ e0: Int) {
                 var e = e0
                 if e > s && b[e - 1] == 0x0D { e -= 1 }
-                var blank = true
-                for k in s..<e where b[k] != 0x20 && b[k] != 0x09 { blank = false; break }
-                if !blank {
-                    if let spans = FastJSONLines.textSpans(b, s, e, keys: keys) {
-                        inputs.append((line, .spans(spans)))
-                    } else {
-                        let raw: RawRecord
-                        do { raw = .json(try JSONParser.parse(Array(b[s..<e]))) }
-                        catch { raw = .json(.object([("__error__", JSON("invalid JSON: \(error)"))])) }
-                        switch decoder.decode(raw) {
-                        case .success(let v): inputs.append((line, .decoded(v)))
-                        case .failure(let err): inputs.append((line, .failed(err)))
-                        }
-                    }
+                var k = s
+                while k < e, b[k] == 0x20 || b[k] == 0x09 { k += 1 }
+                guard k < e else { return }
+                if FastJSONLines.textSpans(b, s, e, keys: keys, into: &offsets) {
+                    lines.append(line); order.append((line, true))
+                    return
+                }
+                let raw: RawRecord
+                do { raw = .json(try JSONParser.parse(Array(b[s..<e]))) }
+                catch { raw = .json(.object([("__error__", JSON("invalid JSON: \(error)"))])) }
+                switch decoder.decode(raw) {
+                case .success(let v):
+                    decoded.append((offsets.count, v))
+                    for _ in 0..<nf { offsets.append(0); offsets.append(0) }
+                    lines.append(line); order.append((line, true))
+                case .failure(let err):
+                    failures[line] = err; order.append((line, false))
                 }
             }
             var i = 0
@@ -49,42 +58,35 @@ extension JITEngine {
             }
             if s < b.count { take(b.count) }
         }
-        // Decoded texts go after the file's bytes, so every value points into one buffer.
-        var buffer = bytes
-        var spans: [(Int, Int)] = []
-        var valid: [Int] = []
-        spans.reserveCapacity(inputs.count * fields.count)
-        for (k, r) in inputs.enumerated() {
-            switch r.input {
-            case .spans(let ss): for x in ss { spans.append((x.lowerBound, x.count)) }; valid.append(k)
-            case .decoded(let vs):
-                for v in vs {
-                    if case .text(let t) = v { spans.append((buffer.count, t.count)); buffer += t } else { spans.append((0, 0)) }
-                }
-                valid.append(k)
-            case .failed: break
+        for (slot, values) in decoded {
+            for (f, v) in values.enumerated() {
+                guard case .text(let t) = v else { continue }
+                offsets[slot + 2 * f] = buffer.count
+                buffer += t
+                offsets[slot + 2 * f + 1] = buffer.count
             }
         }
-        let decisions = classifySpans(buffer, spans, count: valid.count)
+        let decisions = classifySpans(buffer, offsets, count: lines.count)
         var d = 0
-        outcomes.reserveCapacity(inputs.count)
-        for (k, r) in inputs.enumerated() {
-            if case .failed(let e) = r.input { outcomes.append(Driver.Outcome(line: r.line, result: .failure(e))); continue }
-            precondition(valid[d] == k)
-            outcomes.append(Driver.Outcome(line: r.line, result: .success(decisions[d])))
-            d += 1
+        return order.map { o in
+            guard o.ok else { return Driver.Outcome(line: o.line, result: .failure(failures[o.line]!)) }
+            defer { d += 1 }
+            return Driver.Outcome(line: o.line, result: .success(decisions[d]))
         }
-        return outcomes
     }
 
-    /// Classifies `count` inputs whose text fields are the given (offset, length) spans of `buffer`.
-    func classifySpans(_ buffer: [UInt8], _ spans: [(Int, Int)], count: Int) -> [Decision] {
+    /// Classifies `count` inputs whose text fields are the given (start, end) offsets into `buffer`.
+    func classifySpans(_ buffer: [UInt8], _ offsets: [Int], count: Int) -> [Decision] {
         guard count > 0 else { return [] }
         let nl = program.labels.count
         var results = [loop_result](repeating: loop_result(), count: count)
         var scores = [Double](repeating: 0, count: count * nl)
         buffer.withUnsafeBufferPointer { buf in
-            let values = spans.map { s in loop_value(ptr: buf.baseAddress.map { $0 + s.0 }, len: Int64(s.1), number: 0) }
+            var values: [loop_value] = []
+            values.reserveCapacity(offsets.count / 2)
+            for k in stride(from: 0, to: offsets.count, by: 2) {
+                values.append(loop_value(ptr: buf.baseAddress.map { $0 + offsets[k] }, len: Int64(offsets[k + 1] - offsets[k]), number: 0))
+            }
             values.withUnsafeBufferPointer { vp in
                 results.withUnsafeMutableBufferPointer { rp in
                     scores.withUnsafeMutableBufferPointer { sp in batch(vp.baseAddress, Int64(count), rp.baseAddress, sp.baseAddress) }

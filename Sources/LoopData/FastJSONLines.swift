@@ -8,35 +8,53 @@ public enum FastJSONLines {
     /// The byte ranges (into `b`) of the string values of `keys` in the object on `b[start..<end]`,
     /// or nil when the line needs the full parser.
     public static func textSpans(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, keys: [[UInt8]]) -> [Range<Int>]? {
-        var spans = [Range<Int>?](repeating: nil, count: keys.count)
+        var flat: [Int] = []
+        guard textSpans(b, start, end, keys: keys, into: &flat) else { return nil }
+        return stride(from: 0, to: flat.count, by: 2).map { flat[$0]..<flat[$0 + 1] }
+    }
+
+    /// The same, appending each key's (start, end) offsets to `out`, in the keys' order; nothing
+    /// is appended when it returns false.
+    public static func textSpans(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, keys: [[UInt8]], into out: inout [Int]) -> Bool {
+        let base = out.count
+        for _ in keys { out.append(-1); out.append(-1) }
+        if scan(b, start, end, keys: keys, out: &out, base: base) { return true }
+        out.removeSubrange(base...)
+        return false
+    }
+
+    private static func scan(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, keys: [[UInt8]], out: inout [Int], base: Int) -> Bool {
+        var found = 0
         var i = start
         @inline(__always) func ws() { while i < end, b[i] == 0x20 || b[i] == 0x09 || b[i] == 0x0A || b[i] == 0x0D { i += 1 } }
         ws()
-        guard i < end, b[i] == 0x7B else { return nil }  // {
+        guard i < end, b[i] == 0x7B else { return false }  // {
         i += 1
         ws()
-        guard i < end, b[i] != 0x7D else { return nil }  // an empty object: the parser says what is missing
+        guard i < end, b[i] != 0x7D else { return false }  // an empty object: the parser says what is missing
         while true {
             ws()
-            guard i < end, b[i] == 0x22 else { return nil }
+            guard i < end, b[i] == 0x22 else { return false }
             let keyStart = i + 1
             i += 1
             while i < end, b[i] != 0x22 {
-                if b[i] == 0x5C || b[i] < 0x20 { return nil }
+                if b[i] == 0x5C || b[i] < 0x20 { return false }
                 i += 1
             }
-            guard i < end else { return nil }
+            guard i < end else { return false }
             let keyEnd = i
             i += 1
             ws()
-            guard i < end, b[i] == 0x3A else { return nil }  // :
+            guard i < end, b[i] == 0x3A else { return false }  // :
             i += 1
             ws()
-            guard i < end else { return nil }
-            var field: Int? = nil
-            for (k, key) in keys.enumerated() where key.count == keyEnd - keyStart {
+            guard i < end else { return false }
+            var field = -1
+            for k in 0..<keys.count where keys[k].count == keyEnd - keyStart {
                 var same = true
-                for j in 0..<key.count where key[j] != b[keyStart + j] { same = false; break }
+                keys[k].withUnsafeBufferPointer { key in
+                    for j in 0..<key.count where key[j] != b[keyStart + j] { same = false; break }
+                }
                 if same { field = k; break }
             }
             if b[i] == 0x22 {
@@ -44,52 +62,50 @@ public enum FastJSONLines {
                 i += 1
                 while i < end, b[i] != 0x22 {
                     let c = b[i]
-                    if c < 0x20 { return nil }
+                    if c < 0x20 { return false }
                     if c == 0x5C {
                         // An escape: only outside the fields, and only the simple ones.
-                        guard field == nil, i + 1 < end else { return nil }
+                        guard field < 0, i + 1 < end else { return false }
                         switch b[i + 1] {
                         case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: i += 2; continue
-                        default: return nil
+                        default: return false
                         }
                     }
                     i += 1
                 }
-                guard i < end else { return nil }
-                if let f = field {
+                guard i < end else { return false }
+                if field >= 0 {
                     // The parser's lookup takes the first of duplicate keys: leave those to it.
-                    guard spans[f] == nil else { return nil }
-                    spans[f] = valueStart..<i
+                    guard out[base + 2 * field] < 0 else { return false }
+                    out[base + 2 * field] = valueStart
+                    out[base + 2 * field + 1] = i
+                    found += 1
                 }
                 i += 1
             } else {
-                guard field == nil else { return nil }  // a field that is not a string: the parser's error
+                guard field < 0 else { return false }  // a field that is not a string: the parser's error
                 switch b[i] {
-                case 0x74: guard literal(b, &i, end, [0x74, 0x72, 0x75, 0x65]) else { return nil }
-                case 0x66: guard literal(b, &i, end, [0x66, 0x61, 0x6C, 0x73, 0x65]) else { return nil }
-                case 0x6E: guard literal(b, &i, end, [0x6E, 0x75, 0x6C, 0x6C]) else { return nil }
+                case 0x74: guard literal(b, &i, end, [0x74, 0x72, 0x75, 0x65]) else { return false }
+                case 0x66: guard literal(b, &i, end, [0x66, 0x61, 0x6C, 0x73, 0x65]) else { return false }
+                case 0x6E: guard literal(b, &i, end, [0x6E, 0x75, 0x6C, 0x6C]) else { return false }
                 case 0x2D, 0x30...0x39:
                     let s = i
                     if b[i] == 0x2D { i += 1 }
-                    guard i < end, b[i] >= 0x30, b[i] <= 0x39 else { return nil }
+                    guard i < end, b[i] >= 0x30, b[i] <= 0x39 else { return false }
                     while i < end, (b[i] >= 0x30 && b[i] <= 0x39) || b[i] == 0x2E || b[i] == 0x65 || b[i] == 0x45 || b[i] == 0x2B || b[i] == 0x2D { i += 1 }
-                    guard let v = Double(String(decoding: UnsafeBufferPointer(rebasing: b[s..<i]), as: UTF8.self)), v.isFinite else { return nil }
-                default: return nil  // nested values: the parser
+                    guard let v = Double(String(decoding: UnsafeBufferPointer(rebasing: b[s..<i]), as: UTF8.self)), v.isFinite else { return false }
+                default: return false  // nested values: the parser
                 }
             }
             ws()
-            guard i < end else { return nil }
+            guard i < end else { return false }
             if b[i] == 0x2C { i += 1; continue }  // ,
-            guard b[i] == 0x7D else { return nil }  // }
+            guard b[i] == 0x7D else { return false }  // }
             i += 1
             break
         }
         ws()
-        guard i == end else { return nil }
-        var out: [Range<Int>] = []
-        out.reserveCapacity(spans.count)
-        for s in spans { guard let s else { return nil }; out.append(s) }
-        return out
+        return i == end && found == keys.count
     }
 
     @inline(__always)
