@@ -112,7 +112,16 @@ public final class LLMGenerator {
         var best: (source: String, program: TypedProgram, ev: Tier2)? = nil
         var lastProblem = "no reply"
         for round in 0...options.maxRepairRounds {
-            let reply = try client.complete(req).text
+            let reply: String
+            do { reply = try client.complete(req).text }
+            catch let e as LLMError where e.isMalformedReply {
+                // A reply that is not a completion (truncated or malformed JSON with status 200, an
+                // empty completion) costs this round, not the whole generation: ask again.
+                rounds.append(GenerationRound(kind: round == 0 ? .initial : .repairNoProgram, errors: 0, hadProgram: false, accuracy: nil))
+                lastProblem = "\(e)"
+                progress?("round \(round + 1): malformed reply (\(e)); asking again")
+                continue
+            }
             req.messages.append(.assistant(reply))
             req.purpose = .repair
             let kind: GenerationRound.Kind = round == 0 ? .initial : rounds.last.map { r in

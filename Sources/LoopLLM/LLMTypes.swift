@@ -103,6 +103,15 @@ public enum TokenEstimate {
 /// `HTTPClient`, and every other message is built without response or key text, then passed
 /// through `redact` with the provider's key once more.
 public enum LLMError: Error, Equatable, CustomStringConvertible {
+    /// The provider answered, but not with a usable completion (malformed or truncated JSON, a
+    /// missing field, non-UTF-8, an empty completion): asking again may work.
+    public var isMalformedReply: Bool {
+        switch self {
+        case .nonUTF8, .malformedJSON, .missingField, .emptyCompletion: return true
+        default: return false
+        }
+    }
+
     /// The HTTP exchange failed (transport, timeout, non-2xx after retries).
     case http(provider: String, HTTPError)
     /// The body is not valid UTF-8.

@@ -66,6 +66,19 @@ final class GeneratorTests: XCTestCase {
         XCTAssertTrue(Fixtures.messages(server.requests[1])[3].content.contains("contains no Loop program"))
     }
 
+    /// A provider reply with status 200 whose JSON is cut off costs one round; the next reply is used.
+    func testAMalformedReplyCostsOneRoundNotTheGeneration() throws {
+        let server = try StubServer()
+        defer { server.stop() }
+        server.enqueue(.ok("{\"choices\": [ {\"message\": {\"content\": \"program"), Fixtures.openAIReply(Fixtures.good))
+        let result = try generator(server).generate(examples: Fixtures.task.examples)
+        XCTAssertTrue(result.passedTier2)
+        XCTAssertEqual(result.rounds.count, 2)
+        XCTAssertEqual(result.rounds.first?.hadProgram, false)
+        XCTAssertEqual(server.requests.count, 2, "the same request is sent again")
+        XCTAssertEqual(Fixtures.messages(server.requests[1]).count, Fixtures.messages(server.requests[0]).count)
+    }
+
     func testWrongLabelsAreAContractError() throws {
         let server = try StubServer()
         defer { server.stop() }
