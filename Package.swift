@@ -49,7 +49,8 @@ let package = Package(
         // The validation store: versions, samples, oracle answers, ledger, rollouts, escalations.
         .target(name: "LoopStore", dependencies: ["LoopData", .product(name: "GRDB", package: "GRDB.swift")]),
         // The self-improvement loop: executor, sampling, statistics, improvement, rollout, escalation.
-        .target(name: "LoopRuntime", dependencies: ["LoopCodegen", "LoopStore", "LoopGenerate", "LoopTask", "LoopLLM", "LoopInduce"]),
+        .target(name: "LoopRuntime", dependencies: ["LoopCodegen", "LoopStore", "LoopGenerate", "LoopTask", "LoopLLM", "LoopInduce"],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
         // The composition root: providers, generators, oracles, stores and engine settings from a
         // task file and choices; the CLI and the server assemble tasks only here.
         .target(name: "LoopApp", dependencies: ["LoopRuntime", "LoopGenerate", "LoopLLM", "LoopTask", "LoopStore", "LoopData"]),

@@ -129,7 +129,7 @@ extension TaskEngine {
 
     /// An improvement attempt's heavy half, done off the control thread by a server: generate,
     /// check, run the program's tests, compare on every validated input.
-    public struct Improvement {
+    public struct Improvement: @unchecked Sendable {
         var reason: String
         var baseVersion: Int64
         var generated: GeneratedProgram?
@@ -145,8 +145,11 @@ extension TaskEngine {
         event(state.activeVersion, "improve", reason)
         let validated = validatedExamples()
         let (generator, current, failures, fixed, base) = (settings.generator, activeProgram, state.failures, state.fixed, activeProgram.versionId)
-        let logger = log
-        let work: () -> Improvement = {
+        let logger = UncheckedBox(log)
+        let inputs = UncheckedBox((generator, current, failures, fixed, validated))
+        let work: @Sendable () -> Improvement = {
+            let (generator, current, failures, fixed, validated) = inputs.value
+            let logger = logger.value
             var r = Improvement(reason: reason, baseVersion: base)
             let start = CPUClock.now()
             defer { r.seconds = CPUClock.now() - start }
@@ -172,8 +175,9 @@ extension TaskEngine {
         }
         if let runAsync = improveAsync {
             improvementInFlight = true
-            runAsync(work) { [weak self] r in
-                guard let self else { return }
+            let me = UncheckedBox(self)
+            runAsync(work) { r in
+                let `self` = me.value
                 self.improvementInFlight = false
                 do { try self.applyImprovement(r); try self.commit(cursor: self.state.cursor, items: []) }
                 catch { self.log?("the improvement could not be recorded: \(error)") }

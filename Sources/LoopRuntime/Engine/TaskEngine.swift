@@ -161,7 +161,7 @@ public final class TaskEngine: @unchecked Sendable {
     public var onStep: ((DriverState) -> Void)?
     /// Runs an improvement's work elsewhere and hands its result back on the control thread (a
     /// server's improver worker); nil: inline, as a replay does, so replays are deterministic.
-    public var improveAsync: ((@escaping () -> Improvement, @escaping (Improvement) -> Void) -> Void)?
+    public var improveAsync: ((@escaping @Sendable () -> Improvement, @escaping @Sendable (Improvement) -> Void) -> Void)?
     /// An improvement is being made: no other starts until it is applied.
     var improvementInFlight = false
     /// Writes that must join the next batch's transaction (version rows, rollouts, escalations).
@@ -556,4 +556,11 @@ enum CPUClock {
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
+}
+
+/// A value handed to another thread by code that guarantees its use is confined (the improver's
+/// inputs, read by its worker only; the engine, touched on its control queue only).
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ v: T) { value = v }
 }
