@@ -39,6 +39,8 @@ public struct ServeConfig: Sendable {
     public var queueCapacity = 10_000
     /// Samples per committed batch.
     public var batchSize = 100
+    /// Seconds a connection may stay idle (nothing read or written) before it is closed.
+    public var idleTimeout = 60.0
     public var llm = LLMSettings()
 
     public init() {}
@@ -54,7 +56,7 @@ public struct ServeConfig: Sendable {
         func resolve(_ p: String) -> String { p.hasPrefix("/") || base.isEmpty ? p : base + "/" + p }
         var c = ServeConfig()
         let known: Set<String> = ["host", "port", "store", "tasks", "admin_token_env", "admin_token_file", "client_token_env", "client_token_file",
-                                  "max_body_bytes", "max_batch", "commit_interval", "queue_capacity", "batch_size"]
+                                  "max_body_bytes", "max_batch", "commit_interval", "queue_capacity", "batch_size", "idle_timeout"]
         for (k, v) in map {
             guard let key = k.string else { continue }
             let at = "\(path):\(k.mark.map { "\($0.line):\($0.column)" } ?? "?")"
@@ -73,6 +75,9 @@ public struct ServeConfig: Sendable {
             case "max_batch": c.maxBatch = try int()
             case "queue_capacity": c.queueCapacity = try int()
             case "batch_size": c.batchSize = try int()
+            case "idle_timeout":
+                guard let d = v.float, d > 0 else { throw AppError("\(at): `idle_timeout` is a positive number of seconds", code: 2) }
+                c.idleTimeout = d
             case "commit_interval":
                 guard let d = v.float else { throw AppError("\(at): `commit_interval` is a number of seconds", code: 2) }
                 c.commitInterval = d

@@ -44,6 +44,7 @@ public final class LoopServer: Sendable {
         for t in tasks.values { t.runner.start() }
         if ProcessInfo.processInfo.environment["LOOPAI_BENCH_ROUTES"] == "1" { log("benchmark routes on: POST /bench/echo") }
         let app = Application(router: router(),
+                              server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.idleTimeout * 1000)))),
                               configuration: .init(address: .hostname(config.host, port: config.port), serverName: "loopai"),
                               onServerRunning: { [log, config, order] channel in
                                   let port = channel.localAddress?.port ?? config.port
@@ -142,16 +143,16 @@ public final class LoopServer: Sendable {
                 try authorizeClient(request)
                 let t = try task(context)
                 let body = try await API.body(request, limit: config.maxBodyBytes)
-                return try feedback(t, body)
+                return try await feedback(t, body)
             }
         }
         // Admin.
         for action in ["promote", "rollback", "pause", "resume"] {
             r.post("/v1/tasks/:task/\(action)") { [self] request, context in
-                try guarded(context) {
+                try await guardedAsync(context) {
                     try authorizeAdmin(request)
                     let t = try task(context)
-                    return try admin(t, action)
+                    return try await admin(t, action)
                 }
             }
         }
@@ -202,7 +203,7 @@ public final class LoopServer: Sendable {
                 let dry = body["dry_run"]?.bool ?? false, force = body["force"]?.bool ?? false
                 let id = e.id!
                 let result: (comparison: EscalationResolution.Comparison, versionId: Int64?)
-                do { result = try t.runner.perform { try $0.resolveEscalation(id, source: source, force: force, dryRun: dry) } }
+                do { result = try await t.runner.perform { try $0.resolveEscalation(id, source: source, force: force, dryRun: dry) } }
                 catch let err as ProgramError { throw API.Refusal(.unprocessableContent, "program_does_not_check", "\(err)") }
                 catch let err as LoopError { throw API.Refusal(.conflict, "conflict", "\(err)") }
                 let c = result.comparison
@@ -345,7 +346,7 @@ public final class LoopServer: Sendable {
         }
     }
 
-    func feedback(_ t: ServedTask, _ body: JSON) throws -> Response {
+    func feedback(_ t: ServedTask, _ body: JSON) async throws -> Response {
         guard let label = body["label"]?.string else {
             throw API.Refusal(.badRequest, "invalid_request", "the body is {\"id\": \"...\", \"label\": \"...\"} (or \"input\" instead of \"id\" for a request this server no longer remembers)")
         }
@@ -362,24 +363,24 @@ public final class LoopServer: Sendable {
         } else {
             throw API.Refusal(.badRequest, "invalid_request", "feedback names the request (\"id\") or repeats its \"input\"")
         }
-        let given = input
-        do { try t.runner.perform { try $0.recordFeedback(input: given, label: label, programLabel: programLabel) } }
+        let (given, answered) = (input, programLabel)
+        do { try await t.runner.perform { try $0.recordFeedback(input: given, label: label, programLabel: answered) } }
         catch let e as LoopError { throw API.Refusal(.unprocessableContent, "invalid_label", "\(e)") }
         return API.json(.object([("stored", .bool(true)), ("label", JSON(label)), ("program", programLabel.map { JSON($0) } ?? .null)]))
     }
 
-    func admin(_ t: ServedTask, _ action: String) throws -> Response {
+    func admin(_ t: ServedTask, _ action: String) async throws -> Response {
         do {
             switch action {
             case "promote":
-                let v = try t.runner.perform { try $0.forcePromote() }
+                let v = try await t.runner.perform { try $0.forcePromote() }
                 return API.json(.object([("active_version", API.int64(v))]))
             case "rollback":
-                let v = try t.runner.perform { try $0.rollback() }
+                let v = try await t.runner.perform { try $0.rollback() }
                 return API.json(.object([("active_version", API.int64(v))]))
             default:
                 let pause = action == "pause"
-                try t.runner.perform { try $0.setPaused(pause) }
+                try await t.runner.perform { try $0.setPaused(pause) }
                 return API.json(.object([("paused", .bool(pause))]))
             }
         } catch let e as LoopError { throw API.Refusal(.conflict, "conflict", "\(e)") }

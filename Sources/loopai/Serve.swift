@@ -60,6 +60,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Samples per validation commit (a commit also happens every --commit-interval).")
     var batch: Int?
 
+    @Option(help: "Seconds a connection may stay idle before it is closed.")
+    var idleTimeout: Double?
+
     @OptionGroup var llm: LLMOptions
 
     func run() throws {
@@ -79,6 +82,10 @@ struct ServeCommand: ParsableCommand {
             }
         }
         if let batch { c.batchSize = batch }
+        if let idleTimeout {
+            guard idleTimeout > 0 else { throw CLIError("--idle-timeout is a positive number of seconds", code: 2) }
+            c.idleTimeout = idleTimeout
+        }
         if let host { c.host = host }
         if let port { c.port = port }
         if let store { c.store = store }

@@ -105,6 +105,25 @@ final class ServeLoopTests: XCTestCase {
         let records = Array(try jsonLines(sms + "/data.jsonl").prefix(800)).map { JSON.object([("text", $0["text"]!)]) }
         let slow = send(server, Array(records.prefix(400)), task: "sms_spam", connections: 4)
         XCTAssertTrue(slow.allSatisfy { $0.status == 200 })
+        // An operator command waits for the control thread (busy with a 2 s oracle call); requests
+        // sent meanwhile are answered before it returns: no event loop waits for the control side.
+        let answeredWhilePausing = Locked(0), pauseDone = Locked(false)
+        let group = DispatchGroup()
+        group.enter()
+        Thread.detachNewThread {
+            _ = try? server.post("/v1/tasks/sms_spam/pause", .object([]), token: Self.token)
+            pauseDone.withLock { $0 = true }
+            group.leave()
+        }
+        Thread.sleep(forTimeInterval: 0.1)
+        for i in 0..<40 {
+            let r = try server.post("/v1/tasks/sms_spam/classify", .object([("text", JSON("hello \(i)"))]))
+            XCTAssertEqual(r.status, 200)
+            if !pauseDone.current { answeredWhilePausing.withLock { $0 += 1 } }
+        }
+        group.wait()
+        XCTAssertGreaterThan(answeredWhilePausing.current, 0, "requests were answered while the pause waited for the control thread")
+        XCTAssertEqual(try server.post("/v1/tasks/sms_spam/resume", .object([]), token: Self.token).status, 200)
         failing.withLock { $0 = true }
         let down = send(server, Array(records.dropFirst(400)), task: "sms_spam", connections: 4)
         XCTAssertTrue(down.allSatisfy { $0.status == 200 }, "the oracle being down fails no request")
@@ -124,7 +143,7 @@ final class ServeLoopTests: XCTestCase {
         let store = try Store.open(path: dir.appendingPathComponent("sms_spam.sqlite").path)
         let run = try store.runs()[0]
         let state = try JSONDecoder().decode(DriverState.self, from: Data(run.state!.utf8))
-        XCTAssertEqual(state.requests, 800)
+        XCTAssertEqual(state.requests, 840)
         XCTAssertGreaterThan(state.validated, 0, "the slow oracle's answers were used")
         XCTAssertGreaterThan(state.oracleErrors, 0)
         XCTAssertEqual(state.sampled, state.validated + state.unvalidated)

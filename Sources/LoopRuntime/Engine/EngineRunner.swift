@@ -99,6 +99,21 @@ public final class EngineRunner: @unchecked Sendable {
         }
     }
 
+    /// The same, without blocking the caller's thread (an HTTP event loop must not wait for a
+    /// control step that may be waiting for the oracle).
+    public func perform<T: Sendable>(_ body: @escaping @Sendable (TaskEngine) throws -> T) async throws -> T {
+        let (queue, engine, status) = (self.queue, UncheckedBox(self.engine), self.status)
+        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, Error>) in
+            queue.async {
+                do {
+                    let r = try body(engine.value)
+                    status.withLock { $0 = engine.value.state }
+                    c.resume(returning: r)
+                } catch { c.resume(throwing: error) }
+            }
+        }
+    }
+
     /// Stops the timer, validates and commits what is queued. Requests that arrive afterwards
     /// are still answered but their samples are not validated.
     public func stop() {
