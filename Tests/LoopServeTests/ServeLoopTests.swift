@@ -149,3 +149,52 @@ final class ServeLoopTests: XCTestCase {
         XCTAssertEqual(state.sampled, state.validated + state.unvalidated)
     }
 }
+
+/// kill -9 while clients are sending: the restart resumes the run, counts every validation once,
+/// and accounts for the samples that died with the process.
+final class ServeKillTests: XCTestCase {
+    func testKill9UnderLoadLosesOnlyUncommittedSamples() throws {
+        let dir = try serveTempDir("kill9")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let sms = ServeProcess.root.appendingPathComponent("Examples/sms_spam").path
+        let args = ["--task", sms + "/task.yaml", "--program", sms + "/program.loop", "--oracle", "labels:label", "--store", dir.path,
+                    "--commit-interval", "0.05"]
+        let records = try jsonLines(sms + "/data.jsonl")
+        let first = try ServeProcess(args)
+        let sent = Locked(0)
+        let group = DispatchGroup()
+        for c in 0..<4 {
+            group.enter()
+            Thread.detachNewThread {
+                var i = c
+                while i < records.count {
+                    let body = JSON.object([("id", JSON("k\(i)")), ("text", records[i]["text"]!), ("label", records[i]["label"]!)])
+                    guard let r = try? first.post("/v1/tasks/sms_spam/classify", body), r.status == 200 else { break }
+                    sent.withLock { $0 += 1 }
+                    i += 4
+                }
+                group.leave()
+            }
+        }
+        while sent.current < 1500 { Thread.sleep(forTimeInterval: 0.01) }
+        XCTAssertEqual(first.stop(SIGKILL), SIGKILL)
+        group.wait()
+        let answered = sent.current
+        let second = try ServeProcess(args)
+        XCTAssertTrue(second.stderr.contains("resumed run 1"), second.stderr)
+        let status = try XCTUnwrap(second.get("/v1/tasks/sms_spam").json)
+        let requests = Int(status["requests"]?.number ?? -1)
+        XCTAssertGreaterThan(requests, 0)
+        XCTAssertLessThanOrEqual(requests, answered, "never more requests than were answered")
+        XCTAssertEqual(second.stop(), 0, second.stderr)
+        let store = try Store.open(path: dir.appendingPathComponent("sms_spam.sqlite").path)
+        let runs = try store.runs()
+        XCTAssertEqual(runs.count, 1)
+        let state = try JSONDecoder().decode(DriverState.self, from: Data(runs[0].state!.utf8))
+        XCTAssertEqual(state.sampled, state.validated + state.unvalidated, "every sample validated or counted as not")
+        let executions = try store.executions(run: runs[0].id!)
+        XCTAssertEqual(executions.filter { $0.stratum != "shadow" }.count, state.validated, "each validation stored once")
+        XCTAssertEqual(Set(executions.map(\.seq)).count, executions.count)
+        XCTAssertEqual(Set(executions.compactMap(\.requestId)).count, executions.count, "no request stored twice")
+    }
+}
