@@ -16,14 +16,19 @@ public enum FastJSONLines {
     /// The same, appending each key's (start, end) offsets to `out`, in the keys' order; nothing
     /// is appended when it returns false.
     public static func textSpans(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, keys: [[UInt8]], into out: inout [Int]) -> Bool {
+        textSpans(b, start, end, keys: keys, optional: 0, into: &out)
+    }
+
+    /// The same, where the last `optional` keys may be missing (their offsets are then -1).
+    public static func textSpans(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, keys: [[UInt8]], optional: Int, into out: inout [Int]) -> Bool {
         let base = out.count
         for _ in keys { out.append(-1); out.append(-1) }
-        if scan(b, start, end, keys: keys, out: &out, base: base) { return true }
+        if scan(b, start, end, keys: keys, required: keys.count - optional, out: &out, base: base) { return true }
         out.removeSubrange(base...)
         return false
     }
 
-    private static func scan(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, keys: [[UInt8]], out: inout [Int], base: Int) -> Bool {
+    private static func scan(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, keys: [[UInt8]], required: Int, out: inout [Int], base: Int) -> Bool {
         var found = 0
         var i = start
         @inline(__always) func ws() { while i < end, b[i] == 0x20 || b[i] == 0x09 || b[i] == 0x0A || b[i] == 0x0D { i += 1 } }
@@ -79,7 +84,7 @@ public enum FastJSONLines {
                     guard out[base + 2 * field] < 0 else { return false }
                     out[base + 2 * field] = valueStart
                     out[base + 2 * field + 1] = i
-                    found += 1
+                    if field < required { found += 1 }
                 }
                 i += 1
             } else {
@@ -105,7 +110,7 @@ public enum FastJSONLines {
             break
         }
         ws()
-        return i == end && found == keys.count
+        return i == end && found == required
     }
 
     @inline(__always)

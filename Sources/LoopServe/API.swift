@@ -44,6 +44,11 @@ enum API {
 
     /// The request's body as parsed JSON, within the size limit and with a JSON content type.
     static func body(_ request: Request, limit: Int) async throws -> JSON {
+        try parse(try await bodyBytes(request, limit: limit))
+    }
+
+    /// The request's body as bytes, within the size limit and with a JSON content type.
+    static func bodyBytes(_ request: Request, limit: Int) async throws -> [UInt8] {
         let type = request.headers[.contentType]?.lowercased() ?? ""
         guard type.hasPrefix("application/json") || type.hasSuffix("+json") else {
             throw Refusal(.unsupportedMediaType, "unsupported_media_type",
@@ -55,6 +60,10 @@ enum API {
         catch is NIOTooManyBytesError { throw Refusal(.contentTooLarge, "body_too_large", "the body is larger than \(limit) bytes") }
         let bytes = Array(buffer.readableBytesView)
         guard !bytes.isEmpty else { throw Refusal(.badRequest, "empty_body", "the body is empty; send a JSON object") }
+        return bytes
+    }
+
+    static func parse(_ bytes: [UInt8]) throws -> JSON {
         do { return try JSONParser.parse(bytes) }
         catch { throw Refusal(.badRequest, "invalid_json", "the body is not valid JSON: \(error)") }
     }

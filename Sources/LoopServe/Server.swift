@@ -125,7 +125,12 @@ public final class LoopServer: Sendable {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 try authorizeClient(request)
                 let t = try task(context)
-                let body = try await API.body(request, limit: config.maxBodyBytes)
+                let bytes = try await API.bodyBytes(request, limit: config.maxBodyBytes)
+                if let fast = fastBatch(t, bytes) {
+                    metrics.latency(task: t.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0, batch: true)
+                    return fast
+                }
+                let body = try API.parse(bytes)
                 guard case .array(let inputs)? = body["inputs"] else {
                     throw API.Refusal(.badRequest, "invalid_request", "the body is {\"inputs\": [...]}: a list of inputs")
                 }
@@ -296,6 +301,65 @@ public final class LoopServer: Sendable {
         let r = try prepare(t, body)
         let served = t.runner.serve(r.key, input: r.input, record: r.record)
         return (try answer(t, r.key, served), served.seq)
+    }
+
+    /// The plain batch (every input an object whose fields, label and id are strings without
+    /// escapes) read without a JSON tree and answered with its response written as bytes; nil for
+    /// anything else, which the full path answers (the same answers, and its exact refusals).
+    func fastBatch(_ t: ServedTask, _ bytes: [UInt8]) -> Response? {
+        guard t.spec.input.allSatisfy({ $0.type == .text }) else { return nil }
+        let fields = t.spec.input.map(\.name)
+        let keys = (fields + (t.labelField.map { [$0] } ?? []) + ["id"]).map { Array($0.utf8) }
+        let nk = keys.count
+        var offs: [Int] = []
+        var prepared: [(key: RequestKey, input: JSON, record: JSON)] = []
+        let ok: Bool = bytes.withUnsafeBufferPointer { b in
+            guard let ranges = BatchBody.inputRanges(b), ranges.count <= config.maxBatch else { return false }
+            offs.reserveCapacity(ranges.count * nk * 2)
+            for r in ranges {
+                guard FastJSONLines.textSpans(b, r.lowerBound, r.upperBound, keys: keys, optional: 1, into: &offs) else { return false }
+            }
+            prepared.reserveCapacity(ranges.count)
+            for k in 0..<ranges.count {
+                func text(_ j: Int) -> [UInt8] { Array(b[offs[2 * (k * nk + j)]..<offs[2 * (k * nk + j) + 1]]) }
+                var record: [(String, JSON)] = []
+                for (j, f) in fields.enumerated() { record.append((f, .string(text(j)))) }
+                if let lf = t.labelField {
+                    let label = text(fields.count)
+                    guard t.labelSet.contains(String(decoding: label, as: UTF8.self)) else { return false }
+                    record.append((lf, .string(label)))
+                }
+                let key: RequestKey
+                if offs[2 * (k * nk + nk - 1)] >= 0 { key = .id(String(decoding: text(nk - 1), as: UTF8.self)) }
+                else { key = .id("\(idPrefix)-\(idCounter.withLock { c -> Int in c += 1; return c })") }
+                let input: JSON = t.spec.isSingleText ? record[0].1 : .object(Array(record.prefix(fields.count)))
+                prepared.append((key, input, .object(record)))
+            }
+            return true
+        }
+        guard ok else { return nil }
+        let served = t.runner.serveBatch(prepared)
+        var out: [UInt8] = []
+        out.reserveCapacity(prepared.count * 96)
+        out += Array(#"{"answers":["#.utf8)
+        for (i, s) in served.enumerated() {
+            if i > 0 { out.append(0x2C) }
+            switch s.result {
+            case .success(let a):
+                metrics.request(task: t.name, version: a.versionId, label: a.label, decidedBy: a.decidedBy)
+                out += Array(#"{"id":"#.utf8); JSONWriter.string(Array(prepared[i].key.text.utf8), bytes: &out)
+                out += Array(#","label":"#.utf8); JSONWriter.string(Array(a.label.utf8), bytes: &out)
+                out += Array(#","confidence":"#.utf8); JSONWriter.write(API.number(a.confidence), bytes: &out)
+                out += Array(#","decided_by":"#.utf8); JSONWriter.string(Array(a.decidedBy.utf8), bytes: &out)
+                out += Array(#","version":"#.utf8); JSONWriter.write(API.int64(a.versionId), bytes: &out)
+                out.append(0x7D)
+            case .failure(let e):
+                metrics.error(task: t.name, kind: "invalid_input")
+                JSONWriter.write(.object([("index", API.int(i)), ("error", .object([("code", JSON("invalid_input")), ("message", JSON(e.message))]))]), bytes: &out)
+            }
+        }
+        out += Array("]}\n".utf8)
+        return API.bytes(out, type: API.jsonType)
     }
 
     /// Many inputs: the valid ones are answered together; each refusal takes its input's place.

@@ -47,6 +47,20 @@ final class ServeAPITests: XCTestCase {
         let batch = try server.post("/v1/tasks/sms_spam/classify/batch", .object([("inputs", .array(records.map { .object([("text", $0["text"]!), ("label", $0["label"]!)]) }))]))
         XCTAssertEqual(batch.status, 200, batch.text)
         XCTAssertEqual(batch.json?["answers"]?.array?.map { $0["label"]?.string ?? "?" }, reference)
+        // The plain body (read without a JSON tree) and one the full parser reads (a nested value
+        // in its first input) give the same answers.
+        func batchBody(nested: Bool) -> JSON {
+            .object([("inputs", .array(records.prefix(50).enumerated().map { i, r in
+                var kv: [(String, JSON)] = [("id", JSON("b\(i)")), ("text", r["text"]!), ("label", r["label"]!)]
+                if nested && i == 0 { kv.append(("meta", .object([("source", .array([JSON("x")]))]))) }
+                return .object(kv)
+            }))])
+        }
+        let plain = try server.post("/v1/tasks/sms_spam/classify/batch", batchBody(nested: false))
+        let parsed = try server.post("/v1/tasks/sms_spam/classify/batch", batchBody(nested: true))
+        XCTAssertEqual(plain.status, 200)
+        XCTAssertEqual(plain.text, parsed.text)
+        XCTAssertEqual(plain.json?["answers"]?.array?.map { $0["label"]?.string ?? "?" }, Array(reference.prefix(50)))
         // Numeric ids come back as strings; an id is optional.
         XCTAssertEqual(try server.post("/v1/tasks/sms_spam/classify", .object([("id", .number(7)), ("text", JSON("hi")), ("label", JSON("ham"))])).json?["id"]?.string, "7")
         XCTAssertNotNil(try server.post("/v1/tasks/sms_spam/classify", .object([("text", JSON("hi")), ("label", JSON("ham"))])).json?["id"]?.string)
