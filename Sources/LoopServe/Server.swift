@@ -313,14 +313,27 @@ public final class LoopServer: Sendable {
         let nk = keys.count
         var offs: [Int] = []
         var prepared: [(key: RequestKey, input: JSON, record: JSON)] = []
+        // An input the scanner does not read is parsed alone (the same parser on the same bytes
+        // gives the same value as the whole body's parse) and prepared as the full path does;
+        // its refusal takes its place. An input that does not parse sends the body to the full path.
+        var slots: [Result<Int, API.Refusal>] = []
         let ok: Bool = bytes.withUnsafeBufferPointer { b in
             guard let ranges = BatchBody.inputRanges(b), ranges.count <= config.maxBatch else { return false }
             offs.reserveCapacity(ranges.count * nk * 2)
+            var plain: [Bool] = []
             for r in ranges {
-                guard FastJSONLines.textSpans(b, r.lowerBound, r.upperBound, keys: keys, optional: 1, into: &offs) else { return false }
+                plain.append(FastJSONLines.textSpans(b, r.lowerBound, r.upperBound, keys: keys, optional: 1, into: &offs))
+                if !plain.last! { for _ in 0..<(2 * nk) { offs.append(-1) } }
             }
             prepared.reserveCapacity(ranges.count)
             for k in 0..<ranges.count {
+                if !plain[k] {
+                    guard let element = try? JSONParser.parse(Array(b[ranges[k]])) else { return false }
+                    do { slots.append(.success(prepared.count)); prepared.append(try prepare(t, element)) }
+                    catch let e as API.Refusal { slots[slots.count - 1] = .failure(e) }
+                    catch { return false }
+                    continue
+                }
                 func text(_ j: Int) -> [UInt8] { Array(b[offs[2 * (k * nk + j)]..<offs[2 * (k * nk + j) + 1]]) }
                 var record: [(String, JSON)] = []
                 for (j, f) in fields.enumerated() { record.append((f, .string(text(j)))) }
@@ -333,6 +346,7 @@ public final class LoopServer: Sendable {
                 if offs[2 * (k * nk + nk - 1)] >= 0 { key = .id(String(decoding: text(nk - 1), as: UTF8.self)) }
                 else { key = .id("\(idPrefix)-\(idCounter.withLock { c -> Int in c += 1; return c })") }
                 let input: JSON = t.spec.isSingleText ? record[0].1 : .object(Array(record.prefix(fields.count)))
+                slots.append(.success(prepared.count))
                 prepared.append((key, input, .object(record)))
             }
             return true
@@ -342,12 +356,21 @@ public final class LoopServer: Sendable {
         var out: [UInt8] = []
         out.reserveCapacity(prepared.count * 96)
         out += Array(#"{"answers":["#.utf8)
-        for (i, s) in served.enumerated() {
+        for (i, slot) in slots.enumerated() {
             if i > 0 { out.append(0x2C) }
+            let s: Served
+            switch slot {
+            case .failure(let e):
+                metrics.error(task: t.name, kind: e.code)
+                JSONWriter.write(.object([("index", API.int(i)), ("error", .object([("code", JSON(e.code)), ("message", JSON(e.message))]))]), bytes: &out)
+                continue
+            case .success(let k): s = served[k]
+            }
+            let key = prepared[slots[i].successIndex!].key
             switch s.result {
             case .success(let a):
                 metrics.request(task: t.name, version: a.versionId, label: a.label, decidedBy: a.decidedBy)
-                out += Array(#"{"id":"#.utf8); JSONWriter.string(Array(prepared[i].key.text.utf8), bytes: &out)
+                out += Array(#"{"id":"#.utf8); JSONWriter.string(Array(key.text.utf8), bytes: &out)
                 out += Array(#","label":"#.utf8); JSONWriter.string(Array(a.label.utf8), bytes: &out)
                 out += Array(#","confidence":"#.utf8); JSONWriter.write(API.number(a.confidence), bytes: &out)
                 out += Array(#","decided_by":"#.utf8); JSONWriter.string(Array(a.decidedBy.utf8), bytes: &out)
@@ -552,4 +575,8 @@ struct JSONErrors: RouterMiddleware {
             return API.error(e.status, "http_error", e.status.reasonPhrase)
         }
     }
+}
+
+extension Result where Success == Int {
+    var successIndex: Int? { if case .success(let k) = self { return k }; return nil }
 }

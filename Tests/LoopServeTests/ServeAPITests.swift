@@ -49,18 +49,30 @@ final class ServeAPITests: XCTestCase {
         XCTAssertEqual(batch.json?["answers"]?.array?.map { $0["label"]?.string ?? "?" }, reference)
         // The plain body (read without a JSON tree) and one the full parser reads (a nested value
         // in its first input) give the same answers.
-        func batchBody(nested: Bool) -> JSON {
-            .object([("inputs", .array(records.prefix(50).enumerated().map { i, r in
-                var kv: [(String, JSON)] = [("id", JSON("b\(i)")), ("text", r["text"]!), ("label", r["label"]!)]
-                if nested && i == 0 { kv.append(("meta", .object([("source", .array([JSON("x")]))]))) }
+        // Some inputs escape their text, one has a nested value and one is refused (both read by
+        // the parser one by one); the other body has another top-level key, so all of it goes
+        // through the full parser.
+        func batchBody(full: Bool) -> JSON {
+            var inputs: [JSON] = records.prefix(50).enumerated().map { i, r in
+                var kv: [(String, JSON)] = [("id", JSON("b\(i)")), ("text", i % 7 == 0 ? JSON("say \"hi\" \(i)\n") : r["text"]!), ("label", r["label"]!)]
+                if i == 3 { kv.append(("meta", .object([("source", .array([JSON("x")]))]))) }
+                if i == 5 { kv[1] = ("text", .number(5)) }
                 return .object(kv)
-            }))])
+            }
+            inputs.append(.object([("id", .number(77)), ("text", JSON("numeric id")), ("label", JSON("ham"))]))
+            var top: [(String, JSON)] = [("inputs", .array(inputs))]
+            if full { top.append(("note", JSON("anything"))) }
+            return .object(top)
         }
-        let plain = try server.post("/v1/tasks/sms_spam/classify/batch", batchBody(nested: false))
-        let parsed = try server.post("/v1/tasks/sms_spam/classify/batch", batchBody(nested: true))
+        let plain = try server.post("/v1/tasks/sms_spam/classify/batch", batchBody(full: false))
+        let parsed = try server.post("/v1/tasks/sms_spam/classify/batch", batchBody(full: true))
         XCTAssertEqual(plain.status, 200)
         XCTAssertEqual(plain.text, parsed.text)
-        XCTAssertEqual(plain.json?["answers"]?.array?.map { $0["label"]?.string ?? "?" }, Array(reference.prefix(50)))
+        XCTAssertEqual(plain.json?["answers"]?.array?[5]["error"]?["code"]?.string, "invalid_input")
+        XCTAssertEqual(plain.json?["answers"]?.array?[50]["id"]?.string, "77")
+        let plainOnly = try server.post("/v1/tasks/sms_spam/classify/batch", .object([("inputs", .array(records.prefix(50).enumerated().map { i, r in
+            .object([("id", JSON("b\(i)")), ("text", r["text"]!), ("label", r["label"]!)]) }))]))
+        XCTAssertEqual(plainOnly.json?["answers"]?.array?.map { $0["label"]?.string ?? "?" }, Array(reference.prefix(50)))
         // Numeric ids come back as strings; an id is optional.
         XCTAssertEqual(try server.post("/v1/tasks/sms_spam/classify", .object([("id", .number(7)), ("text", JSON("hi")), ("label", JSON("ham"))])).json?["id"]?.string, "7")
         XCTAssertNotNil(try server.post("/v1/tasks/sms_spam/classify", .object([("text", JSON("hi")), ("label", JSON("ham"))])).json?["id"]?.string)
