@@ -65,7 +65,6 @@ let package = Package(
         ], swiftSettings: [.swiftLanguageMode(.v6)]),
         .executableTarget(name: "loopai", dependencies: [
             "LoopData", "LoopCodegen", "LoopInduce", "LoopLLM", "LoopTask", "LoopGenerate", "LoopStore", "LoopRuntime", "LoopApp", "LoopServe",
-            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "LoopSyntaxTests", dependencies: ["LoopSyntax"]),

@@ -57,11 +57,7 @@ public struct TaskAssembly {
         let base = kind == .hybrid ? (GeneratorChoice(rawValue: spec.generator.kind.rawValue) ?? .auto) : kind
         if base != .induce {
             if let r = try llm.resolve(spec.generator.endpoint, required: kind == .llm) {
-                var o = GenerationOptions()
-                o.maxRepairRounds = spec.generator.maxRepairRounds
-                o.maxExamples = spec.generator.maxExamples
-                o.maxTokens = spec.generator.maxTokens
-                o.temperature = spec.generator.endpoint.temperature
+                var o = Self.generationOptions(spec)
                 // A llama.cpp server gets the GBNF grammar, so every reply parses.
                 if r.kind == .openai && !llm.offline && ProviderFactory.isLlamaCpp(baseURL: r.baseURL) { o.grammar = PromptReference.gbnf }
                 gen = LLMProgramGenerator(LLMGenerator(task: spec, client: r.client(), model: r.model, options: o))
@@ -71,6 +67,16 @@ public struct TaskAssembly {
         }
         if kind == .hybrid { gen = HybridGenerator(base: gen, seed: seed) }
         return gen
+    }
+
+    /// The task's generation settings (repair rounds, examples, tokens, temperature).
+    public static func generationOptions(_ spec: TaskSpec) -> GenerationOptions {
+        var o = GenerationOptions()
+        o.maxRepairRounds = spec.generator.maxRepairRounds
+        o.maxExamples = spec.generator.maxExamples
+        o.maxTokens = spec.generator.maxTokens
+        o.temperature = spec.generator.endpoint.temperature
+        return o
     }
 
     /// Opens (or creates) a store: a SQLite path.

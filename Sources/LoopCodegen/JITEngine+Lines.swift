@@ -32,17 +32,12 @@ extension JITEngine {
             func take(_ e0: Int) {
                 var e = e0
                 if e > s && b[e - 1] == 0x0D { e -= 1 }
-                var k = s
-                while k < e, b[k] == 0x20 || b[k] == 0x09 { k += 1 }
-                guard k < e else { return }
                 if FastJSONLines.textSpans(b, s, e, keys: keys, into: &offsets) {
                     lines.append(line); order.append((line, true))
                     return
                 }
-                let raw: RawRecord
-                do { raw = .json(try JSONParser.parse(Array(b[s..<e]))) }
-                catch { raw = .json(.object([("__error__", JSON("invalid JSON: \(error)"))])) }
-                switch decoder.decode(raw) {
+                guard let record = RecordReader.jsonLine(line, Array(b[s..<e])) else { return }
+                switch decoder.decode(record.raw) {
                 case .success(let v):
                     decoded.append((offsets.count, v))
                     for _ in 0..<nf { offsets.append(0); offsets.append(0) }

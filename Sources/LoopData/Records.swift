@@ -67,12 +67,7 @@ public enum RecordReader {
         case .auto, .lines:
             return lines(bytes).map { InputRecord(line: $0.line, raw: .text($0.bytes)) }
         case .jsonl:
-            // A malformed line is kept as an error record so the others still run.
-            return lines(bytes).compactMap { l in
-                if l.bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
-                do { return InputRecord(line: l.line, raw: .json(try JSONParser.parse(l.bytes))) }
-                catch { return InputRecord(line: l.line, raw: .json(.object([("__error__", JSON("invalid JSON: \(error)"))]))) }
-            }
+            return lines(bytes).compactMap { jsonLine($0.line, $0.bytes) }
         case .tsv:
             let ls = lines(bytes)
             guard let first = ls.first else { return [] }
@@ -84,6 +79,14 @@ public enum RecordReader {
             let header = first.fields.map { String(decoding: $0, as: UTF8.self) }
             return rows.dropFirst().map { InputRecord(line: $0.line, raw: .row($0.fields, header: header)) }
         }
+    }
+
+    /// One JSON Lines record (its line without the terminator): nil for a blank line; a malformed
+    /// line is kept as an error record so the others still run.
+    public static func jsonLine(_ line: Int, _ bytes: [UInt8]) -> InputRecord? {
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
+        do { return InputRecord(line: line, raw: .json(try JSONParser.parse(bytes))) }
+        catch { return InputRecord(line: line, raw: .json(.object([("__error__", JSON("invalid JSON: \(error)"))]))) }
     }
 
     static func split(_ b: [UInt8], _ sep: UInt8) -> [[UInt8]] { b.split(separator: sep, omittingEmptySubsequences: false).map(Array.init) }

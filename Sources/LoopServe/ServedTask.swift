@@ -64,8 +64,7 @@ final class ServedTask: @unchecked Sendable {
     func report() -> LoopReport {
         let s = runner.status.current
         let c = spec.validation
-        let cost = s.oracleCost + s.generationCost + (s.programSeconds + s.buildSeconds) * c.cpuPricePerHour / 3600
-        return LoopReport(task: name, state: s, totalCost: cost, confidence: c.confidence, cpuPricePerHour: c.cpuPricePerHour,
+        return LoopReport(task: name, state: s, totalCost: TaskEngine.totalCost(s, cpuPricePerHour: c.cpuPricePerHour), confidence: c.confidence, cpuPricePerHour: c.cpuPricePerHour,
                           oracle: oracleName, generator: generatorName, strategy: s.sampler.configuration.strategy.rawValue,
                           rate: s.sampler.configuration.rate)
     }

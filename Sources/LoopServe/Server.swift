@@ -5,6 +5,7 @@ import LoopData
 import LoopRuntime
 import LoopStore
 import NIOCore
+import NIOPosix
 
 /// `loopai serve`: the tasks' engines behind HTTP/1.1 (Hummingbird).
 public final class LoopServer: Sendable {
@@ -18,6 +19,12 @@ public final class LoopServer: Sendable {
     /// Ids for requests that come without one: a per-process prefix and a counter.
     let idPrefix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
     let idCounter = Locked(0)
+
+    /// Runs Swift concurrency on the NIO event loops, so a request does not hop between threads.
+    /// Call once, before any task starts (`loopai serve` does).
+    public static func prepareProcess() {
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+    }
 
     /// Loads every task (checks and compiles its active program, resuming its run from the store).
     public init(config: ServeConfig, log: @escaping @Sendable (String) -> Void) throws {
@@ -126,19 +133,18 @@ public final class LoopServer: Sendable {
                 try authorizeClient(request)
                 let t = try task(context)
                 let bytes = try await API.bodyBytes(request, limit: config.maxBodyBytes)
-                if let fast = fastBatch(t, bytes) {
-                    metrics.latency(task: t.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0, batch: true)
-                    return fast
+                var batch = fastBatch(t, bytes)
+                if batch == nil {
+                    let body = try API.parse(bytes)
+                    guard case .array(let inputs)? = body["inputs"] else {
+                        throw API.Refusal(.badRequest, "invalid_request", "the body is {\"inputs\": [...]}: a list of inputs")
+                    }
+                    guard inputs.count <= config.maxBatch else {
+                        throw API.Refusal(.contentTooLarge, "batch_too_large", "\(inputs.count) inputs; a batch holds at most \(config.maxBatch)")
+                    }
+                    batch = prepareBatch(t, inputs)
                 }
-                let body = try API.parse(bytes)
-                guard case .array(let inputs)? = body["inputs"] else {
-                    throw API.Refusal(.badRequest, "invalid_request", "the body is {\"inputs\": [...]}: a list of inputs")
-                }
-                guard inputs.count <= config.maxBatch else {
-                    throw API.Refusal(.contentTooLarge, "batch_too_large", "\(inputs.count) inputs; a batch holds at most \(config.maxBatch)")
-                }
-                let answers = classifyBatch(t, inputs)
-                let response = API.json(.object([("answers", .array(answers))]))
+                let response = API.json(.object([("answers", .array(answerBatch(t, batch!)))]))
                 metrics.latency(task: t.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0, batch: true)
                 return response
             }
@@ -303,10 +309,10 @@ public final class LoopServer: Sendable {
         return (try answer(t, r.key, served), served.seq)
     }
 
-    /// The plain batch (every input an object whose fields, label and id are strings without
-    /// escapes) read without a JSON tree and answered with its response written as bytes; nil for
-    /// anything else, which the full path answers (the same answers, and its exact refusals).
-    func fastBatch(_ t: ServedTask, _ bytes: [UInt8]) -> Response? {
+    /// The plain batch body (`{"inputs": [...]}`) read without a JSON tree: inputs whose fields,
+    /// label and id are strings without escapes are read from the bytes, the others are parsed
+    /// alone; nil for any other body, which the full path reads (the same answers and refusals).
+    func fastBatch(_ t: ServedTask, _ bytes: [UInt8]) -> PreparedBatch? {
         guard t.spec.input.allSatisfy({ $0.type == .text }) else { return nil }
         let fields = t.spec.input.map(\.name)
         let keys = (fields + (t.labelField.map { [$0] } ?? []) + ["id"]).map { Array($0.utf8) }
@@ -352,41 +358,14 @@ public final class LoopServer: Sendable {
             return true
         }
         guard ok else { return nil }
-        let served = t.runner.serveBatch(prepared)
-        var out: [UInt8] = []
-        out.reserveCapacity(prepared.count * 96)
-        out += Array(#"{"answers":["#.utf8)
-        for (i, slot) in slots.enumerated() {
-            if i > 0 { out.append(0x2C) }
-            let s: Served
-            switch slot {
-            case .failure(let e):
-                metrics.error(task: t.name, kind: e.code)
-                JSONWriter.write(.object([("index", API.int(i)), ("error", .object([("code", JSON(e.code)), ("message", JSON(e.message))]))]), bytes: &out)
-                continue
-            case .success(let k): s = served[k]
-            }
-            let key = prepared[slots[i].successIndex!].key
-            switch s.result {
-            case .success(let a):
-                metrics.request(task: t.name, version: a.versionId, label: a.label, decidedBy: a.decidedBy)
-                out += Array(#"{"id":"#.utf8); JSONWriter.string(Array(key.text.utf8), bytes: &out)
-                out += Array(#","label":"#.utf8); JSONWriter.string(Array(a.label.utf8), bytes: &out)
-                out += Array(#","confidence":"#.utf8); JSONWriter.write(API.number(a.confidence), bytes: &out)
-                out += Array(#","decided_by":"#.utf8); JSONWriter.string(Array(a.decidedBy.utf8), bytes: &out)
-                out += Array(#","version":"#.utf8); JSONWriter.write(API.int64(a.versionId), bytes: &out)
-                out.append(0x7D)
-            case .failure(let e):
-                metrics.error(task: t.name, kind: "invalid_input")
-                JSONWriter.write(.object([("index", API.int(i)), ("error", .object([("code", JSON("invalid_input")), ("message", JSON(e.message))]))]), bytes: &out)
-            }
-        }
-        out += Array("]}\n".utf8)
-        return API.bytes(out, type: API.jsonType)
+        return (prepared, slots)
     }
 
-    /// Many inputs: the valid ones are answered together; each refusal takes its input's place.
-    func classifyBatch(_ t: ServedTask, _ inputs: [JSON]) -> [JSON] {
+    /// Inputs ready for the engine, and for each input of the body its place among them or its refusal.
+    typealias PreparedBatch = (prepared: [(key: RequestKey, input: JSON, record: JSON)], slots: [Result<Int, API.Refusal>])
+
+    /// The full path: every input of the parsed body prepared on its own.
+    func prepareBatch(_ t: ServedTask, _ inputs: [JSON]) -> PreparedBatch {
         var prepared: [(key: RequestKey, input: JSON, record: JSON)] = []
         var slots: [Result<Int, API.Refusal>] = []
         for input in inputs {
@@ -394,11 +373,16 @@ public final class LoopServer: Sendable {
             catch let e as API.Refusal { slots[slots.count - 1] = .failure(e) }
             catch { slots[slots.count - 1] = .failure(API.Refusal(.badRequest, "invalid_request", "\(error)")) }
         }
-        let served = t.runner.serveBatch(prepared)
-        return slots.enumerated().map { i, slot in
+        return (prepared, slots)
+    }
+
+    /// The valid inputs answered together; each refusal takes its input's place.
+    func answerBatch(_ t: ServedTask, _ batch: PreparedBatch) -> [JSON] {
+        let served = t.runner.serveBatch(batch.prepared)
+        return batch.slots.enumerated().map { i, slot in
             do {
                 switch slot {
-                case .success(let k): return try answer(t, prepared[k].key, served[k])
+                case .success(let k): return try answer(t, batch.prepared[k].key, served[k])
                 case .failure(let e): throw e
                 }
             } catch let e as API.Refusal {
@@ -577,6 +561,3 @@ struct JSONErrors: RouterMiddleware {
     }
 }
 
-extension Result where Success == Int {
-    var successIndex: Int? { if case .success(let k) = self { return k }; return nil }
-}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LoopApp
 import Foundation
 import LoopData
 import LoopGenerate
@@ -111,11 +112,8 @@ struct Generate: ParsableCommand {
     // MARK: LLM
 
     func generateWithLLM(_ spec: TaskSpec, _ resolved: ResolvedLLM?) throws {
-        var options = GenerationOptions()
-        options.maxRepairRounds = maxRounds ?? spec.generator.maxRepairRounds
-        options.maxExamples = spec.generator.maxExamples
-        options.maxTokens = spec.generator.maxTokens
-        options.temperature = spec.generator.endpoint.temperature
+        var options = TaskAssembly.generationOptions(spec)
+        if let maxRounds { options.maxRepairRounds = maxRounds }
         let evaluation = try wrapIO { try taskExamples(spec) }
         guard let resolved else {
             // --print-prompt with no provider: show what an OpenAI-compatible request would carry.

@@ -81,9 +81,7 @@ extension Run {
                 lineNumber += 1
                 if l.last == 0x0D { l.removeLast() }
                 if format == .jsonl {
-                    if l.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                    do { records.append(InputRecord(line: lineNumber, raw: .json(try JSONParser.parse(l)))) }
-                    catch { records.append(InputRecord(line: lineNumber, raw: .json(.object([("__error__", JSON("invalid JSON: \(error)"))])))) }
+                    if let r = RecordReader.jsonLine(lineNumber, l) { records.append(r) }
                 } else {
                     records.append(InputRecord(line: lineNumber, raw: .text(l)))
                 }

@@ -2,8 +2,6 @@ import ArgumentParser
 import Foundation
 import LoopApp
 import LoopServe
-import NIOPosix
-import NIOCore
 
 /// `loopai serve`: answers an application's requests over HTTP while validation, improvement and
 /// rollout run in the background.
@@ -95,7 +93,7 @@ struct ServeCommand: ParsableCommand {
         if let maxBatch { c.maxBatch = maxBatch }
         c.llm = llm.settings
         // Requests run on the NIO event loops instead of hopping to Swift's global executor.
-        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        LoopServer.prepareProcess()
         let log: @Sendable (String) -> Void = { printErr("serve: " + $0) }
         let server = try LoopServer(config: c, log: log)
         let done = DispatchSemaphore(value: 0)

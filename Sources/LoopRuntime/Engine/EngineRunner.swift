@@ -59,11 +59,15 @@ public final class EngineRunner: @unchecked Sendable {
     public func serve(_ key: RequestKey, input: JSON, record: JSON) -> Served {
         let s = engine.serve(key, input: input, record: record)
         if case .success(let a) = s.result { recent.withLock { $0.add(key.text, input: input, answer: a) } }
-        if s.sampled && engine.queued >= engine.settings.batchSize {
-            let first = kicked.withLock { k -> Bool in defer { k = true }; return !k }
-            if first { queue.async { [weak self] in self?.kicked.withLock { $0 = false }; self?.stepNow() } }
-        }
+        if s.sampled { stepEarlyIfABatchWaits() }
         return s
+    }
+
+    /// Starts a step before the timer when a whole batch of samples waits (once until it runs).
+    private func stepEarlyIfABatchWaits() {
+        guard engine.queued >= engine.settings.batchSize else { return }
+        let first = kicked.withLock { k -> Bool in defer { k = true }; return !k }
+        if first { queue.async { [weak self] in self?.kicked.withLock { $0 = false }; self?.stepNow() } }
     }
 
     /// Answers many requests (see `TaskEngine.serveBatch`).
@@ -72,10 +76,7 @@ public final class EngineRunner: @unchecked Sendable {
         recent.withLock { rr in
             for (r, s) in zip(requests, served) { if case .success(let a) = s.result { rr.add(r.key.text, input: r.input, answer: a) } }
         }
-        if served.contains(where: \.sampled) && engine.queued >= engine.settings.batchSize {
-            let first = kicked.withLock { k -> Bool in defer { k = true }; return !k }
-            if first { queue.async { [weak self] in self?.kicked.withLock { $0 = false }; self?.stepNow() } }
-        }
+        if served.contains(where: \.sampled) { stepEarlyIfABatchWaits() }
         return served
     }
 
@@ -90,17 +91,9 @@ public final class EngineRunner: @unchecked Sendable {
         status.withLock { $0 = engine.state }
     }
 
-    /// Runs `body` on the control thread and returns its result (operator commands).
-    public func perform<T>(_ body: @escaping (TaskEngine) throws -> T) throws -> T {
-        try queue.sync {
-            let r = try body(engine)
-            status.withLock { $0 = engine.state }
-            return r
-        }
-    }
-
-    /// The same, without blocking the caller's thread (an HTTP event loop must not wait for a
-    /// control step that may be waiting for the oracle).
+    /// Runs `body` on the control thread (operator commands) and returns its result, without
+    /// blocking the caller's thread (an HTTP event loop must not wait for a control step that
+    /// may be waiting for the oracle).
     public func perform<T: Sendable>(_ body: @escaping @Sendable (TaskEngine) throws -> T) async throws -> T {
         let (queue, engine, status) = (self.queue, UncheckedBox(self.engine), self.status)
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, Error>) in

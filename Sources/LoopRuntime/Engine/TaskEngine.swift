@@ -157,8 +157,6 @@ public final class TaskEngine: @unchecked Sendable {
     var candidateProgram: LoadedProgram?
     /// Called with one line per notable event.
     public var log: ((String) -> Void)?
-    /// Called after each step with the state (for metrics and dashboards).
-    public var onStep: ((DriverState) -> Void)?
     /// Runs an improvement's work elsewhere and hands its result back on the control thread (a
     /// server's improver worker); nil: inline, as a replay does, so replays are deterministic.
     public var improveAsync: ((@escaping @Sendable () -> Improvement, @escaping @Sendable (Improvement) -> Void) -> Void)?
@@ -455,12 +453,6 @@ public final class TaskEngine: @unchecked Sendable {
         // with them, exactly as an uninterrupted run would go on.
         if !state.paused { try decide() }
         try commit(cursor: cursor, items: items, answers: answers, ledger: ledger)
-        onStep?(state)
-    }
-
-    /// Commits what is pending (a replay stopping early, a server shutting down).
-    public func flush() throws {
-        try step()
     }
 
     /// Ends the run: a candidate still rolling out is rejected; the run is marked finished.
@@ -496,8 +488,10 @@ public final class TaskEngine: @unchecked Sendable {
     }
 
     /// Program-path cost so far: oracle and generation calls, and CPU time at the configured price.
-    public var totalCost: Double {
-        state.oracleCost + state.generationCost + (state.programSeconds + state.buildSeconds) * task.validation.cpuPricePerHour / 3600
+    public var totalCost: Double { Self.totalCost(state, cpuPricePerHour: task.validation.cpuPricePerHour) }
+
+    public static func totalCost(_ s: DriverState, cpuPricePerHour: Double) -> Double {
+        s.oracleCost + s.generationCost + (s.programSeconds + s.buildSeconds) * cpuPricePerHour / 3600
     }
 
     func account(_ calls: [CallRecord], purposeCost: WritableKeyPath<DriverState, Double>) {

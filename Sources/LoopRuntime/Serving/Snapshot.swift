@@ -63,9 +63,6 @@ public final class ServingSnapshot: @unchecked Sendable {
         guard let c = candidate else { return nil }
         return try? (servedByCandidate ? active : c).classify(input).get()
     }
-
-    /// Version ids for display: active, candidate.
-    public var versions: (active: Int64, candidate: Int64?) { (active.versionId, candidate?.versionId) }
 }
 
 /// The one mutable reference to the serving snapshot: readers take it under a lock held for a
