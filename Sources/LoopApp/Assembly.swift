@@ -30,7 +30,7 @@ public struct TaskAssembly {
 
     /// The engine's settings for requests from `source` (a stream's path, or `serve`).
     public func settings(source: String, escalationDirectory: String) throws -> LoopSettings {
-        let (judge, oracleClient, oraclePricing) = try llm.makeOracle(oracle, spec, batchSize: nil)
+        let (judge, oracleClient, oraclePricing) = try llm.makeOracle(oracle, spec, batchSize: nil, keepsLedger: false)
         let seed = try seedExamples()
         var s = LoopSettings(task: spec, streamPath: source, oracle: judge, oraclePricing: oraclePricing, oracleClient: oracleClient,
                              generator: try makeGenerator(seed: seed), seedExamples: seed, escalationDirectory: escalationDirectory)
@@ -60,7 +60,7 @@ public struct TaskAssembly {
                 var o = Self.generationOptions(spec)
                 // A llama.cpp server gets the GBNF grammar, so every reply parses.
                 if r.kind == .openai && !llm.offline && ProviderFactory.isLlamaCpp(baseURL: r.baseURL) { o.grammar = PromptReference.gbnf }
-                gen = LLMProgramGenerator(LLMGenerator(task: spec, client: r.client(), model: r.model, options: o))
+                gen = LLMProgramGenerator(LLMGenerator(task: spec, client: r.client(keepsLedger: false), model: r.model, options: o))
             } else if kind == .llm {
                 throw AppError("--generator llm: no LLM provider is configured", code: 2)
             }
@@ -79,9 +79,9 @@ public struct TaskAssembly {
         return o
     }
 
-    /// Opens (or creates) a store: a SQLite path.
-    public static func openStore(_ path: String) throws -> Store {
-        do { return try Store.open(path: path) } catch { throw AppError("cannot open the store \(path): \(error)", code: 2) }
+    /// Opens (or creates) the store of `task`: a SQLite path.
+    public static func openStore(_ path: String, task: String) throws -> any TaskStore {
+        do { return try SQLiteStore.open(path: path, task: task) } catch { throw AppError("cannot open the store \(path): \(error)", code: 2) }
     }
 
     /// Escalation tickets go beside the store unless told otherwise.

@@ -47,7 +47,8 @@ public struct LLMSettings: Sendable {
 
     /// The oracle named by `choice` (`llm` or `labels:FIELD`), its client (LLM only) and the
     /// prices of the LLM it is or stands in for.
-    public func makeOracle(_ choice: String, _ spec: TaskSpec, batchSize: Int?) throws -> (Oracle, LLMClient?, Pricing?) {
+    /// `keepsLedger`: false for the loop and the server, which charge calls through call logs.
+    public func makeOracle(_ choice: String, _ spec: TaskSpec, batchSize: Int?, keepsLedger: Bool = true) throws -> (Oracle, LLMClient?, Pricing?) {
         var pricing = spec.oracle.endpoint.prices.map { Pricing(inputPerMillion: $0.inputPerMillion, outputPerMillion: $0.outputPerMillion) }
         if choice.hasPrefix("labels:") {
             return (LabelsOracle(column: String(choice.dropFirst(7)), labels: spec.labelNames), nil, pricing)
@@ -56,7 +57,7 @@ public struct LLMSettings: Sendable {
         guard let r = try resolve(spec.oracle.endpoint) else {
             throw AppError("no LLM provider is configured for the oracle: set OPENAI_API_KEY (or OPENAI_BASE_URL) or ANTHROPIC_API_KEY, or use --oracle labels:COLUMN", code: 2)
         }
-        let client = r.client()
+        let client = r.client(keepsLedger: keepsLedger)
         pricing = r.pricing ?? pricing
         let oracle = LLMOracle(task: spec, client: client, model: r.model, batchSize: batchSize ?? spec.oracle.batchSize,
                                concurrency: spec.oracle.concurrency, temperature: spec.oracle.endpoint.temperature,

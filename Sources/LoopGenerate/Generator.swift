@@ -94,26 +94,26 @@ public final class LLMGenerator {
 
     /// Writes a new program from the task and `examples` (all of them are used for tier 2; a
     /// balanced, capped subset goes into the prompt).
-    public func generate(examples: [Example]) throws -> GenerationResult {
-        try run(initialRequest(examples: examples), evaluation: examples, reason: "generated from the task")
+    public func generate(examples: [Example], log: CallLog? = nil) throws -> GenerationResult {
+        try run(initialRequest(examples: examples), evaluation: examples, reason: "generated from the task", log: log)
     }
 
     /// Writes a candidate from the current program and the inputs it gets wrong. Tier 2 evaluates
     /// on the counterexamples (with their correct labels) and `examples`.
-    public func improve(current: String, failures: [Counterexample], examples: [Example]) throws -> GenerationResult {
+    public func improve(current: String, failures: [Counterexample], examples: [Example], log: CallLog? = nil) throws -> GenerationResult {
         let fixed = failures.map { Example(input: $0.input, label: $0.expected) }
         return try run(improvementRequest(current: current, failures: failures, examples: examples), evaluation: examples + fixed,
-                       reason: "improved with \(failures.count) counterexample(s)")
+                       reason: "improved with \(failures.count) counterexample(s)", log: log)
     }
 
-    func run(_ first: ChatRequest, evaluation: [Example], reason: String) throws -> GenerationResult {
+    func run(_ first: ChatRequest, evaluation: [Example], reason: String, log: CallLog?) throws -> GenerationResult {
         var req = first
         var rounds: [GenerationRound] = []
         var best: (source: String, program: TypedProgram, ev: Tier2)? = nil
         var lastProblem = "no reply"
         for round in 0...options.maxRepairRounds {
             let reply: String
-            do { reply = try client.complete(req).text }
+            do { reply = try client.complete(req, log: log).text }
             catch let e as LLMError where e.isMalformedReply {
                 // A reply that is not a completion (truncated or malformed JSON with status 200, an
                 // empty completion) costs this round, not the whole generation: ask again.

@@ -23,7 +23,12 @@ public protocol Oracle: AnyObject {
     var name: String { get }
     /// One verdict per input, in input order. Throws only when nothing could be asked at all
     /// (configuration, budget, transport after retries); per-input problems are invalid verdicts.
-    func judge(_ inputs: [JSON]) throws -> [OracleVerdict]
+    /// The LLM calls made for it go into `log`, whether they succeeded or not.
+    func judge(_ inputs: [JSON], log: CallLog?) throws -> [OracleVerdict]
+}
+
+extension Oracle {
+    public func judge(_ inputs: [JSON]) throws -> [OracleVerdict] { try judge(inputs, log: nil) }
 }
 
 /// Ground truth from a labeled file (`--oracle labels:COLUMN`): the label is read from each
@@ -34,7 +39,7 @@ public final class LabelsOracle: Oracle {
     public var name: String { "labels:\(column)" }
     public init(column: String, labels: [String]) { self.column = column; self.labels = labels }
 
-    public func judge(_ inputs: [JSON]) throws -> [OracleVerdict] {
+    public func judge(_ inputs: [JSON], log: CallLog?) throws -> [OracleVerdict] {
         inputs.map { input in
             guard let l = input[column]?.string else {
                 return OracleVerdict(label: nil, raw: "", source: "labels", problem: "the record has no string `\(column)`")
@@ -131,7 +136,7 @@ public final class LLMOracle: Oracle {
 
     // MARK: Judging
 
-    public func judge(_ inputs: [JSON]) throws -> [OracleVerdict] {
+    public func judge(_ inputs: [JSON], log: CallLog?) throws -> [OracleVerdict] {
         guard !inputs.isEmpty else { return [] }
         let batches = stride(from: 0, to: inputs.count, by: batchSize).map { Array(inputs[$0..<min($0 + batchSize, inputs.count)]) }
         var results = [[OracleVerdict]?](repeating: nil, count: batches.count)
@@ -141,7 +146,7 @@ public final class LLMOracle: Oracle {
         DispatchQueue.concurrentPerform(iterations: batches.count) { i in
             gate.wait(); defer { gate.signal() }
             do {
-                let v = try self.judgeBatch(batches[i])
+                let v = try self.judgeBatch(batches[i], log: log)
                 lock.lock(); results[i] = v; lock.unlock()
             } catch {
                 lock.lock(); if firstError == nil { firstError = error }; lock.unlock()
@@ -154,12 +159,12 @@ public final class LLMOracle: Oracle {
         }
     }
 
-    func judgeBatch(_ batch: [JSON]) throws -> [OracleVerdict] {
-        let reply = try client.complete(request(batch)).text
+    func judgeBatch(_ batch: [JSON], log: CallLog?) throws -> [OracleVerdict] {
+        let reply = try client.complete(request(batch), log: log).text
         var verdicts = Self.parse(reply, count: batch.count, labels: task.labelNames)
         for i in verdicts.indices where verdicts[i].label == nil {
             // One retry per input, alone and with the stricter prompt.
-            if let again = try? client.complete(request([batch[i]], strict: true)).text {
+            if let again = try? client.complete(request([batch[i]], strict: true), log: log).text {
                 let v = Self.parse(again, count: 1, labels: task.labelNames)[0]
                 verdicts[i] = v.label != nil ? v : OracleVerdict(label: nil, raw: again, source: "llm", problem: v.problem)
             }

@@ -17,7 +17,7 @@ public struct ResolvedLLM {
     public var keySource: String
     public var allowInsecureHTTP: Bool
 
-    public func client() -> LLMClient { LLMClient(provider: provider, defaultPricing: pricing) }
+    public func client(keepsLedger: Bool = true) -> LLMClient { LLMClient(provider: provider, defaultPricing: pricing, keepsLedger: keepsLedger) }
 
     /// True for endpoints known to accept JSON-schema structured output (`response_format`):
     /// OpenAI's own API and Azure OpenAI. Other compatible servers differ, so they are not asked.

@@ -40,7 +40,20 @@ public struct CallRecord: Equatable, Sendable {
     public var succeeded: Bool { outcome == .success }
 }
 
-/// Wraps a provider and records every call in an in-memory ledger (thread-safe).
+/// The calls made for one piece of work (an oracle step, a generation), collected as they complete
+/// on whatever thread makes them: work is charged with exactly its own calls, however many other
+/// callers share the client.
+public final class CallLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [CallRecord] = []
+    public init() {}
+    func append(_ r: CallRecord) { lock.lock(); list.append(r); lock.unlock() }
+    public var records: [CallRecord] { lock.lock(); defer { lock.unlock() }; return list }
+}
+
+/// Wraps a provider and records every call: in the `CallLog` the caller passes, and in the
+/// client's own in-memory ledger unless it was made with `keepsLedger: false` (a long-running
+/// server charges calls through call logs only, so nothing grows without bound).
 public final class LLMClient: @unchecked Sendable {
     public let provider: LLMProvider
     /// Pricing by model name; `defaultPricing` applies to models not listed.
@@ -48,17 +61,19 @@ public final class LLMClient: @unchecked Sendable {
     public let defaultPricing: Pricing?
     private let lock = NSLock()
     private var records: [CallRecord] = []
+    public let keepsLedger: Bool
 
-    public init(provider: LLMProvider, pricing: [String: Pricing] = [:], defaultPricing: Pricing? = nil) {
+    public init(provider: LLMProvider, pricing: [String: Pricing] = [:], defaultPricing: Pricing? = nil, keepsLedger: Bool = true) {
         self.provider = provider
+        self.keepsLedger = keepsLedger
         self.pricing = pricing
         self.defaultPricing = defaultPricing
     }
 
     public func pricing(for model: String) -> Pricing? { pricing[model] ?? defaultPricing }
 
-    /// Calls the provider and records the outcome; rethrows its error.
-    public func complete(_ r: ChatRequest) throws -> ChatResponse {
+    /// Calls the provider and records the outcome (also in `log`); rethrows its error.
+    public func complete(_ r: ChatRequest, log: CallLog? = nil) throws -> ChatResponse {
         let start = DispatchTime.now().uptimeNanoseconds
         do {
             let resp = try provider.complete(r)
@@ -68,19 +83,21 @@ public final class LLMClient: @unchecked Sendable {
                               inputTokens: resp.inputTokens, outputTokens: resp.outputTokens,
                               tokensEstimated: resp.tokensEstimated, latencySeconds: resp.latencySeconds,
                               cost: resp.fromCache ? (price == nil ? nil : 0) : price?.cost(inputTokens: resp.inputTokens, outputTokens: resp.outputTokens),
-                              outcome: .success, cached: resp.fromCache))
+                              outcome: .success, cached: resp.fromCache), log)
             return resp
         } catch {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             append(CallRecord(provider: provider.name, model: r.model, purpose: r.purpose,
                               inputTokens: 0, outputTokens: 0, tokensEstimated: false, latencySeconds: seconds,
                               cost: pricing(for: r.model) == nil ? nil : 0,
-                              outcome: .failure(String(describing: error))))
+                              outcome: .failure(String(describing: error))), log)
             throw error
         }
     }
 
-    private func append(_ r: CallRecord) {
+    private func append(_ r: CallRecord, _ log: CallLog?) {
+        log?.append(r)
+        guard keepsLedger else { return }
         lock.lock(); records.append(r); lock.unlock()
     }
 

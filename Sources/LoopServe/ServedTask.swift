@@ -32,7 +32,7 @@ final class ServedTask: @unchecked Sendable {
         // The first program: --program, else the task's own program file when it has one.
         assembly.initialProgramPath = entry.program ?? (FileManager.default.fileExists(atPath: spec.programPath) ? spec.programPath : nil)
         let storePath = config.store + "/\(spec.name).sqlite"
-        let store = try TaskAssembly.openStore(storePath)
+        let store = try TaskAssembly.openStore(storePath, task: spec.name)
         var settings = try assembly.settings(source: "serve", escalationDirectory: config.store + "/escalations/\(spec.name)")
         settings.labelKey = nil
         settings.batchSize = config.batchSize
@@ -40,7 +40,7 @@ final class ServedTask: @unchecked Sendable {
         // One step validates what the oracle can take in a few rounds of its batches; the rest wait.
         settings.maxSamplesPerStep = max(config.batchSize, spec.oracle.batchSize * max(1, spec.oracle.concurrency) * 2)
         // A server resumes the task's unfinished serving run, whatever stopped it.
-        let latest = try store.latestRun(task: spec.name)
+        let latest = try store.latestRun()
         let resume = latest.map { $0.finishedAt == nil && $0.streamPath == "serve" } ?? false
         let engine: TaskEngine
         do { engine = try TaskEngine(settings: settings, store: store, resume: resume) }

@@ -1,20 +1,21 @@
 import Foundation
-import GRDB
 
-// The rows of the validation store. Every record is a plain struct: Codable (so GRDB maps its
-// properties to columns of the same name), FetchableRecord and MutablePersistableRecord (the id is
-// assigned by SQLite on insert; `didInsert` copies it back). Timestamps are seconds since 1970.
+// The values of the validation store: plain structs, the same for every backend (SQLite and
+// PostgreSQL map them to rows of their own; no database type appears here). Ids are assigned by
+// the store on insert. Every record belongs to a task: `task` is filled in by the `TaskStore` that
+// writes it, whatever the caller set. Timestamps are seconds since 1970.
 
 /// Where a program version is in its life.
-public enum VersionStatus: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+public enum VersionStatus: String, Codable, Sendable, CaseIterable {
     case candidate, shadow, canary, active, retired, rejected
     case rolledBack = "rolled_back"
 }
 
 /// A program, as generated or repaired, with where it came from.
-public struct ProgramVersion: Codable, Equatable, Sendable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "program_version"
+public struct ProgramVersion: Codable, Equatable, Sendable {
     public var id: Int64?
+    /// The task the record belongs to (set by the store on insert).
+    public var task: String = ""
     /// `Store.hash(source)` unless given: FNV-1a 64 of the UTF-8 source, as `TypedProgram.sourceHash`.
     public var hash: String
     public var source: String
@@ -32,14 +33,11 @@ public struct ProgramVersion: Codable, Equatable, Sendable, FetchableRecord, Mut
         self.id = id; self.hash = hash ?? Store.hash(source); self.source = source; self.parentId = parentId
         self.provenance = provenance; self.status = status; self.createdAt = createdAt; self.canaryShare = canaryShare; self.note = note
     }
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// One `loopai loop` run over a stream. `cursor` is the index of the next stream input to process:
 /// it only moves inside `Store.commitBatch`, together with everything the batch produced.
-public struct Run: Codable, Equatable, Sendable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "run"
+public struct Run: Codable, Equatable, Sendable {
     public var id: Int64?
     public var taskName: String
     public var streamPath: String
@@ -56,14 +54,13 @@ public struct Run: Codable, Equatable, Sendable, FetchableRecord, MutablePersist
         self.id = id; self.taskName = taskName; self.streamPath = streamPath; self.startedAt = startedAt
         self.config = config; self.cursor = cursor; self.finishedAt = finishedAt; self.state = state
     }
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// A stored execution: only sampled inputs (and shadow disagreements) are stored, not every request.
-public struct Execution: Codable, Equatable, Sendable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "execution"
+public struct Execution: Codable, Equatable, Sendable {
     public var id: Int64?
+    /// The task the record belongs to (set by the store on insert).
+    public var task: String = ""
     public var runId: Int64
     /// The input's index in the stream; unique per run.
     public var seq: Int
@@ -93,21 +90,20 @@ public struct Execution: Codable, Equatable, Sendable, FetchableRecord, MutableP
         self.output = output; self.confidence = confidence; self.rule = rule; self.versionId = versionId; self.time = time
         self.inclusionProbability = inclusionProbability; self.stratum = stratum; self.tier = tier
     }
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// Where an oracle answer came from.
-public enum AnswerSource: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+public enum AnswerSource: String, Codable, Sendable, CaseIterable {
     case llm, labels, cache
     /// Ground truth from the application or a reviewer (`POST /v1/tasks/{task}/feedback`).
     case feedback
 }
 
 /// The oracle's answer for one input.
-public struct OracleAnswer: Codable, Equatable, Sendable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "oracle_answer"
+public struct OracleAnswer: Codable, Equatable, Sendable {
     public var id: Int64?
+    /// The task the record belongs to (set by the store on insert).
+    public var task: String = ""
     public var executionId: Int64?
     public var inputHash: String
     /// nil when the reply was not a valid label.
@@ -124,14 +120,13 @@ public struct OracleAnswer: Codable, Equatable, Sendable, FetchableRecord, Mutab
         self.id = id; self.executionId = executionId; self.inputHash = inputHash; self.label = label; self.raw = raw
         self.source = source; self.cost = cost; self.time = time; self.input = input
     }
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// A program's label against the oracle's, for one stored execution.
-public struct Comparison: Codable, Equatable, Sendable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "comparison"
+public struct Comparison: Codable, Equatable, Sendable {
     public var id: Int64?
+    /// The task the record belongs to (set by the store on insert).
+    public var task: String = ""
     public var executionId: Int64
     public var versionId: Int64
     public var programLabel: String
@@ -145,14 +140,13 @@ public struct Comparison: Codable, Equatable, Sendable, FetchableRecord, Mutable
         self.id = id; self.executionId = executionId; self.versionId = versionId; self.programLabel = programLabel
         self.oracleLabel = oracleLabel; self.agree = agree ?? (programLabel == oracleLabel); self.weight = weight
     }
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// One LLM call (successful or not), as `LoopLLM.CallRecord` plus the run and time.
-public struct LedgerEntry: Codable, Equatable, Sendable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "ledger"
+public struct LedgerEntry: Codable, Equatable, Sendable {
     public var id: Int64?
+    /// The task the record belongs to (set by the store on insert).
+    public var task: String = ""
     public var runId: Int64?
     public var provider: String
     public var model: String
@@ -176,19 +170,18 @@ public struct LedgerEntry: Codable, Equatable, Sendable, FetchableRecord, Mutabl
         self.inputTokens = inputTokens; self.outputTokens = outputTokens; self.estimated = estimated; self.latency = latency
         self.cost = cost; self.outcome = outcome; self.cached = cached; self.time = time
     }
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// A rollout step for a candidate version.
-public enum RolloutStage: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+public enum RolloutStage: String, Codable, Sendable, CaseIterable {
     case shadow, canary, promoted, rejected
     case rolledBack = "rolled_back"
 }
 
-public struct Rollout: Codable, Equatable, Sendable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "rollout"
+public struct Rollout: Codable, Equatable, Sendable {
     public var id: Int64?
+    /// The task the record belongs to (set by the store on insert).
+    public var task: String = ""
     public var candidateId: Int64
     /// The version the candidate is measured against (the active one); nil for the first version.
     public var baseId: Int64?
@@ -204,18 +197,17 @@ public struct Rollout: Codable, Equatable, Sendable, FetchableRecord, MutablePer
         self.id = id; self.candidateId = candidateId; self.baseId = baseId; self.stage = stage; self.share = share
         self.time = time; self.evidence = evidence
     }
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
-public enum EscalationStatus: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+public enum EscalationStatus: String, Codable, Sendable, CaseIterable {
     case open, resolved
 }
 
 /// A ticket for a human: the loop could not fix something by itself.
-public struct Escalation: Codable, Equatable, Sendable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "escalation"
+public struct Escalation: Codable, Equatable, Sendable {
     public var id: Int64?
+    /// The task the record belongs to (set by the store on insert).
+    public var task: String = ""
     public var runId: Int64?
     public var status: EscalationStatus
     public var reason: String
@@ -233,8 +225,6 @@ public struct Escalation: Codable, Equatable, Sendable, FetchableRecord, Mutable
         self.resolvedAt = resolvedAt; self.ticketMarkdown = ticketMarkdown; self.ticketJSON = ticketJSON
         self.resolutionVersionId = resolutionVersionId
     }
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// A sampled execution with what its validation produced; `Store.commitBatch` fills in the
@@ -269,4 +259,27 @@ public struct LedgerTotals: Sendable, Equatable {
     public var unpricedCalls = 0
 
     public init() {}
+}
+
+/// One point of a run's time series (agreement with its interval, sampling rate, costs), written
+/// with each committed step; the dashboard and the report draw it.
+public struct TimelinePoint: Codable, Equatable, Sendable {
+    public var id: Int64?
+    public var task: String = ""
+    public var runId: Int64
+    public var requests: Int
+    public var agreement: Double?
+    public var lower: Double?
+    public var upper: Double?
+    public var samplingRate: Double
+    public var cost: Double
+    public var allLLMCost: Double
+    public var versionId: Int64
+    public var time: Double
+
+    public init(id: Int64? = nil, runId: Int64, requests: Int, agreement: Double?, lower: Double?, upper: Double?,
+                samplingRate: Double, cost: Double, allLLMCost: Double, versionId: Int64, time: Double = Store.now()) {
+        self.id = id; self.runId = runId; self.requests = requests; self.agreement = agreement; self.lower = lower; self.upper = upper
+        self.samplingRate = samplingRate; self.cost = cost; self.allLLMCost = allLLMCost; self.versionId = versionId; self.time = time
+    }
 }

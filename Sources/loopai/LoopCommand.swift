@@ -101,8 +101,8 @@ struct LoopCommand: ParsableCommand {
         if let strategy { spec.validation.strategy = strategy }
         if let oracleBatch { spec.oracle.batchSize = oracleBatch }
         let storePath = store ?? ".loopai/\(spec.name).sqlite"
-        let db: Store
-        do { db = try Store.open(path: storePath) } catch { throw CLIError("cannot open the store \(storePath): \(error)", code: 2) }
+        let db: any TaskStore
+        do { db = try SQLiteStore.open(path: storePath, task: spec.name) } catch { throw CLIError("cannot open the store \(storePath): \(error)", code: 2) }
         let escalationDir = escalations ?? ((storePath as NSString).deletingLastPathComponent.isEmpty ? "." : (storePath as NSString).deletingLastPathComponent) + "/escalations"
 
         var assembly = TaskAssembly(spec: spec)

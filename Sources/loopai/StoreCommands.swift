@@ -9,10 +9,24 @@ import LoopStore
 struct StoreOptions: ParsableArguments {
     @Option(help: "The SQLite store of `loopai loop`.")
     var store: String
+    @Option(help: "The task to read, when the store holds several.")
+    var taskName: String?
 
-    func open() throws -> Store {
+    /// Opens the store for `task`, or for the only task it holds.
+    func open(task: String? = nil) throws -> any TaskStore {
+        let task = task ?? taskName
         guard FileManager.default.fileExists(atPath: store) else { throw CLIError("no store at \(store)", code: 2) }
-        do { return try Store.open(path: store) } catch { throw CLIError("cannot open the store \(store): \(error)", code: 2) }
+        do {
+            var name = task
+            if name == nil {
+                let tasks = try SQLiteStore.tasks(path: store)
+                if tasks.count > 1 {
+                    throw CLIError("the store \(store) holds the tasks \(tasks.joined(separator: ", ")): choose one with --task-name", code: 2)
+                }
+                name = tasks.first ?? ""
+            }
+            return try SQLiteStore.open(path: store, task: name!)
+        } catch let e as CLIError { throw e } catch { throw CLIError("cannot open the store \(store): \(error)", code: 2) }
     }
 }
 
@@ -31,8 +45,8 @@ struct Status: ParsableCommand {
     var task: String?
 
     func run() throws {
-        let db = try storeOptions.open()
-        let runs = try db.runs().filter { task == nil || $0.taskName == task }
+        let db = try storeOptions.open(task: task)
+        let runs = try db.runs()
         guard let r = runs.last else { print("no runs in \(storeOptions.store)"); return }
         print("run \(r.id!): task \(r.taskName), stream \(r.streamPath)")
         print("started \(date(r.startedAt)); " + (r.finishedAt.map { "finished \(date($0))" } ?? "not finished (resume with --resume)") + "; cursor \(r.cursor)")

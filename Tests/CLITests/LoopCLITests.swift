@@ -107,7 +107,7 @@ final class LoopCLITests: XCTestCase {
 
     func counts(_ report: String, store path: String) throws -> Counts {
         let j = try JSONParser.parse(report)
-        let store = try Store.open(path: path)
+        let store = try SQLiteStore.open(path: path, task: "sms_spam")
         defer { try? store.close() }
         let runs = try store.runs()
         XCTAssertEqual(runs.count, 1, "one run, continued by --resume")
@@ -141,12 +141,12 @@ final class LoopCLITests: XCTestCase {
     /// connections migrating a new file at once collide: see
     /// LoopDriverTests.testTwoConnectionsOpeningANewStoreAtOnceBothSucceed).
     func waitForProgress(_ p: Process, storePath: String, task: String, cursor: Int, ready: () -> Bool) throws -> Int {
-        var store: Store? = nil
+        var store: SQLiteStore? = nil
         defer { try? store?.close() }
         var seen = 0
         while p.isRunning {
-            if store == nil, FileManager.default.fileExists(atPath: storePath), ready() { store = try? Store.open(path: storePath) }
-            if let store, let c = try? store.latestRun(task: task)?.cursor {
+            if store == nil, FileManager.default.fileExists(atPath: storePath), ready() { store = try? SQLiteStore.open(path: storePath, task: task) }
+            if let store, let c = try? store.latestRun()?.cursor {
                 seen = c
                 if c >= cursor { return c }
             }
@@ -194,8 +194,8 @@ final class LoopCLITests: XCTestCase {
             resume = true
             // What the killed process left is consistent: the cursor is a batch boundary, and no
             // execution lies at or beyond it.
-            let store = try Store.open(path: storePath)
-            let run = try XCTUnwrap(store.latestRun(task: "sms_spam"))
+            let store = try SQLiteStore.open(path: storePath, task: "sms_spam")
+            let run = try XCTUnwrap(store.latestRun())
             XCTAssertEqual(run.cursor % 20 == 0 || run.cursor == n, true, "cursor \(run.cursor)")
             XCTAssertTrue(try store.executions(run: run.id!).allSatisfy { $0.seq < run.cursor })
             XCTAssertEqual(try store.integrityCheck(), "ok")
@@ -263,7 +263,7 @@ final class LoopCLITests: XCTestCase {
             XCTFail("driver bug (LoopCommand.swift run(): `LoopDriver(...)` errors are all mapped to CLIError code 1, including LoopError.stream for a missing stream file): a missing --stream file exits \(noStream.status), but Docs/cli.md says a missing file is status 2. stderr: \(noStream.stderr)")
         }
         // Nothing was recorded for the failed start (the store holds no run).
-        let s = try Store.open(path: store)
+        let s = try SQLiteStore.open(path: store, task: "sms_spam")
         XCTAssertEqual(try s.runs().count, 0)
         try s.close()
     }

@@ -46,7 +46,7 @@ final class FailureAnalysisTests: XCTestCase {
                                  oraclePricing: nil, oracleClient: nil, generator: InducerGenerator(task: task, seed: seed), seedExamples: seed,
                                  escalationDirectory: dir.appendingPathComponent("esc-\(tag)").path)
             s.initialProgram = program
-            let d = try TaskEngine(settings: s, store: try Store.open(path: dir.appendingPathComponent("\(tag).sqlite").path), resume: false)
+            let d = try TaskEngine(settings: s, store: try SQLiteStore.open(path: dir.appendingPathComponent("\(tag).sqlite").path, task: s.task.name), resume: false)
             for i in 0..<6 {
                 d.state.recentValidations.append(Validation(seq: i, input: JSONWriter.string(JSON("polyphonic tones \(i)")), programLabel: "ham",
                                                             oracleLabel: "spam", decidedBy: "otherwise", versionId: d.state.activeVersion, weight: 1))

@@ -37,7 +37,7 @@ extension LoopDriverTests {
                                     seedExamples: task.examples, escalationDirectory: dir.appendingPathComponent("escalations").path)
         settings.labelKey = "label"
         settings.batchSize = 100
-        let store = try Store.open(path: dir.appendingPathComponent("loop.sqlite").path)
+        let store = try SQLiteStore.open(path: dir.appendingPathComponent("loop.sqlite").path, task: task.name)
         let driver = try LoopDriver(settings: settings, store: store, resume: false)
         let s = try driver.runToEnd()
         F.trace(name, s)

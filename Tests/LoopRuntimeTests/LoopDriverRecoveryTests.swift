@@ -40,7 +40,7 @@ extension LoopDriverTests {
             return s
         }
         let path = dir.appendingPathComponent("whole.sqlite").path
-        let whole = try Store.open(path: path)
+        let whole = try SQLiteStore.open(path: path, task: task.name)
         let a = try LoopDriver(settings: settings(), store: whole, resume: false)
         var snapshots: [(requests: Int, decision: String?, path: String)] = []
         var eventsSeen = a.state.events.count
@@ -63,7 +63,7 @@ extension LoopDriverTests {
 
         var divergent: [String] = []
         for snap in snapshots {
-            let store = try Store.open(path: snap.path)
+            let store = try SQLiteStore.open(path: snap.path, task: task.name)
             let b = try LoopDriver(settings: settings(), store: store, resume: true)
             XCTAssertEqual(b.state.cursor, snap.requests, "the snapshot holds the commit of batch \(snap.requests)")
             let sb = try b.runToEnd()
@@ -126,7 +126,7 @@ extension LoopDriverTests {
         let split = try F.splitStream(data: F.example("sentiment", "data.jsonl"), dir: dir, arguments: ["--seed-fraction", "0.2"])
         var settings = F.settings(task: task, split: split, dir: dir)
         settings.maxRequests = 1500
-        let store = try Store.open(path: dir.appendingPathComponent("loop.sqlite").path)
+        let store = try SQLiteStore.open(path: dir.appendingPathComponent("loop.sqlite").path, task: task.name)
         let first = try LoopDriver(settings: settings, store: store, resume: false)
         let s1 = try first.runToEnd()
         F.trace(name + " (before)", s1)
@@ -198,7 +198,7 @@ extension LoopDriverTests {
         try F.write(stream, to: url)
         var settings = F.settings(task: task, split: F.Split(seed: split.seed, stream: stream, streamPath: url.path), dir: dir)
         settings.batchSize = 100
-        let store = try Store.open(path: dir.appendingPathComponent("loop.sqlite").path)
+        let store = try SQLiteStore.open(path: dir.appendingPathComponent("loop.sqlite").path, task: task.name)
         let driver = try LoopDriver(settings: settings, store: store, resume: false)
         let s = try driver.runToEnd()
         F.trace(name, s)
@@ -246,7 +246,7 @@ extension LoopDriverTests {
                 Thread {
                     start.wait()
                     do {
-                        let s = try Store.open(path: path)
+                        let s = try SQLiteStore.open(path: path, task: "race")
                         _ = try s.versions()
                         try s.close()
                     } catch {

@@ -25,7 +25,7 @@ final class LoopDriverTests: XCTestCase {
         XCTAssertFalse(split.stream.contains { seedTexts.contains($0["text"]?.string ?? "") }, "the stream holds no seed record")
         XCTAssertGreaterThan(split.stream.count, 5000)
 
-        let store = try Store.open(path: dir.appendingPathComponent("loop.sqlite").path)
+        let store = try SQLiteStore.open(path: dir.appendingPathComponent("loop.sqlite").path, task: task.name)
         let driver = try LoopDriver(settings: F.settings(task: task, split: split, dir: dir), store: store, resume: false)
         let s = try driver.runToEnd()
         F.trace(name, s)
@@ -98,7 +98,7 @@ final class LoopDriverTests: XCTestCase {
         task.validation.rate = 0.1
         let split = try F.splitStream(data: F.example("sms_spam", "data.jsonl"), dir: dir,
                                       arguments: ["--seed-fraction", "0.05", "--novel", Self.novel, "--novel-label", "spam", "--drift-after", "1500"])
-        let store = try Store.open(path: dir.appendingPathComponent("loop.sqlite").path)
+        let store = try SQLiteStore.open(path: dir.appendingPathComponent("loop.sqlite").path, task: task.name)
         let driver = try LoopDriver(settings: F.settings(task: task, split: split, dir: dir), store: store, resume: false)
         var lines: [String] = []
         driver.log = { lines.append($0) }
@@ -166,7 +166,7 @@ final class LoopDriverTests: XCTestCase {
         var settings = F.settings(task: task, split: split, dir: dir)
         settings.webhook = server.baseURL + "/hooks/loopai"
         settings.webhookHTTP = F.http()
-        let store = try Store.open(path: dir.appendingPathComponent("loop.sqlite").path)
+        let store = try SQLiteStore.open(path: dir.appendingPathComponent("loop.sqlite").path, task: task.name)
         let driver = try LoopDriver(settings: settings, store: store, resume: false)
         let s = try driver.runToEnd()
         F.trace(name, s)
@@ -232,7 +232,7 @@ final class LoopDriverTests: XCTestCase {
         var settings = F.settings(task: task, split: split, dir: dir)
         settings.oracle = LLMOracle(task: task, client: client, model: "stub-oracle", batchSize: 10, concurrency: 1)
         settings.oracleClient = client
-        let store = try Store.open(path: dir.appendingPathComponent("down.sqlite").path)
+        let store = try SQLiteStore.open(path: dir.appendingPathComponent("down.sqlite").path, task: task.name)
         let driver = try LoopDriver(settings: settings, store: store, resume: false)
         let s = try driver.runToEnd()
         F.trace(name, s)
@@ -263,7 +263,7 @@ final class LoopDriverTests: XCTestCase {
         var settings2 = F.settings(task: task, split: split, dir: dir)
         settings2.oracle = LLMOracle(task: task, client: client2, model: "stub-oracle", batchSize: 10, concurrency: 1)
         settings2.oracleClient = client2
-        let store2 = try Store.open(path: dir.appendingPathComponent("flaky.sqlite").path)
+        let store2 = try SQLiteStore.open(path: dir.appendingPathComponent("flaky.sqlite").path, task: task.name)
         let driver2 = try LoopDriver(settings: settings2, store: store2, resume: false)
         let s2 = try driver2.runToEnd()
         F.trace(name + " (flaky)", s2)
@@ -323,7 +323,7 @@ final class LoopDriverTests: XCTestCase {
         settings.seedExamples = task.examples
         settings.oracle = LLMOracle(task: task, client: oracleClient, model: "stub-oracle", batchSize: 10, concurrency: 2)
         settings.oracleClient = oracleClient
-        let store = try Store.open(path: dir.appendingPathComponent("loop.sqlite").path)
+        let store = try SQLiteStore.open(path: dir.appendingPathComponent("loop.sqlite").path, task: task.name)
         let driver = try LoopDriver(settings: settings, store: store, resume: false)
         let s = try driver.runToEnd()
         F.trace(name, s)
@@ -392,7 +392,7 @@ final class LoopDriverTests: XCTestCase {
             return s
         }
         // Uninterrupted.
-        let whole = try Store.open(path: dir.appendingPathComponent("whole.sqlite").path)
+        let whole = try SQLiteStore.open(path: dir.appendingPathComponent("whole.sqlite").path, task: task.name)
         let a = try LoopDriver(settings: settings(), store: whole, resume: false)
         let sa = try a.runToEnd()
 
@@ -400,15 +400,15 @@ final class LoopDriverTests: XCTestCase {
         let path = dir.appendingPathComponent("parts.sqlite").path
         var partial = settings()
         partial.maxRequests = 700
-        var store: Store? = try Store.open(path: path)
+        var store: SQLiteStore? = try SQLiteStore.open(path: path, task: task.name)
         let b1 = try LoopDriver(settings: partial, store: store!, resume: false)
         let s1 = try b1.runToEnd()
         XCTAssertEqual(s1.requests, 700)
-        XCTAssertEqual(try store!.latestRun(task: task.name)?.cursor, 700)
-        XCTAssertNil(try store!.latestRun(task: task.name)?.finishedAt)
+        XCTAssertEqual(try store!.latestRun()?.cursor, 700)
+        XCTAssertNil(try store!.latestRun()?.finishedAt)
         try store!.close()
         store = nil
-        let reopened = try Store.open(path: path)
+        let reopened = try SQLiteStore.open(path: path, task: task.name)
         let b2 = try LoopDriver(settings: settings(), store: reopened, resume: true)
         XCTAssertEqual(b2.run.id, b1.run.id, "the same run continues")
         let sb = try b2.runToEnd()
@@ -473,7 +473,7 @@ final class LoopDriverTests: XCTestCase {
 
     struct RollbackRun {
         var state: DriverState
-        var store: Store
+        var store: SQLiteStore
         var runId: Int64
         var v1: Int64
         var v2: Int64?
@@ -515,7 +515,7 @@ final class LoopDriverTests: XCTestCase {
                                     escalationDirectory: dir.appendingPathComponent("escalations").path)
         settings.labelKey = "label"
         settings.batchSize = 100
-        let store = try Store.open(path: dir.appendingPathComponent("loop.sqlite").path)
+        let store = try SQLiteStore.open(path: dir.appendingPathComponent("loop.sqlite").path, task: task.name)
         let driver = try LoopDriver(settings: settings, store: store, resume: false)
         var lines: [String] = []
         driver.log = { lines.append($0) }

@@ -22,7 +22,7 @@ final class ServingTests: XCTestCase {
         s.initialProgram = Self.ham
         s.queueCapacity = queueCapacity
         s.batchSize = 1
-        return try TaskEngine(settings: s, store: try Store.open(path: dir.appendingPathComponent("s.sqlite").path), resume: false)
+        return try TaskEngine(settings: s, store: try SQLiteStore.open(path: dir.appendingPathComponent("s.sqlite").path, task: task.name), resume: false)
     }
 
     func testTheBoundedBufferCountsWhatItRefuses() {

@@ -187,7 +187,7 @@ final class ServeAPITests: XCTestCase {
         let served = try server.get("/v1/tasks/sms_spam").json?["requests"]?.number ?? 0
         XCTAssertEqual(server.stop(SIGTERM), 0, server.stderr)
         // After SIGTERM the store holds every request's count and every sample validated.
-        let store = try Store.open(path: dir.appendingPathComponent("sms_spam.sqlite").path)
+        let store = try SQLiteStore.open(path: dir.appendingPathComponent("sms_spam.sqlite").path, task: "sms_spam")
         let runs = try store.runs()
         XCTAssertEqual(runs.count, 1, "a restart resumes the run; it does not start another")
         let state = try JSONDecoder().decode(DriverState.self, from: Data(runs[0].state!.utf8))

@@ -78,7 +78,7 @@ final class ServeLoopTests: XCTestCase {
         }
         XCTAssertEqual(server.stop(), 0, server.stderr)
         // The store counts what the clients sent and what was sampled.
-        let store = try Store.open(path: dir.appendingPathComponent("sms_drift.sqlite").path)
+        let store = try SQLiteStore.open(path: dir.appendingPathComponent("sms_drift.sqlite").path, task: "sms_drift")
         let run = try store.runs()[0]
         let state = try JSONDecoder().decode(DriverState.self, from: Data(run.state!.utf8))
         XCTAssertEqual(state.requests, records.count)
@@ -140,7 +140,7 @@ final class ServeLoopTests: XCTestCase {
         XCTAssertTrue(metrics.contains("loopai_requests_total{task=\"sms_spam\",version=\"v1\""), metrics)
         XCTAssertEqual(server.stop(), 0, server.stderr)
         XCTAssertFalse(server.stderr.contains("stub-key"), "the API key is never logged")
-        let store = try Store.open(path: dir.appendingPathComponent("sms_spam.sqlite").path)
+        let store = try SQLiteStore.open(path: dir.appendingPathComponent("sms_spam.sqlite").path, task: "sms_spam")
         let run = try store.runs()[0]
         let state = try JSONDecoder().decode(DriverState.self, from: Data(run.state!.utf8))
         XCTAssertEqual(state.requests, 840)
@@ -187,7 +187,7 @@ final class ServeKillTests: XCTestCase {
         XCTAssertGreaterThan(requests, 0)
         XCTAssertLessThanOrEqual(requests, answered, "never more requests than were answered")
         XCTAssertEqual(second.stop(), 0, second.stderr)
-        let store = try Store.open(path: dir.appendingPathComponent("sms_spam.sqlite").path)
+        let store = try SQLiteStore.open(path: dir.appendingPathComponent("sms_spam.sqlite").path, task: "sms_spam")
         let runs = try store.runs()
         XCTAssertEqual(runs.count, 1)
         let state = try JSONDecoder().decode(DriverState.self, from: Data(runs[0].state!.utf8))

@@ -15,8 +15,8 @@ final class StoreChildTests: XCTestCase {
 
     func testChildWriter() throws {
         if let path = ProcessInfo.processInfo.environment[Self.envKey] {
-            let store = try Store.open(path: path)
-            let run = try XCTUnwrap(store.latestRun(task: Workload.task))
+            let store = try SQLiteStore.open(path: path, task: Workload.task)
+            let run = try XCTUnwrap(store.latestRun())
             let active = try XCTUnwrap(store.activeVersion())
             let shadow = try XCTUnwrap(store.versions(status: .shadow).first)
             let parent = getppid()
@@ -27,12 +27,12 @@ final class StoreChildTests: XCTestCase {
             return
         }
         let path = try makeTempDir(self).appendingPathComponent("child.sqlite").path
-        var store = try Store.open(path: path)
+        var store = try SQLiteStore.open(path: path, task: Workload.task)
         let (run, active, shadow) = try Workload.setUp(store)
         for _ in 0..<4 { try Workload.writeBatch(store, runId: run.id!, activeId: active.id!, shadowId: shadow.id!) }
         try store.close()
-        store = try Store.open(path: path)
-        let cursor = try XCTUnwrap(store.latestRun(task: Workload.task)).cursor
+        store = try SQLiteStore.open(path: path, task: Workload.task)
+        let cursor = try XCTUnwrap(store.latestRun()).cursor
         XCTAssertEqual(cursor, 5 + 10 + 6 + 5) // batches start at 0, 5, 15 and 21
         try Workload.checkInvariants(store, runId: run.id!)
     }
@@ -49,7 +49,7 @@ final class StoreKillTests: XCTestCase {
         #endif
         let dir = try makeTempDir(self)
         let path = dir.appendingPathComponent("kill.sqlite").path
-        let store = try Store.open(path: path)
+        let store = try SQLiteStore.open(path: path, task: Workload.task)
         let (run, _, _) = try Workload.setUp(store)
         let runId = run.id!
 
@@ -90,8 +90,8 @@ final class StoreKillTests: XCTestCase {
             XCTAssertEqual(child.terminationStatus, SIGKILL, "round \(round)")
 
             // Resume as `--resume` would: a fresh open, from the stored cursor.
-            let reopened = try Store.open(path: path)
-            let cursor = try XCTUnwrap(reopened.latestRun(task: Workload.task)).cursor
+            let reopened = try SQLiteStore.open(path: path, task: Workload.task)
+            let cursor = try XCTUnwrap(reopened.latestRun()).cursor
             XCTAssertGreaterThan(cursor, previous, "round \(round)")
             try Workload.checkInvariants(reopened, runId: runId)
             try reopened.close()

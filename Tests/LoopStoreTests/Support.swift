@@ -24,18 +24,16 @@ enum Workload {
     static func input(_ seq: Int) -> String { "{\"text\":\"message \(seq % 50) \(padding)\"}" }
 
     /// Sets up a store with an active version, a shadow candidate and a run.
-    static func setUp(_ store: Store) throws -> (run: Run, active: ProgramVersion, shadow: ProgramVersion) {
-        try store.write { tx in
-            let active = try tx.addVersion(ProgramVersion(source: "program active", provenance: "{\"generator\":\"test\"}", status: .active))
-            let shadow = try tx.addVersion(ProgramVersion(source: "program shadow", parentId: active.id, status: .shadow))
-            let run = try tx.startRun(taskName: task, streamPath: "stream.jsonl")
-            return (run, active, shadow)
-        }
+    static func setUp(_ store: any TaskStore) throws -> (run: Run, active: ProgramVersion, shadow: ProgramVersion) {
+        let active = try store.addVersion(ProgramVersion(source: "program active", provenance: "{\"generator\":\"test\"}", status: .active))
+        let shadow = try store.addVersion(ProgramVersion(source: "program shadow", parentId: active.id, status: .shadow))
+        let run = try store.startRun(streamPath: "stream.jsonl")
+        return (run, active, shadow)
     }
 
     /// Commits the batch that starts at the run's cursor; returns the new cursor.
     @discardableResult
-    static func writeBatch(_ store: Store, runId: Int64, activeId: Int64, shadowId: Int64) throws -> Int {
+    static func writeBatch(_ store: any TaskStore, runId: Int64, activeId: Int64, shadowId: Int64) throws -> Int {
         let start = try store.run(id: runId)!.cursor
         let end = start + batchSize(start)
         var items: [BatchItem] = []
@@ -51,14 +49,14 @@ enum Workload {
             ledger.append(LedgerEntry(runId: runId, provider: "stub", model: "m", purpose: "oracle", inputTokens: 100,
                                       outputTokens: 2, latency: 0.01, cost: 0.001))
         }
-        try store.commitBatch(runId: runId, cursor: end, items: items, ledger: ledger,
+        try store.commit(StoreCommit(runId: runId, cursor: end, items: items, ledger: ledger,
                               counters: ["requests": Double(end - start), "programAnswers": Double(end - start),
-                                         "samples": Double(items.count), "oracleCalls": Double(items.count), "batches": 1])
+                                         "samples": Double(items.count), "oracleCalls": Double(items.count), "batches": 1]))
         return end
     }
 
     /// Checks that the store holds exactly the whole batches up to the run's cursor, each once.
-    static func checkInvariants(_ store: Store, runId: Int64, file: StaticString = #filePath, line: UInt = #line) throws {
+    static func checkInvariants(_ store: any TaskStore, runId: Int64, file: StaticString = #filePath, line: UInt = #line) throws {
         let run = try XCTUnwrap(store.run(id: runId), file: file, line: line)
         let cursor = run.cursor
         // The cursor sits on a batch boundary: no half batch was committed.
@@ -80,6 +78,6 @@ enum Workload {
         let totals = try store.ledgerTotals(run: runId)
         XCTAssertEqual(totals["oracle"]?.calls ?? 0, executions.count, file: file, line: line)
         XCTAssertEqual(try store.comparisons().count, 2 * executions.count, file: file, line: line)
-        XCTAssertEqual(try store.integrityCheck(), "ok", file: file, line: line)
+        if let sqlite = store as? SQLiteStore { XCTAssertEqual(try sqlite.integrityCheck(), "ok", file: file, line: line) }
     }
 }

@@ -77,7 +77,7 @@ extension TaskEngine {
         let known = evidence.compactMap { k, v in v.flatMap { $0.isFinite ? (k, JSON.number($0)) : nil } }
         let ev = JSONWriter.string(.object(known.sorted { $0.0 < $1.0 }))
         let r = Rollout(candidateId: c.versionId, baseId: state.activeVersion, stage: stage, share: c.share, time: Store.now(), evidence: ev)
-        pending.append { tx in _ = try tx.recordRollout(r) }
+        pending.append(.rollout(r))
     }
 
     func rejectCandidate(_ c: DriverState.Candidate, why: String, stage s: RolloutStage) throws {
@@ -231,6 +231,6 @@ extension TaskEngine {
         guard !calls.isEmpty else { return }
         account(calls, purposeCost: \.generationCost)
         let entries = calls.map { Self.ledgerEntry($0, run: run.id) }
-        pending.append { tx in for e in entries { _ = try tx.insert(e) } }
+        pending.append(.ledger(entries))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import LoopGenerate
+import LoopStore
 
 /// Everything the driver knows between batches. Saved as JSON with every batch, in the same
 /// transaction as the batch's rows, so a run killed at any moment resumes from its last commit
@@ -117,16 +118,46 @@ public struct DriverState: Codable, Sendable {
     public var paused = false
 
     public var latency = LatencyHistogram()
-    /// One point per committed batch; halved (every other point kept) past 2,000.
-    public var timeline: [Point] = []
+    /// One point per committed step, as stored in the timeline table; in memory halved (every
+    /// other point kept) past `timelineLimit`. Not saved with the state (it has its own table):
+    /// encoded empty, and a state saved before the table existed still gives its points.
+    public var timeline: Timeline = []
     public var events: [Event] = []
 }
 
+/// The in-memory timeline: encoded as an empty list (the points are rows of their own).
+public struct Timeline: Codable, Sendable, RandomAccessCollection, RangeReplaceableCollection, ExpressibleByArrayLiteral {
+    public var points: [DriverState.Point] = []
+    public init() {}
+    public init(arrayLiteral elements: DriverState.Point...) { points = elements }
+    public init(from decoder: Decoder) throws { points = try [DriverState.Point](from: decoder) }
+    public func encode(to encoder: Encoder) throws { try [DriverState.Point]().encode(to: encoder) }
+    public var startIndex: Int { points.startIndex }
+    public var endIndex: Int { points.endIndex }
+    public subscript(i: Int) -> DriverState.Point {
+        get { points[i] }
+        set { points[i] = newValue }
+    }
+    public mutating func replaceSubrange<C: Collection>(_ r: Range<Int>, with c: C) where C.Element == DriverState.Point {
+        points.replaceSubrange(r, with: c)
+    }
+}
+
+extension DriverState.Point {
+    init(_ p: TimelinePoint) {
+        self.init(requests: p.requests, agreement: p.agreement, lower: p.lower, upper: p.upper,
+                  samplingRate: p.samplingRate, cost: p.cost, allLLMCost: p.allLLMCost, versionId: p.versionId)
+    }
+}
+
 extension DriverState {
+    /// Points kept in memory (the table keeps all of them).
+    static let timelineLimit = 2000
+
     /// Every other point, the newest always kept: a long-running server's timeline stays bounded.
-    static func thinned(_ points: [Point]) -> [Point] {
-        guard let last = points.last else { return points }
-        var out = stride(from: 0, to: points.count - 1, by: 2).map { points[$0] }
+    static func thinned(_ t: Timeline) -> Timeline {
+        guard let last = t.last else { return t }
+        var out = Timeline(stride(from: 0, to: t.count - 1, by: 2).map { t[$0] })
         out.append(last)
         return out
     }

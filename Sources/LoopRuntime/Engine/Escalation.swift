@@ -18,18 +18,16 @@ extension TaskEngine {
         let webhook = settings.webhook
         let http = settings.webhookHTTP
         let logger = log
-        let box = IdBox()
-        pending.append { tx in
-            var e = try tx.insert(Escalation(runId: runId, status: .open, reason: reason, createdAt: Store.now(),
-                                             ticketMarkdown: "", ticketJSON: "{}"))
-            e.ticketMarkdown = ticket.markdown(id: e.id)
-            e.ticketJSON = ticket.json(id: e.id)
-            try tx.update(e)
-            box.id = e.id
-        }
+        // The k-th escalation of this commit gets the k-th id the commit returns.
+        let k = pending.reduce(0) { n, w in if case .escalation = w { return n + 1 }; return n }
+        let frozen = UncheckedBox(ticket)
+        pending.append(.escalation(NewEscalation(runId: runId, reason: reason) { id in
+            (frozen.value.markdown(id: id), frozen.value.json(id: id))
+        }))
         // Files and the webhook carry the id, and happen once the row is committed.
-        afterCommit.append {
-            guard let id = box.id else { return }
+        afterCommit.append { result in
+            guard k < result.escalationIds.count else { return }
+            let id = result.escalationIds[k]
             do { try EscalationFiles.write(ticket, id: id, directory: dir) } catch { logger?("cannot write the ticket files in \(dir): \(error)") }
             if let webhook { EscalationFiles.notify(webhook, ticket: ticket, id: id, http: http, log: logger) }
         }
@@ -51,7 +49,7 @@ extension TaskEngine {
         }
         return Ticket(task: task.name, taskPath: task.path, reason: reason, requests: state.requests, activeVersion: state.activeVersion,
                       program: activeProgram.source, failures: Array(state.failures.suffix(25)), analysis: analysis,
-                      rules: rules, attempts: attempts, storePath: store.path, streamPath: settings.streamPath,
+                      rules: rules, attempts: attempts, storePath: store.location, streamPath: settings.streamPath,
                       agreement: state.sampler.recent.estimate, oracle: settings.oracle.name)
     }
 
@@ -61,7 +59,6 @@ extension TaskEngine {
     }
 }
 
-final class IdBox { var id: Int64? }
 
 /// An escalation ticket.
 public struct Ticket {

@@ -29,10 +29,8 @@ extension TaskEngine {
         }
         let loaded = try LoadedProgram(versionId: parentId, source: parent.source, name: "v\(parentId).loop")
         let from = state.activeVersion
-        pending.append { tx in
-            _ = try tx.recordRollout(Rollout(candidateId: parentId, baseId: from, stage: .promoted, share: 1,
-                                             evidence: #"{"reason":"rolled back by an operator"}"#))
-        }
+        pending.append(.rollout(Rollout(candidateId: parentId, baseId: from, stage: .promoted, share: 1,
+                                        evidence: #"{"reason":"rolled back by an operator"}"#)))
         try adoptActive(loaded, kind: "rolled back", detail: "an operator rolled v\(from) back to v\(parentId)")
         state.rolledBack += 1
         try commit(cursor: state.cursor, items: [])
@@ -82,7 +80,7 @@ extension TaskEngine {
         }
         let text = JSONWriter.string(input)
         let answer = OracleAnswer(inputHash: Store.hash(text), label: label, raw: label, source: .feedback, cost: 0, input: text)
-        pending.append { tx in _ = try tx.insert(answer) }
+        pending.append(.answer(answer))
         state.feedback += 1
         if let programLabel, programLabel == label { state.feedbackAgreed += 1 }
         try commit(cursor: state.cursor, items: [])
@@ -92,7 +90,7 @@ extension TaskEngine {
     func adoptActive(_ program: LoadedProgram, kind: String, detail: String) throws {
         if let c = state.candidate {
             let note = "superseded: v\(program.versionId) became active"
-            pending.append { tx in try tx.setStatus(versionId: c.versionId, .rejected, canaryShare: 0, note: note) }
+            pending.append(.status(versionId: c.versionId, .rejected, canaryShare: 0, note: note))
         }
         activeProgram = program
         setServing(candidate: nil, share: 0)

@@ -146,7 +146,7 @@ public struct Served: Sendable {
 /// thread (`EngineRunner`).
 public final class TaskEngine: @unchecked Sendable {
     public let settings: LoopSettings
-    public let store: Store
+    public let store: any TaskStore
     public internal(set) var run: Run
     /// The control side's state (read it from the control thread, or `status` elsewhere).
     public internal(set) var state: DriverState
@@ -163,12 +163,14 @@ public final class TaskEngine: @unchecked Sendable {
     /// An improvement is being made: no other starts until it is applied.
     var improvementInFlight = false
     /// Writes that must join the next batch's transaction (version rows, rollouts, escalations).
-    var pending: [(StoreTransaction) throws -> Void] = []
+    var pending: [StoreWrite] = []
     /// The current batch's validated inputs (hash → input JSON text, oracle label): decisions are
     /// made before the batch commits, and must see them as if they were stored.
     var batchValidated: [String: (input: String, label: String)] = [:]
     /// Work that must wait until the next commit succeeded (ticket files, webhooks).
-    var afterCommit: [() -> Void] = []
+    var afterCommit: [(CommitResult) -> Void] = []
+    /// Timeline points made since the last commit (written with it).
+    var pendingPoints: [TimelinePoint] = []
     var task: TaskSpec { settings.task }
     /// Token estimates of oracle requests for pricing (the system prompt measured once).
     let tokenModel: OracleTokenModel
@@ -177,12 +179,15 @@ public final class TaskEngine: @unchecked Sendable {
 
     /// Starts a new run, or resumes the latest unfinished run of the task from the same source
     /// when `resume` is set.
-    public init(settings: LoopSettings, store: Store, resume: Bool) throws {
+    public init(settings: LoopSettings, store: any TaskStore, resume: Bool) throws {
+        guard store.task == settings.task.name else {
+            throw LoopError.resume("the store at \(store.location) was opened for task \(store.task), not \(settings.task.name)")
+        }
         self.settings = settings
         self.store = store
         tokenModel = OracleTokenModel(task: settings.task)
         if resume {
-            guard let r = try store.latestRun(task: settings.task.name) else { throw LoopError.resume("the store has no run of task \(settings.task.name)") }
+            guard let r = try store.latestRun() else { throw LoopError.resume("the store has no run of task \(settings.task.name)") }
             guard r.finishedAt == nil else { throw LoopError.resume("run \(r.id!) of task \(settings.task.name) already finished; start a new run without --resume") }
             guard r.streamPath == settings.streamPath else { throw LoopError.resume("run \(r.id!) read \(r.streamPath), not \(settings.streamPath)") }
             guard let json = r.state else { throw LoopError.resume("run \(r.id!) has no saved state") }
@@ -201,6 +206,17 @@ public final class TaskEngine: @unchecked Sendable {
             // Samples counted but not committed when the process stopped (kill -9) were never validated.
             let lost = s.sampled - s.validated - s.unvalidated
             if lost > 0 { s.unvalidated += lost; s.lostOnRestart += lost }
+            // The timeline lives in its own table; a state saved before it did carries its points.
+            let stored = try store.timeline(run: r.id!)
+            if !stored.isEmpty { s.timeline = Timeline(stored.map(DriverState.Point.init)) }
+            else {
+                // Written to the table with the next commit, so a later restart still has them.
+                pendingPoints = s.timeline.map { p in
+                    TimelinePoint(runId: r.id!, requests: p.requests, agreement: p.agreement, lower: p.lower, upper: p.upper,
+                                  samplingRate: p.samplingRate, cost: p.cost, allLLMCost: p.allLLMCost, versionId: p.versionId)
+                }
+            }
+            while s.timeline.count > DriverState.timelineLimit { s.timeline = DriverState.thinned(s.timeline) }
             run = r
             state = s
             activeProgram = try Self.load(store, s.activeVersion)
@@ -218,7 +234,7 @@ public final class TaskEngine: @unchecked Sendable {
                                                 ("oracle", JSON(settings.oracle.name)), ("generator", JSON(settings.generator.name)),
                                                 ("strategy", JSON(settings.task.validation.strategy.rawValue)),
                                                 ("rate", .number(settings.task.validation.rate))]))
-        run = try store.startRun(taskName: settings.task.name, streamPath: settings.streamPath, config: config)
+        run = try store.startRun(streamPath: settings.streamPath, config: config)
         // The agreement window of the triggers is the task's `improvement.window`.
         var samplerConfig = SamplerConfiguration(policy: settings.task.validation)
         samplerConfig.adaptiveWindow = max(settings.task.improvement.window, 10)
@@ -228,7 +244,7 @@ public final class TaskEngine: @unchecked Sendable {
         snapshot = SnapshotCell(ServingSnapshot(active: loaded))
         live = Locked(LiveState(state: state, queueCapacity: max(settings.queueCapacity, settings.batchSize)))
         account(calls, purposeCost: \.generationCost)
-        if !calls.isEmpty { pending.append { [calls, runId = run.id] tx in for c in calls { _ = try tx.insert(Self.ledgerEntry(c, run: runId)) } } }
+        if !calls.isEmpty { pending.append(.ledger(calls.map { Self.ledgerEntry($0, run: run.id) })) }
         state.events.append(DriverState.Event(requests: 0, versionId: version, kind: "start", detail: "v\(version) active"))
         try commit(cursor: 0, items: [])
     }
@@ -246,13 +262,13 @@ public final class TaskEngine: @unchecked Sendable {
 
     // MARK: Setup
 
-    static func load(_ store: Store, _ id: Int64) throws -> LoadedProgram {
+    static func load(_ store: any TaskStore, _ id: Int64) throws -> LoadedProgram {
         guard let v = try store.version(id: id) else { throw LoopError.resume("version \(id) is not in the store") }
         return try LoadedProgram(versionId: id, source: v.source, name: "v\(id).loop")
     }
 
     /// The store's active version, else the given program, else one from the generator.
-    static func firstProgram(_ s: LoopSettings, _ store: Store, seconds: inout Double, calls: inout [CallRecord]) throws -> (Int64, LoadedProgram) {
+    static func firstProgram(_ s: LoopSettings, _ store: any TaskStore, seconds: inout Double, calls: inout [CallRecord]) throws -> (Int64, LoadedProgram) {
         if let v = try store.activeVersion(), let id = v.id { return (id, try LoadedProgram(versionId: id, source: v.source)) }
         let start = CPUClock.now()
         var source = s.initialProgram
@@ -443,11 +459,12 @@ public final class TaskEngine: @unchecked Sendable {
         state.unvalidated += unvalidated
         state.sampler = live.withLock { $0.sampler }
         let interval = state.agreement.interval(level: task.validation.confidence)
-        state.timeline.append(DriverState.Point(requests: state.requests, agreement: state.agreement.estimate,
-                                                lower: interval?.lower, upper: interval?.upper,
-                                                samplingRate: state.sampler.meanProbability, cost: totalCost, allLLMCost: state.allLLMCost,
-                                                versionId: state.activeVersion))
-        if state.timeline.count > 2000 { state.timeline = DriverState.thinned(state.timeline) }
+        let point = TimelinePoint(runId: run.id!, requests: state.requests, agreement: state.agreement.estimate,
+                                  lower: interval?.lower, upper: interval?.upper, samplingRate: state.sampler.meanProbability,
+                                  cost: totalCost, allLLMCost: state.allLLMCost, versionId: state.activeVersion)
+        pendingPoints.append(point)
+        state.timeline.append(DriverState.Point(point))
+        if state.timeline.count > DriverState.timelineLimit { state.timeline = DriverState.thinned(state.timeline) }
         if state.breakEvenAt == nil && state.requests > 0 && totalCost < state.allLLMCost { state.breakEvenAt = state.requests }
         // Decisions join this batch's transaction, so a run killed after the commit resumes
         // with them, exactly as an uninterrupted run would go on.
@@ -461,7 +478,7 @@ public final class TaskEngine: @unchecked Sendable {
             // The stream ended before the candidate's rollout did: it is not left "in flight".
             event(c.versionId, "stopped", "the stream ended during its \(c.stage.rawValue); it was not promoted")
             let note = "the stream ended during its \(c.stage.rawValue)"
-            pending.append { tx in try tx.setStatus(versionId: c.versionId, .rejected, canaryShare: 0, note: note) }
+            pending.append(.status(versionId: c.versionId, .rejected, canaryShare: 0, note: note))
             state.candidate = nil
             setServing(candidate: nil, share: 0)
         }
@@ -518,18 +535,16 @@ public final class TaskEngine: @unchecked Sendable {
     /// Commits the batch's rows, the pending writes and the state, in one transaction.
     func commit(cursor: Int, items: [BatchItem], answers: [OracleAnswer] = [], ledger: [LedgerEntry] = []) throws {
         state.cursor = cursor
-        let writes = pending
-        pending = []
         let json = String(decoding: try JSONEncoder().encode(self.state), as: UTF8.self)
-        try store.write { tx in
-            for w in writes { try w(tx) }
-            _ = try tx.commitBatch(runId: self.run.id!, cursor: cursor, items: items, answers: answers, ledger: ledger, state: json)
-        }
+        let result = try store.commit(StoreCommit(runId: run.id!, cursor: cursor, writes: pending, items: items, answers: answers,
+                                                  ledger: ledger, points: pendingPoints, state: json))
+        pending = []
+        pendingPoints = []
         run.cursor = cursor
         batchValidated = [:]
         let after = afterCommit
         afterCommit = []
-        for a in after { a() }
+        for a in after { a(result) }
     }
 }
 

@@ -13,12 +13,12 @@ extension TaskEngine {
         guard !queue.isEmpty else { return ([], [], [], 0) }
         var verdicts: [OracleVerdict?] = Array(repeating: nil, count: queue.count)
         var tiers = Array(repeating: 3, count: queue.count)
-        var hashes: [String] = []
-        // Tier 2: an answer the oracle already gave for this exact input costs nothing.
-        for (i, p) in queue.enumerated() {
-            let h = Store.hash(JSONWriter.string(p.input))
-            hashes.append(h)
-            if let label = try? store.latestLabel(inputHash: h) {
+        let hashes = queue.map { Store.hash(JSONWriter.string($0.input)) }
+        // Tier 2: an answer the oracle already gave for this exact input costs nothing (one
+        // lookup for the whole step).
+        let stored = (try? store.latestLabels(inputHashes: hashes)) ?? [:]
+        for (i, h) in hashes.enumerated() {
+            if let label = stored[h] {
                 // Every 50th stored answer is asked again: a changed answer shows an oracle that
                 // contradicts itself (an ambiguous specification).
                 state.storedAnswerLookups += 1
@@ -33,23 +33,24 @@ extension TaskEngine {
         var costPerAnswer = [Double](repeating: 0, count: queue.count)
         var unvalidated = 0
         if !ask.isEmpty {
-            let before = settings.oracleClient?.ledger.count ?? 0
+            // This step's calls, and no one else's (the improver may share the client).
+            let calls = CallLog()
             do {
                 let seesRecord = settings.oracle is LabelsOracle
-                let got = try settings.oracle.judge(ask.map { seesRecord ? queue[$0].record : queue[$0].input })
+                let got = try settings.oracle.judge(ask.map { seesRecord ? queue[$0].record : queue[$0].input }, log: calls)
                 // Every call of the oracle failed (its batches came back without answers): the
                 // oracle is down, and validation backs off as if it had thrown.
-                if let client = settings.oracleClient {
-                    let calls = client.ledger.dropFirst(before)
-                    if !calls.isEmpty && calls.allSatisfy({ !$0.succeeded }) { throw OracleDown(calls: calls.count) }
+                if settings.oracleClient != nil {
+                    let made = calls.records
+                    if !made.isEmpty && made.allSatisfy({ !$0.succeeded }) { throw OracleDown(calls: made.count) }
                 }
                 for (k, i) in ask.enumerated() { verdicts[i] = got[k] }
                 state.oracleFailuresInARow = 0
-                if let client = settings.oracleClient {
-                    let calls = Array(client.ledger.dropFirst(before))
-                    account(calls, purposeCost: \.oracleCost)
-                    ledger += calls.map { Self.ledgerEntry($0, run: run.id) }
-                    let cost = calls.compactMap(\.cost).reduce(0, +) / Double(ask.count)
+                if settings.oracleClient != nil {
+                    let made = calls.records
+                    account(made, purposeCost: \.oracleCost)
+                    ledger += made.map { Self.ledgerEntry($0, run: run.id) }
+                    let cost = made.compactMap(\.cost).reduce(0, +) / Double(ask.count)
                     for i in ask { costPerAnswer[i] = cost }
                 } else {
                     // A stand-in oracle is priced as the LLM calls it stands for: the same batched prompts.
@@ -76,10 +77,10 @@ extension TaskEngine {
                 state.oracleBackoffUntil = until
                 live.withLock { $0.oracleBackoffUntil = until }
                 log?("oracle failed (\(error)); validation pauses for \(wait) requests")
-                if let client = settings.oracleClient {
-                    let calls = Array(client.ledger.dropFirst(before))
-                    account(calls, purposeCost: \.oracleCost)
-                    ledger += calls.map { Self.ledgerEntry($0, run: run.id) }
+                if settings.oracleClient != nil {
+                    let made = calls.records
+                    account(made, purposeCost: \.oracleCost)
+                    ledger += made.map { Self.ledgerEntry($0, run: run.id) }
                 }
             }
         }
@@ -106,7 +107,7 @@ extension TaskEngine {
             }
             batchValidated[hashes[i]] = (JSONWriter.string(p.input), label)
             if tiers[i] == 3 {
-                let previous = batchLabels[hashes[i]] ?? (try? store.latestLabel(inputHash: hashes[i])) ?? nil
+                let previous = batchLabels[hashes[i]] ?? stored[hashes[i]]
                 if let previous, previous != label { state.contradictions += 1 }
                 batchLabels[hashes[i]] = label
             }

@@ -71,23 +71,23 @@ public final class LLMProgramGenerator: ProgramGenerator {
     public var name: String { "llm:\(generator.providerName)/\(generator.model)" }
     public init(_ generator: LLMGenerator) { self.generator = generator }
 
-    func newCalls(_ body: () throws -> GenerationResult) throws -> GeneratedProgram {
-        let before = generator.client.ledger.count
+    func newCalls(_ body: (CallLog) throws -> GenerationResult) throws -> GeneratedProgram {
+        let log = CallLog()
         do {
-            let r = try body()
-            let calls = Array(generator.client.ledger.dropFirst(before))
+            let r = try body(log)
+            let calls = log.records
             return GeneratedProgram(source: r.source, provenance: "\(name): \(r.rounds.count) round(s), accuracy \(String(format: "%.3f", r.accuracy)) on \(r.evaluated)", calls: calls)
         } catch {
-            throw GeneratorFailure(error: error, calls: Array(generator.client.ledger.dropFirst(before)))
+            throw GeneratorFailure(error: error, calls: log.records)
         }
     }
 
     public func initial(examples: [TaskExample]) throws -> GeneratedProgram {
-        try newCalls { try generator.generate(examples: examples) }
+        try newCalls { try generator.generate(examples: examples, log: $0) }
     }
 
     public func improve(current: String, failures: [Counterexample], validated: [TaskExample]) throws -> GeneratedProgram {
-        try newCalls { try generator.improve(current: current, failures: Array(failures.suffix(25)), examples: validated) }
+        try newCalls { try generator.improve(current: current, failures: Array(failures.suffix(25)), examples: validated, log: $0) }
     }
 }
 

@@ -26,10 +26,10 @@ public enum HTMLReport {
     /// the live dashboard of `loopai serve` shows one per task and refreshes it.
     public static func fragment(_ report: LoopReport, versions: [ProgramVersion]) -> String {
         let state = report.state
-        let points = downsample(state.timeline, to: maxPoints)
+        let points = downsample(state.timeline.points, to: maxPoints)
         var h = header(report)
         h += summary(report)
-        h += agreementChart(points, full: state.timeline, events: state.events)
+        h += agreementChart(points, full: state.timeline.points, events: state.events)
         h += samplingChart(points)
         h += costChart(points, breakEvenAt: state.breakEvenAt)
         h += versionTimeline(versions, events: state.events, active: state.activeVersion)

@@ -16,7 +16,7 @@ public final class LoopDriver {
         set { engine.log = newValue }
     }
     public var settings: LoopSettings { engine.settings }
-    public var store: Store { engine.store }
+    public var store: any TaskStore { engine.store }
     public var run: Run { engine.run }
     public var state: DriverState { engine.state }
     public var totalCost: Double { engine.totalCost }
@@ -24,7 +24,7 @@ public final class LoopDriver {
     public var streamCount: Int { records.count }
 
     /// Starts a new run, or resumes the latest unfinished run of the task when `resume` is set.
-    public init(settings: LoopSettings, store: Store, resume: Bool) throws {
+    public init(settings: LoopSettings, store: any TaskStore, resume: Bool) throws {
         records = try Self.readStream(settings.streamPath)
         engine = try TaskEngine(settings: settings, store: store, resume: resume)
     }

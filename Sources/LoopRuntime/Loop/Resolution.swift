@@ -15,7 +15,7 @@ public enum EscalationResolution {
         public var editedIsWorse: Bool { activeId != nil && editedRight < activeRight }
     }
 
-    public static func compare(_ edited: LoadedProgram, store: Store) throws -> Comparison {
+    public static func compare(_ edited: LoadedProgram, store: any TaskStore) throws -> Comparison {
         let active = try store.activeVersion()
         let current = try active.map { try LoadedProgram(versionId: $0.id!, source: $0.source) }
         var total = 0, editedRight = 0, activeRight = 0
@@ -31,14 +31,8 @@ public enum EscalationResolution {
     /// Stores the edited program as the active version, resolves the escalation with it and marks
     /// the candidates in flight (written against the old version) superseded — all or nothing.
     /// Returns the new version's id.
-    public static func apply(escalation id: Int64, source: String, comparison c: Comparison, store: Store) throws -> Int64 {
-        try store.write { tx in
-            let v = try tx.addVersion(ProgramVersion(source: source, parentId: c.activeId, provenance: "by hand, resolving escalation #\(id)", status: .candidate))
-            let evidence = JSONWriter.string(.object([("escalation", .number(Double(id))), ("right", .number(Double(c.editedRight))), ("of", .number(Double(c.total)))]))
-            _ = try tx.recordRollout(Rollout(candidateId: v.id!, baseId: c.activeId, stage: .promoted, share: 1, evidence: evidence))
-            _ = try tx.resolveEscalation(id: id, versionId: v.id)
-            try tx.rejectInFlight(except: v.id!, note: "superseded: escalation #\(id) was resolved with v\(v.id!)")
-            return v.id!
-        }
+    public static func apply(escalation id: Int64, source: String, comparison c: Comparison, store: any TaskStore) throws -> Int64 {
+        let evidence = JSONWriter.string(.object([("escalation", .number(Double(id))), ("right", .number(Double(c.editedRight))), ("of", .number(Double(c.total)))]))
+        return try store.resolveEscalation(id: id, source: source, base: c.activeId, provenance: "by hand, resolving escalation #\(id)", evidence: evidence).id!
     }
 }

@@ -9,7 +9,48 @@ enum Schema {
         m.registerMigration("v1") { db in try v1(db) }
         m.registerMigration("v2") { db in try v2(db) }
         m.registerMigration("v3") { db in try v3(db) }
+        m.registerMigration("v4") { db in try v4(db) }
         return m
+    }
+
+    /// v4: every table scoped by task (several tasks, and replicas, share one database); the
+    /// timeline in a table of its own instead of the driver's state. Rows of older stores get their
+    /// task from their run, their execution or their version, else from the store's only task.
+    private static func v4(_ db: Database) throws {
+        for table in ["program_version", "execution", "oracle_answer", "comparison", "ledger", "rollout", "escalation"] {
+            try db.alter(table: table) { t in t.add(column: "task", .text).notNull().defaults(to: "") }
+        }
+        let only = "(SELECT MIN(taskName) FROM run HAVING COUNT(DISTINCT taskName) = 1)"
+        try db.execute(sql: """
+            UPDATE execution SET task = COALESCE((SELECT taskName FROM run WHERE run.id = execution.runId), '');
+            UPDATE comparison SET task = COALESCE((SELECT task FROM execution e WHERE e.id = comparison.executionId), '');
+            UPDATE oracle_answer SET task = COALESCE((SELECT task FROM execution e WHERE e.id = oracle_answer.executionId), \(only), '');
+            UPDATE ledger SET task = COALESCE((SELECT taskName FROM run WHERE run.id = ledger.runId), \(only), '');
+            UPDATE escalation SET task = COALESCE((SELECT taskName FROM run WHERE run.id = escalation.runId), \(only), '');
+            UPDATE program_version SET task = COALESCE((SELECT e.task FROM execution e WHERE e.versionId = program_version.id LIMIT 1), \(only), '');
+            UPDATE rollout SET task = COALESCE((SELECT task FROM program_version v WHERE v.id = rollout.candidateId), '');
+            """)
+        try db.create(index: "program_version_task", on: "program_version", columns: ["task", "status"])
+        try db.create(index: "oracle_answer_task_hash", on: "oracle_answer", columns: ["task", "inputHash"])
+        try db.create(index: "comparison_task_version", on: "comparison", columns: ["task", "versionId"])
+        try db.create(index: "escalation_task", on: "escalation", columns: ["task", "status"])
+        try db.create(index: "rollout_task", on: "rollout", columns: ["task", "candidateId"])
+        try db.create(index: "ledger_task", on: "ledger", columns: ["task", "runId"])
+        try db.create(table: "timeline_point") { t in
+            t.autoIncrementedPrimaryKey("id")
+            t.column("task", .text).notNull()
+            t.column("runId", .integer).notNull().references("run")
+            t.column("requests", .integer).notNull()
+            t.column("agreement", .double)
+            t.column("lower", .double)
+            t.column("upper", .double)
+            t.column("samplingRate", .double).notNull()
+            t.column("cost", .double).notNull()
+            t.column("allLLMCost", .double).notNull()
+            t.column("versionId", .integer).notNull()
+            t.column("time", .double).notNull()
+        }
+        try db.create(index: "timeline_point_run", on: "timeline_point", columns: ["runId", "id"])
     }
 
     /// v3: requests have ids (a server's requests are not lines of a file); feedback answers
