@@ -21,7 +21,7 @@ demo: release
 
 test: setup
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	scripts/with-postgres $(SWIFT) test --skip-build
 	@$(MAKE) --no-print-directory examples-test LOOPAI=.build/debug/loopai
 	@$(MAKE) --no-print-directory serve-test LOOPAI=.build/debug/loopai
 	@$(MAKE) --no-print-directory fuzz-smoke

@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         // /metrics in the Prometheus text format (swift-metrics comes with Hummingbird).
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // The shared store of several `loopai serve` replicas (Docs/scale.md): PostgreSQL's wire
+        // protocol on the SwiftNIO already in the graph; no libpq to install.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         // Already in the graph through Hummingbird; named for NIOPosix's executor take-over.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
@@ -48,12 +51,15 @@ let package = Package(
         .target(name: "LoopGenerate", dependencies: ["LoopLLM", "LoopTask", "LoopInduce", "LoopData"]),
         // The validation store: versions, samples, oracle answers, ledger, rollouts, escalations.
         .target(name: "LoopStore", dependencies: ["LoopData", .product(name: "GRDB", package: "GRDB.swift")]),
+        // The PostgreSQL backend of the store, for replicas sharing one database.
+        .target(name: "LoopStorePostgres", dependencies: ["LoopStore", .product(name: "PostgresNIO", package: "postgres-nio")],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
         // The self-improvement loop: executor, sampling, statistics, improvement, rollout, escalation.
         .target(name: "LoopRuntime", dependencies: ["LoopCodegen", "LoopStore", "LoopGenerate", "LoopTask", "LoopLLM", "LoopInduce"],
                 swiftSettings: [.swiftLanguageMode(.v6)]),
         // The composition root: providers, generators, oracles, stores and engine settings from a
         // task file and choices; the CLI and the server assemble tasks only here.
-        .target(name: "LoopApp", dependencies: ["LoopRuntime", "LoopGenerate", "LoopLLM", "LoopTask", "LoopStore", "LoopData"]),
+        .target(name: "LoopApp", dependencies: ["LoopRuntime", "LoopGenerate", "LoopLLM", "LoopTask", "LoopStore", "LoopStorePostgres", "LoopData"]),
         // The HTTP service: routes, auth, metrics and the live dashboard over the runtime's task engines.
         .target(name: "LoopServe", dependencies: [
             "LoopApp", "LoopRuntime", "LoopData", "LoopTask", "LoopStore",
@@ -78,7 +84,7 @@ let package = Package(
         .testTarget(name: "LoopLLMTests", dependencies: ["LoopLLM", "LoopData", "TestSupport"]),
         .testTarget(name: "LoopTaskTests", dependencies: ["LoopTask"]),
         .testTarget(name: "LoopGenerateTests", dependencies: ["LoopGenerate", "LoopLLM", "LoopTask", "LoopData", "TestSupport"]),
-        .testTarget(name: "LoopStoreTests", dependencies: ["LoopStore", "LoopData"]),
+        .testTarget(name: "LoopStoreTests", dependencies: ["LoopStore", "LoopStorePostgres", "LoopData", "TestSupport"]),
         .testTarget(name: "LoopRuntimeTests", dependencies: ["LoopRuntime", "LoopStore", "LoopTask", "LoopData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LoopData", "loopai", "TestSupport"]),
         .testTarget(name: "LoopServeTests", dependencies: ["loopai", "LoopRuntime", "LoopInterpreter", "LoopSema", "LoopStore", "LoopTask", "LoopData", "TestSupport"]),

@@ -4,6 +4,7 @@ import LoopGenerate
 import LoopLLM
 import LoopRuntime
 import LoopStore
+import LoopStorePostgres
 import LoopTask
 
 /// Which generator writes programs: the task's choice, an LLM, the offline inducer, or hybrid
@@ -79,9 +80,16 @@ public struct TaskAssembly {
         return o
     }
 
-    /// Opens (or creates) the store of `task`: a SQLite path.
-    public static func openStore(_ path: String, task: String) throws -> any TaskStore {
-        do { return try SQLiteStore.open(path: path, task: task) } catch { throw AppError("cannot open the store \(path): \(error)", code: 2) }
+    /// Opens (or creates) the store of `task`: a SQLite path, or a PostgreSQL URL
+    /// (`postgres://USER@HOST:PORT/DB`, the password from PGPASSWORD or a password file).
+    public static func openStore(_ location: String, task: String) throws -> any TaskStore {
+        do {
+            if PostgresLocation.isPostgres(location) { return try PostgresStore.open(url: location, task: task) }
+            return try SQLiteStore.open(path: location, task: task)
+        } catch {
+            let shown = PostgresLocation.isPostgres(location) ? ((try? PostgresLocation(location, environment: [:]))?.description ?? "the PostgreSQL store") : location
+            throw AppError("cannot open the store \(shown): \(error)", code: 2)
+        }
     }
 
     /// Escalation tickets go beside the store unless told otherwise.

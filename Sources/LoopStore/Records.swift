@@ -244,6 +244,8 @@ public struct ValidatedInput: Sendable, Equatable {
     public var inputHash: String
     public var input: String
     public var label: String
+
+    public init(inputHash: String, input: String, label: String) { self.inputHash = inputHash; self.input = input; self.label = label }
 }
 
 /// Ledger sums for one purpose.

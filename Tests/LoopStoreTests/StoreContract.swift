@@ -102,7 +102,7 @@ enum StoreContract {
         XCTAssertEqual(try store.escalations().count, 2)
         XCTAssertThrowsError(try store.resolveEscalation(id: e.id!)) { XCTAssertTrue("\($0)".contains("already resolved")) }
         XCTAssertThrowsError(try store.resolveEscalation(id: 999_999)) {
-            XCTAssertEqual($0 as? StoreError, .notFound("escalation 999999 of task \(Workload.task)"))
+            XCTAssertEqual($0 as? StoreError, .notFound("escalation 999999 of task \(store.task)"))
         }
         // Opened with a step: the ticket is written once the id is known, and the id comes back.
         let r = try store.commit(StoreCommit(runId: run.id!, cursor: 0, writes: [
@@ -144,7 +144,7 @@ enum StoreContract {
         XCTAssertEqual(try store.lineage(of: 999_999), [])
         XCTAssertEqual(root.hash, Store.hash("v root"))
         XCTAssertEqual(root.hash.count, 16)
-        XCTAssertEqual(root.task, Workload.task)
+        XCTAssertEqual(root.task, store.task)
         // The same program may be added again; lookup by hash finds the latest.
         let again = try store.addVersion(ProgramVersion(source: "v root", parentId: grandchild.id))
         XCTAssertEqual(try store.version(hash: root.hash)?.id, again.id)
@@ -224,7 +224,7 @@ enum StoreContract {
         let a = try store.startRun(streamPath: "s1", config: "{\"rate\":0.05}", at: 1)
         let b = try store.startRun(streamPath: "s1", config: "{}", at: 2)
         XCTAssertEqual(try store.latestRun()?.id, b.id)
-        XCTAssertEqual(try store.latestRun()?.taskName, "spam")
+        XCTAssertEqual(try store.latestRun()?.taskName, store.task)
         try store.finishRun(runId: a.id!, at: 5)
         XCTAssertEqual(try store.run(id: a.id!)?.finishedAt, 5)
         XCTAssertEqual(try store.run(id: a.id!)?.config, "{\"rate\":0.05}")
