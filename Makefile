@@ -26,11 +26,13 @@ test: setup
 	@$(MAKE) --no-print-directory serve-test LOOPAI=.build/debug/loopai
 	@$(MAKE) --no-print-directory fuzz-smoke
 
-# loopai serve from outside: the Python client against the interpreter's answers, and the
-# OpenAPI description checked against the running server (schemathesis, in .build/venv-api).
+# loopai serve from outside: the Python client against the interpreter's answers, the
+# OpenAPI description checked against the running server (schemathesis, in .build/venv-api),
+# and three replicas sharing a throwaway PostgreSQL (leader killed mid-canary).
 serve-test:
 	LOOPAI=$(LOOPAI) python3 Tests/serve/test_client.py
 	LOOPAI=$(LOOPAI) Tests/serve/run-api-test
+	scripts/with-postgres env LOOPAI=$(LOOPAI) python3 Tests/serve/test_replicas.py
 
 examples-test:
 	@scripts/examples-test $(LOOPAI)

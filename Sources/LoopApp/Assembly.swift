@@ -80,6 +80,9 @@ public struct TaskAssembly {
         return o
     }
 
+    /// A store several processes share (PostgreSQL), as opposed to a SQLite file.
+    public static func isSharedStore(_ location: String) -> Bool { PostgresLocation.isPostgres(location) }
+
     /// Opens (or creates) the store of `task`: a SQLite path, or a PostgreSQL URL
     /// (`postgres://USER@HOST:PORT/DB`, the password from PGPASSWORD or a password file).
     public static func openStore(_ location: String, task: String) throws -> any TaskStore {

@@ -22,7 +22,13 @@ public struct ServeConfig: Sendable {
     /// 0 picks a free port (printed on standard error when listening).
     public var port = 8080
     /// A directory: one SQLite store per task (TASK.sqlite), escalation tickets in escalations/.
+    /// Or a PostgreSQL URL (postgres://USER@HOST:PORT/DB): one database shared by every task and
+    /// by several replicas (Docs/scale.md); escalation tickets then go to .loopai/escalations/.
     public var store = ".loopai"
+    /// This server's name among replicas sharing a PostgreSQL store (default: HOST:PORT).
+    public var replica: String?
+    /// Seconds a leader's lease lasts unrenewed: how long a dead leader's tasks wait for a successor.
+    public var leaseSeconds = 5.0
     public var tasks: [TaskEntry] = []
     /// Admin endpoints need `Authorization: Bearer TOKEN`; the token comes from this environment
     /// variable or this owner-only file. Without one, admin endpoints are refused.
@@ -56,7 +62,8 @@ public struct ServeConfig: Sendable {
         func resolve(_ p: String) -> String { p.hasPrefix("/") || base.isEmpty ? p : base + "/" + p }
         var c = ServeConfig()
         let known: Set<String> = ["host", "port", "store", "tasks", "admin_token_env", "admin_token_file", "client_token_env", "client_token_file",
-                                  "max_body_bytes", "max_batch", "commit_interval", "queue_capacity", "batch_size", "idle_timeout"]
+                                  "max_body_bytes", "max_batch", "commit_interval", "queue_capacity", "batch_size", "idle_timeout",
+                                  "replica", "lease_seconds"]
         for (k, v) in map {
             guard let key = k.string else { continue }
             let at = "\(path):\(k.mark.map { "\($0.line):\($0.column)" } ?? "?")"
@@ -66,7 +73,11 @@ public struct ServeConfig: Sendable {
             switch key {
             case "host": c.host = try str()
             case "port": c.port = try int()
-            case "store": c.store = resolve(try str())
+            case "store": let s = try str(); c.store = TaskAssembly.isSharedStore(s) ? s : resolve(s)
+            case "replica": c.replica = try str()
+            case "lease_seconds":
+                guard let d = v.float, d >= 1 else { throw AppError("\(at): `lease_seconds` is a number of seconds, at least 1", code: 2) }
+                c.leaseSeconds = d
             case "admin_token_env": c.adminTokenEnv = try str()
             case "admin_token_file": c.adminTokenFile = resolve(try str())
             case "client_token_env": c.clientTokenEnv = try str()

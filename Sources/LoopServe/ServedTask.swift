@@ -12,6 +12,8 @@ final class ServedTask: @unchecked Sendable {
     let spec: TaskSpec
     let runner: EngineRunner
     let storePath: String
+    /// This server's name among the task's replicas (nil without a shared store).
+    let replica: String?
     /// `labels:FIELD`: the field that carries the true label in each request (removed from the input).
     let labelField: String?
     let oracleName: String
@@ -31,17 +33,24 @@ final class ServedTask: @unchecked Sendable {
         assembly.examplesPath = entry.examples
         // The first program: --program, else the task's own program file when it has one.
         assembly.initialProgramPath = entry.program ?? (FileManager.default.fileExists(atPath: spec.programPath) ? spec.programPath : nil)
-        let storePath = config.store + "/\(spec.name).sqlite"
+        // SQLite: a file per task in the store directory. PostgreSQL: one database for every task
+        // and replica; each replica serves its own run and follows the task's leader.
+        let shared = TaskAssembly.isSharedStore(config.store)
+        let storePath = shared ? config.store : config.store + "/\(spec.name).sqlite"
         let store = try TaskAssembly.openStore(storePath, task: spec.name)
-        var settings = try assembly.settings(source: "serve", escalationDirectory: config.store + "/escalations/\(spec.name)")
+        let replica = config.replica ?? (shared ? "\(config.host):\(config.port == 0 ? "pid\(getpid())" : String(config.port))" : nil)
+        let source = replica.map { "serve:\($0)" } ?? "serve"
+        var settings = try assembly.settings(source: source, escalationDirectory: (shared ? ".loopai" : config.store) + "/escalations/\(spec.name)")
+        settings.replica = replica
+        settings.leaseSeconds = config.leaseSeconds
         settings.labelKey = nil
         settings.batchSize = config.batchSize
         settings.queueCapacity = config.queueCapacity
         // One step validates what the oracle can take in a few rounds of its batches; the rest wait.
         settings.maxSamplesPerStep = max(config.batchSize, spec.oracle.batchSize * max(1, spec.oracle.concurrency) * 2)
         // A server resumes the task's unfinished serving run, whatever stopped it.
-        let latest = try store.latestRun()
-        let resume = latest.map { $0.finishedAt == nil && $0.streamPath == "serve" } ?? false
+        let latest = try store.runs().last { $0.streamPath == source }
+        let resume = latest.map { $0.finishedAt == nil } ?? false
         let engine: TaskEngine
         do { engine = try TaskEngine(settings: settings, store: store, resume: resume) }
         catch let e as LoopError { throw AppError("task \(spec.name): \(e)", code: 1) }
@@ -50,7 +59,8 @@ final class ServedTask: @unchecked Sendable {
         runner.log = { log("\(spec.name): \($0)") }
         self.name = spec.name
         self.spec = spec
-        self.storePath = storePath
+        self.storePath = shared ? store.location : storePath
+        self.replica = replica
         labelField = entry.oracle.hasPrefix("labels:") ? String(entry.oracle.dropFirst(7)) : nil
         oracleName = settings.oracle.name
         generatorName = settings.generator.name
@@ -58,6 +68,31 @@ final class ServedTask: @unchecked Sendable {
         labelSet = Set(spec.labelNames)
         if resume { log("\(spec.name): resumed run \(engine.run.id ?? 0) at request \(engine.state.requests), v\(engine.state.activeVersion) active") }
         else { log("\(spec.name): new run \(engine.run.id ?? 0), v\(engine.state.activeVersion) active") }
+    }
+
+    /// With replicas: the task-wide figures, pooled over every replica's run (this one's live
+    /// counts, the others' as of their last commit), the agreement of the active version over
+    /// every replica's validations (weighted by inverse inclusion probabilities), and who leads.
+    func taskWide() throws -> JSON? {
+        guard let replica else { return nil }
+        let s = runner.status.current
+        let live = engine.liveCounts
+        var requests = live.requests, sampled = live.sampled, validated = s.validated, replicas = 1
+        for r in try engine.store.runs() where r.streamPath.hasPrefix("serve") && r.id != engine.run.id {
+            guard let json = r.state, let other = try? JSONDecoder().decode(DriverState.self, from: Data(json.utf8)) else { continue }
+            requests += other.requests; sampled += other.sampled; validated += other.validated
+            replicas += 1
+        }
+        let sums = try engine.store.agreementSums(version: s.activeVersion)
+        let interval = sums.estimate.flatMap { ConfidenceInterval.wilson(estimate: $0, trials: sums.effectiveCount, level: spec.validation.confidence) }
+        return .object([
+            ("replica", JSON(replica)), ("leader", (try engine.store.leader()).map { JSON($0) } ?? .null),
+            ("this_replica_leads", .bool(engine.isLeader)), ("replicas", .number(Double(replicas))),
+            ("requests", .number(Double(requests))), ("sampled", .number(Double(sampled))), ("validated", .number(Double(validated))),
+            ("active_version", .number(Double(s.activeVersion))),
+            ("agreement", sums.estimate.map { .number($0) } ?? .null), ("agreement_lower", interval.map { .number($0.lower) } ?? .null),
+            ("agreement_validations", .number(Double(sums.count))),
+        ])
     }
 
     /// The report of the task as it stands (the same figures as `loopai loop`'s report).

@@ -100,16 +100,16 @@ public final class LoopServer: Sendable {
             }
         }
         r.get("/v1/tasks") { [self] request, context in
-            try guarded(context) {
+            try await guarded(context) { [self] in
                 try authorizeReader(request)
                 return API.json(.object([("tasks", .array(order.map { summary(tasks[$0]!) }))]))
             }
         }
         r.get("/v1/tasks/:task") { [self] request, context in
-            try guarded(context) { try authorizeReader(request); let t = try task(context); return API.json(detail(t)) }
+            try await guarded(context) { [self] in try authorizeReader(request); let t = try task(context); return API.json(detail(t)) }
         }
         r.get("/v1/tasks/:task/dashboard") { [self] request, context in
-            try guarded(context) {
+            try await guarded(context) { [self] in
                 try authorizeReader(request)
                 let t = try task(context)
                 return API.text(Dashboard.fragment(t), type: "text/html; charset=utf-8")
@@ -168,7 +168,7 @@ public final class LoopServer: Sendable {
             }
         }
         r.get("/v1/tasks/:task/versions") { [self] request, context in
-            try guarded(context) {
+            try await guarded(context) { [self] in
                 try authorizeAdmin(request)
                 let t = try task(context)
                 let versions = try t.engine.store.versions()
@@ -176,7 +176,7 @@ public final class LoopServer: Sendable {
             }
         }
         r.get("/v1/tasks/:task/versions/:id") { [self] request, context in
-            try guarded(context) {
+            try await guarded(context) { [self] in
                 try authorizeAdmin(request)
                 let t = try task(context)
                 guard let id = context.parameters.get("id").flatMap({ Int64($0.hasPrefix("v") ? String($0.dropFirst()) : $0) }) else {
@@ -187,7 +187,7 @@ public final class LoopServer: Sendable {
             }
         }
         r.get("/v1/tasks/:task/escalations") { [self] request, context in
-            try guarded(context) {
+            try await guarded(context) { [self] in
                 try authorizeAdmin(request)
                 let t = try task(context)
                 let list = try t.engine.store.escalations()
@@ -195,10 +195,10 @@ public final class LoopServer: Sendable {
             }
         }
         r.get("/v1/tasks/:task/escalations/:id") { [self] request, context in
-            try guarded(context) {
+            try await guarded(context) { [self] in
                 try authorizeAdmin(request)
                 let t = try task(context)
-                let e = try escalation(t, context)
+                let e = try escalation(t, context.parameters.get("id"))
                 return API.json(escalationJSON(e, ticket: true))
             }
         }
@@ -206,7 +206,8 @@ public final class LoopServer: Sendable {
             try await guardedAsync(context) {
                 try authorizeAdmin(request)
                 let t = try task(context)
-                let e = try escalation(t, context)
+                let ref = context.parameters.get("id")
+                let e = try await offLoop { try self.escalation(t, ref) }
                 let body = try await API.body(request, limit: config.maxBodyBytes)
                 guard let source = body["program"]?.string else {
                     throw API.Refusal(.badRequest, "invalid_request", "the body is {\"program\": \"...the edited .loop source...\", \"dry_run\": false, \"force\": false}")
@@ -457,8 +458,8 @@ public final class LoopServer: Sendable {
         } catch let e as LoopError { throw API.Refusal(.conflict, "conflict", "\(e)") }
     }
 
-    func escalation(_ t: ServedTask, _ context: BasicRequestContext) throws -> Escalation {
-        guard let id = context.parameters.get("id").flatMap({ Int64($0.hasPrefix("ESC-") ? String($0.dropFirst(4)) : $0) }) else {
+    func escalation(_ t: ServedTask, _ ref: String?) throws -> Escalation {
+        guard let id = ref.flatMap({ Int64($0.hasPrefix("ESC-") ? String($0.dropFirst(4)) : $0) }) else {
             throw API.Refusal(.badRequest, "invalid_request", "an escalation is a number (or ESC-N)")
         }
         guard let e = try t.engine.store.escalation(id: id) else { throw API.Refusal(.notFound, "not_found", "task \(t.name) has no escalation \(id)") }
@@ -502,6 +503,8 @@ public final class LoopServer: Sendable {
             ("waiting", waiting.map { JSON($0) } ?? .null),
             ("report", report.json),
         ]
+        // Replicas sharing a store: the same figures for the whole task, and who leads it.
+        if let wide = try? t.taskWide() { fields.append(("task_wide", wide)) }
         fields.append(("events", .array(s.events.suffix(50).map { e in
             .object([("requests", API.int(e.requests)), ("version", e.versionId.map { API.int64($0) } ?? .null), ("kind", JSON(e.kind)), ("detail", JSON(e.detail))])
         })))
@@ -533,11 +536,27 @@ public final class LoopServer: Sendable {
         metrics.error(task: tasks[name] == nil ? "" : name, kind: r.code)
     }
 
-    func guarded(_ context: BasicRequestContext, _ body: () throws -> Response) throws -> Response {
-        do { return try body() }
+    /// Runs a handler that reads the store off the event loop (a PostgreSQL store blocks its
+    /// caller on the network; an event loop must never wait), and turns refusals into answers.
+    func guarded(_ context: BasicRequestContext, _ body: @escaping @Sendable () throws -> Response) async throws -> Response {
+        do {
+            return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Response, Error>) in
+                Self.storeReaders.async { c.resume(with: Result { try body() }) }
+            }
+        }
         catch let r as API.Refusal { refused(context, r); return r.response }
         catch { log("internal error: \(error)"); return API.error(.internalServerError, "internal", "\(error)") }
     }
+
+    /// Runs a store read off the event loop, from an async handler.
+    func offLoop<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, Error>) in
+            Self.storeReaders.async { c.resume(with: Result { try body() }) }
+        }
+    }
+
+    /// Where store-reading handlers run.
+    static let storeReaders = DispatchQueue(label: "loopai.store-readers", qos: .userInitiated, attributes: .concurrent)
 
     func guardedAsync(_ context: BasicRequestContext, _ body: () async throws -> Response) async throws -> Response {
         do { return try await body() }

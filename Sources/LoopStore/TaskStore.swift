@@ -76,6 +76,34 @@ public protocol TaskStore: AnyObject, Sendable {
     /// is added as a child of `base` and promoted over it (compare-and-swap), the escalation marked
     /// resolved by it, and every version still rolling out rejected as superseded.
     func resolveEscalation(id: Int64, source: String, base: Int64?, provenance: String, evidence: String) throws -> ProgramVersion
+
+    // MARK: Replicas (several processes serving one task)
+    /// Claims, or renews, the task's leadership for `holder` for `seconds` on the database's
+    /// clock; true when `holder` leads now. A store for one process (SQLite) always says yes.
+    func claimLeadership(holder: String, seconds: Double) throws -> Bool
+    /// Gives the leadership up (a clean shutdown), so another replica takes over at once.
+    func releaseLeadership(holder: String) throws
+    /// The replica leading the task while its lease runs (nil for a store of one process).
+    func leader() throws -> String?
+    /// The versions in play: the active one and any in shadow or canary, oldest first.
+    func versionsInPlay() throws -> [ProgramVersion]
+    /// One version's weighted comparisons over every replica's validations (weight > 0 only).
+    func agreementSums(version: Int64) throws -> AgreementSums
+}
+
+/// Sums for a Horvitz–Thompson ratio estimate of agreement: Σw·agree / Σw, with Σw² for the
+/// effective sample size.
+public struct AgreementSums: Sendable, Equatable {
+    public var agreeWeight = 0.0
+    public var weight = 0.0
+    public var weightSquared = 0.0
+    public var count = 0
+    public init(agreeWeight: Double = 0, weight: Double = 0, weightSquared: Double = 0, count: Int = 0) {
+        self.agreeWeight = agreeWeight; self.weight = weight; self.weightSquared = weightSquared; self.count = count
+    }
+    public var estimate: Double? { weight > 0 ? agreeWeight / weight : nil }
+    /// (Σw)² / Σw²: how many equally weighted validations the weighted ones are worth.
+    public var effectiveCount: Double { weightSquared > 0 ? weight * weight / weightSquared : 0 }
 }
 
 extension TaskStore {
@@ -128,6 +156,9 @@ public struct StoreCommit: Sendable {
     public var counters: [String: Double] = [:]
     /// The driver's resumable state (JSON), saved with the step.
     public var state: String?
+    /// Fencing for replicas: when set, the commit fails with `StoreError.notLeader` unless this
+    /// replica still holds the task's lease (so a replica that lost it decides nothing).
+    public var leader: String?
 
     public init(runId: Int64, cursor: Int, writes: [StoreWrite] = [], items: [BatchItem] = [], answers: [OracleAnswer] = [],
                 ledger: [LedgerEntry] = [], points: [TimelinePoint] = [], counters: [String: Double] = [:], state: String? = nil) {
@@ -190,6 +221,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case invalidTransition(String)
     /// The store's location cannot be used (a bad URL, a missing password file, ...).
     case badLocation(String)
+    /// A decision was committed by a replica that no longer leads the task.
+    case notLeader(String)
 
     public var description: String {
         switch self {
@@ -202,6 +235,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .notFound(let what): return "\(what) not found in the store"
         case .invalidTransition(let what): return what
         case .badLocation(let what): return what
+        case .notLeader(let who): return "\(who) no longer leads the task; its decisions were not committed"
         }
     }
 }

@@ -84,6 +84,48 @@ public final class PostgresStore: TaskStore {
         try read { try $0.versions("WHERE task = \($0.task) AND status = 'active' ORDER BY id DESC LIMIT 1").first }
     }
 
+    public func versionsInPlay() throws -> [ProgramVersion] {
+        try read { try $0.versions("WHERE task = \($0.task) AND status IN ('active', 'shadow', 'canary') ORDER BY id") }
+    }
+
+    public func agreementSums(version: Int64) throws -> AgreementSums {
+        try read { r in
+            guard let row = try r.rows("""
+                SELECT COALESCE(SUM(weight) FILTER (WHERE agree), 0)::DOUBLE PRECISION, COALESCE(SUM(weight), 0)::DOUBLE PRECISION,
+                       COALESCE(SUM(weight * weight), 0)::DOUBLE PRECISION, COUNT(*)
+                FROM comparison WHERE task = \(r.task) AND versionId = \(version) AND weight > 0
+                """).first else { return AgreementSums() }
+            let (a, w, w2, n) = try row.decode((Double, Double, Double, Int64).self)
+            return AgreementSums(agreeWeight: a, weight: w, weightSquared: w2, count: Int(n))
+        }
+    }
+
+    // MARK: Leadership: a lease row per task, on the database's clock
+
+    public func claimLeadership(holder: String, seconds: Double) throws -> Bool {
+        try write { w in
+            !(try w.r.rows("""
+                INSERT INTO task_lease (task, holder, expiresAt, term)
+                VALUES (\(task), \(holder), EXTRACT(EPOCH FROM clock_timestamp()) + \(seconds), 1)
+                ON CONFLICT (task) DO UPDATE SET holder = excluded.holder, expiresAt = excluded.expiresAt,
+                    term = task_lease.term + CASE WHEN task_lease.holder = excluded.holder THEN 0 ELSE 1 END
+                WHERE task_lease.holder = excluded.holder OR task_lease.expiresAt < EXTRACT(EPOCH FROM clock_timestamp())
+                RETURNING term
+                """).isEmpty)
+        }
+    }
+
+    public func releaseLeadership(holder: String) throws {
+        try write { w in try w.r.rows("DELETE FROM task_lease WHERE task = \(task) AND holder = \(holder)") }
+    }
+
+    public func leader() throws -> String? {
+        try read { r in
+            try r.rows("SELECT holder FROM task_lease WHERE task = \(r.task) AND expiresAt >= EXTRACT(EPOCH FROM clock_timestamp())")
+                .first.map { try $0.decode(String.self) }
+        }
+    }
+
     public func rollouts(candidate: Int64?) throws -> [Rollout] {
         try read { r in
             try r.rows("SELECT id, task, candidateId, baseId, stage, share, time, evidence FROM rollout WHERE task = \(r.task) AND (\(candidate)::BIGINT IS NULL OR candidateId = \(candidate)) ORDER BY id").map { row in

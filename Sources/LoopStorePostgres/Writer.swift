@@ -118,12 +118,14 @@ struct PGWriter {
     func recordRollout(_ rollout: Rollout) throws -> Rollout {
         if rollout.stage == .promoted {
             try r.rows("SELECT pg_advisory_xact_lock(hashtext(\("loopai:" + task)))")
-            if let base = rollout.baseId {
-                let active = try r.rows("SELECT id FROM program_version WHERE task = \(task) AND status = 'active' ORDER BY id DESC LIMIT 1")
-                    .first.map { try $0.decode(Int64.self) }
-                if let active, active != base {
-                    throw StoreError.invalidTransition("v\(rollout.candidateId) was to replace v\(base), but v\(active) is the active version now; nothing was changed")
-                }
+            let active = try r.rows("SELECT id FROM program_version WHERE task = \(task) AND status = 'active' ORDER BY id DESC LIMIT 1")
+                .first.map { try $0.decode(Int64.self) }
+            if let base = rollout.baseId, let active, active != base {
+                throw StoreError.invalidTransition("v\(rollout.candidateId) was to replace v\(base), but v\(active) is the active version now; nothing was changed")
+            }
+            if rollout.baseId == nil, let active {
+                // A first version (no base) only while the task has none: replicas starting together make one.
+                throw StoreError.invalidTransition("v\(rollout.candidateId) was to be the first version, but v\(active) is the active version; nothing was changed")
             }
         }
         guard try !r.versions("WHERE id = \(rollout.candidateId) AND task = \(task)").isEmpty else {
@@ -160,6 +162,15 @@ struct PGWriter {
         guard let stored = try r.rows("SELECT cursor FROM run WHERE id = \(c.runId) AND taskName = \(task) FOR UPDATE").first
             .map({ Int(try $0.decode(Int64.self)) }) else { throw StoreError.notFound("run \(c.runId) of task \(task)") }
         guard c.cursor >= stored else { throw StoreError.batchOutOfOrder(runId: c.runId, storedCursor: stored, newCursor: c.cursor, seq: nil) }
+        if let me = c.leader {
+            // Fencing: the lease row is locked for the rest of the transaction, so it cannot pass
+            // to another replica between this check and the commit.
+            let holds = try r.rows("""
+                SELECT 1 FROM task_lease WHERE task = \(task) AND holder = \(me)
+                AND expiresAt >= EXTRACT(EPOCH FROM clock_timestamp()) FOR UPDATE
+                """)
+            if holds.isEmpty { throw StoreError.notLeader(me) }
+        }
         var result = CommitResult()
         for w in c.writes {
             switch w {

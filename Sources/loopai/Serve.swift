@@ -40,8 +40,14 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Port to listen on (0: any free port; the chosen one is printed).")
     var port: Int?
 
-    @Option(help: "Directory of the stores (one SQLite file per task) and escalation tickets (default: .loopai).")
+    @Option(help: "Directory of the stores (one SQLite file per task) and escalation tickets (default: .loopai), or a PostgreSQL URL (postgres://USER@HOST:PORT/DB, password from PGPASSWORD) shared by replicas.")
     var store: String?
+
+    @Option(help: "This server's name among replicas sharing a PostgreSQL store (default: HOST:PORT).")
+    var replica: String?
+
+    @Option(help: "Seconds a task's leadership lasts unrenewed (how soon a replica replaces a dead leader).")
+    var leaseSeconds: Double?
 
     @Option(help: "Seconds between validation commits.")
     var commitInterval: Double?
@@ -87,6 +93,11 @@ struct ServeCommand: ParsableCommand {
         if let host { c.host = host }
         if let port { c.port = port }
         if let store { c.store = store }
+        if let replica { c.replica = replica }
+        if let leaseSeconds {
+            guard leaseSeconds >= 1 else { throw CLIError("--lease-seconds is at least 1", code: 2) }
+            c.leaseSeconds = leaseSeconds
+        }
         if let commitInterval { c.commitInterval = commitInterval }
         if let queueCapacity { c.queueCapacity = queueCapacity }
         if let maxBody { c.maxBodyBytes = maxBody }

@@ -202,6 +202,8 @@ extension TaskEngine {
             return
         }
         guard let generated = r.generated else { return }
+        // A replica that lost the leadership while the candidate was being made records nothing.
+        guard isLeader else { event(state.activeVersion, "attempt dropped", "this replica no longer leads the task"); return }
         recordGenerationCalls(generated.calls)
         var verdict = r.verdict
         // The active version changed while the candidate was being made (an operator, a promotion).

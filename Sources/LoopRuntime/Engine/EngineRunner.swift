@@ -111,7 +111,11 @@ public final class EngineRunner: @unchecked Sendable {
     /// are still answered but their samples are not validated.
     public func stop() {
         timer?.cancel()
-        queue.sync {
+        // The drain runs on the control queue's thread, not the caller's: `queue.sync` would run
+        // it here, and a server stops from an event loop, where a PostgreSQL store must not wait.
+        let done = DispatchSemaphore(value: 0)
+        queue.async { [self] in
+            defer { done.signal() }
             guard !stopped.current else { return }
             // Everything queued is validated (a step takes a bounded share), for at most `drainSeconds`;
             // what is left then is counted as unvalidated.
@@ -124,9 +128,12 @@ public final class EngineRunner: @unchecked Sendable {
                 log?("\(left) queued sample(s) were not validated before the shutdown deadline")
                 do { try engine.step() } catch { log?("the last control step failed: \(error)") }
             }
+            // Another replica takes the task over at its next step, without waiting for the lease to run out.
+            engine.releaseLeadership()
             stopped.withLock { $0 = true }
             status.withLock { $0 = engine.state }
         }
+        done.wait()
     }
 
     /// Input and answer of a recent request.

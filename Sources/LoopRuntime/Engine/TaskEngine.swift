@@ -38,6 +38,11 @@ public struct LoopSettings {
     public var queueCapacity = 10_000
     /// Samples one control step validates, at most (nil: all that wait, as a replay does).
     public var maxSamplesPerStep: Int?
+    /// This process's name among replicas sharing the store (nil: the only process). Replicas
+    /// all serve, sample and validate; the one holding the task's lease also decides.
+    public var replica: String?
+    /// How long a leader's lease lasts without renewal (renewed every step).
+    public var leaseSeconds = 5.0
     /// Where escalation tickets are written (Markdown and JSON).
     public var escalationDirectory: String
     public var webhook: String?
@@ -150,6 +155,8 @@ public final class TaskEngine: @unchecked Sendable {
     public internal(set) var run: Run
     /// The control side's state (read it from the control thread, or `status` elsewhere).
     public internal(set) var state: DriverState
+    /// Whether this process decides for the task (always, without replicas).
+    public internal(set) var isLeader = true
     let live: Locked<LiveState>
     public let snapshot: SnapshotCell
     /// The programs the control side serves with (the snapshot holds the same pair).
@@ -187,9 +194,12 @@ public final class TaskEngine: @unchecked Sendable {
         self.store = store
         tokenModel = OracleTokenModel(task: settings.task)
         if resume {
-            guard let r = try store.latestRun() else { throw LoopError.resume("the store has no run of task \(settings.task.name)") }
+            // The latest run from the same source (a replica resumes its own run, not another's).
+            guard let latest = try store.latestRun() else { throw LoopError.resume("the store has no run of task \(settings.task.name)") }
+            guard let r = latest.streamPath == settings.streamPath ? latest : try store.runs().last(where: { $0.streamPath == settings.streamPath }) else {
+                throw LoopError.resume("run \(latest.id!) read \(latest.streamPath), not \(settings.streamPath)")
+            }
             guard r.finishedAt == nil else { throw LoopError.resume("run \(r.id!) of task \(settings.task.name) already finished; start a new run without --resume") }
-            guard r.streamPath == settings.streamPath else { throw LoopError.resume("run \(r.id!) read \(r.streamPath), not \(settings.streamPath)") }
             guard let json = r.state else { throw LoopError.resume("run \(r.id!) has no saved state") }
             var s: DriverState
             do { s = try JSONDecoder().decode(DriverState.self, from: Data(json.utf8)) }
@@ -287,7 +297,14 @@ public final class TaskEngine: @unchecked Sendable {
         do { probe = try LoadedProgram(versionId: 0, source: source!) } catch { throw LoopError.firstProgram("\(error)") }
         if let problem = contractProblem(probe.program, s.task) { throw LoopError.firstProgram(problem) }
         var v = try store.addVersion(ProgramVersion(source: source!, provenance: provenance, status: .candidate))
-        _ = try store.recordRollout(Rollout(candidateId: v.id!, stage: .promoted, share: 1, evidence: #"{"reason":"first program"}"#))
+        do {
+            _ = try store.recordRollout(Rollout(candidateId: v.id!, stage: .promoted, share: 1, evidence: #"{"reason":"first program"}"#))
+        } catch StoreError.invalidTransition {
+            // Another replica made the first version meanwhile: serve it, and drop this one.
+            try store.setStatus(versionId: v.id!, .rejected, note: "another replica made the first version")
+            if let a = try store.activeVersion(), let id = a.id { return (id, try LoadedProgram(versionId: id, source: a.source)) }
+            throw LoopError.firstProgram("the store's active version changed while the first program was stored")
+        }
         v.status = .active
         return (v.id!, try LoadedProgram(versionId: v.id!, source: source!))
     }
@@ -445,6 +462,7 @@ public final class TaskEngine: @unchecked Sendable {
 
     /// Validates the waiting samples, decides, and commits: one batch. Call from one thread at a time.
     public func step() throws {
+        try coordinate()
         // The request side's counts as of the drain: the state committed with this batch counts
         // exactly the requests whose samples it holds, so a kill loses both or neither.
         // A server bounds the samples one step takes (the oracle's capacity); the rest wait for the
@@ -468,7 +486,7 @@ public final class TaskEngine: @unchecked Sendable {
         if state.breakEvenAt == nil && state.requests > 0 && totalCost < state.allLLMCost { state.breakEvenAt = state.requests }
         // Decisions join this batch's transaction, so a run killed after the commit resumes
         // with them, exactly as an uninterrupted run would go on.
-        if !state.paused { try decide() }
+        if !state.paused && isLeader { try decide() }
         try commit(cursor: cursor, items: items, answers: answers, ledger: ledger)
     }
 
@@ -532,12 +550,32 @@ public final class TaskEngine: @unchecked Sendable {
                            outcome: outcome, cached: c.cached, time: Store.now())
     }
 
-    /// Commits the batch's rows, the pending writes and the state, in one transaction.
+    /// Commits the batch's rows, the pending writes and the state, in one transaction. A replica
+    /// that makes decisions commits them fenced by its lease; when it lost the lease meanwhile,
+    /// its decisions are dropped (the leader's stand) and the rest is committed.
     func commit(cursor: Int, items: [BatchItem], answers: [OracleAnswer] = [], ledger: [LedgerEntry] = []) throws {
         state.cursor = cursor
-        let json = String(decoding: try JSONEncoder().encode(self.state), as: UTF8.self)
-        let result = try store.commit(StoreCommit(runId: run.id!, cursor: cursor, writes: pending, items: items, answers: answers,
-                                                  ledger: ledger, points: pendingPoints, state: json))
+        var json = String(decoding: try JSONEncoder().encode(self.state), as: UTF8.self)
+        let decides = pending.contains { if case .answer = $0 { return false }; if case .ledger = $0 { return false }; return true }
+        let fence = decides ? settings.replica : nil
+        var c = StoreCommit(runId: run.id!, cursor: cursor, writes: pending, items: items, answers: answers,
+                            ledger: ledger, points: pendingPoints, state: json)
+        c.leader = fence
+        let result: CommitResult
+        do {
+            result = try store.commit(c)
+        } catch StoreError.notLeader(let me) {
+            log?("\(me) lost the leadership; its decisions of this step are dropped")
+            isLeader = false
+            pending = pending.filter { if case .answer = $0 { return true }; if case .ledger = $0 { return true }; return false }
+            afterCommit = []
+            state.candidate = nil
+            json = String(decoding: try JSONEncoder().encode(self.state), as: UTF8.self)
+            c.writes = pending
+            c.state = json
+            c.leader = nil
+            result = try store.commit(c)
+        }
         pending = []
         pendingPoints = []
         run.cursor = cursor

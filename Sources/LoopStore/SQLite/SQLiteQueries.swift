@@ -19,6 +19,22 @@ extension SQLiteStore {
         try queue.read { try ProgramVersion.filter(mine && Column("status") == VersionStatus.active).order(Column("id").desc).fetchOne($0) }
     }
 
+    public func versionsInPlay() throws -> [ProgramVersion] {
+        try queue.read {
+            try ProgramVersion.filter(mine && [VersionStatus.active, .shadow, .canary].contains(Column("status"))).order(Column("id")).fetchAll($0)
+        }
+    }
+
+    public func agreementSums(version: Int64) throws -> AgreementSums {
+        try queue.read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT TOTAL(weight * agree), TOTAL(weight), TOTAL(weight * weight), COUNT(*) FROM comparison
+                WHERE task = ? AND versionId = ? AND weight > 0
+                """, arguments: [task, version]) else { return AgreementSums() }
+            return AgreementSums(agreeWeight: row[0], weight: row[1], weightSquared: row[2], count: row[3])
+        }
+    }
+
     public func rollouts(candidate candidateId: Int64?) throws -> [Rollout] {
         try queue.read { db in
             var q = Rollout.filter(mine).order(Column("id"))

@@ -133,6 +133,11 @@ public final class SQLiteStore: TaskStore {
         try write { try $0.resolveEscalation(id, versionId: versionId, at: time) }
     }
 
+    // One process per SQLite store: it always leads.
+    public func claimLeadership(holder: String, seconds: Double) throws -> Bool { true }
+    public func releaseLeadership(holder: String) throws {}
+    public func leader() throws -> String? { nil }
+
     public func resolveEscalation(id: Int64, source: String, base: Int64?, provenance: String, evidence: String) throws -> ProgramVersion {
         try write { w in
             let v = try w.insert(ProgramVersion(source: source, parentId: base, provenance: provenance, status: .candidate))
@@ -197,6 +202,10 @@ struct Writer {
             if let active, active != base {
                 throw StoreError.invalidTransition("v\(rollout.candidateId) was to replace v\(base), but v\(active) is the active version now; nothing was changed")
             }
+        } else if rollout.stage == .promoted, let active = try Int64.fetchOne(db, sql: "SELECT id FROM program_version WHERE task = ? AND status = ? LIMIT 1",
+                                                                                  arguments: [task, VersionStatus.active]) {
+            // A first version (no base) only while the task has none.
+            throw StoreError.invalidTransition("v\(rollout.candidateId) was to be the first version, but v\(active) is the active version; nothing was changed")
         }
         let r = try insert(rollout)
         switch r.stage {

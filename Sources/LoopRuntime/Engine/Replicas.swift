@@ -1,0 +1,86 @@
+import Foundation
+import LoopStore
+
+/// Several processes serving one task from a shared store. Each replica serves, samples,
+/// validates and commits its own run; the one holding the task's lease also decides (improvement,
+/// shadow, canary, promotion, escalation). The others follow: at every step they read the
+/// versions in play from the store and switch to them once compiled, the old snapshot answering
+/// meanwhile. Canary routing hashes the request id, so a request gets the same version on every
+/// replica at the same canary share.
+extension TaskEngine {
+    /// Renews or claims the lease, and follows the store's versions unless this replica leads.
+    func coordinate() throws {
+        guard let me = settings.replica else { return }
+        let leads: Bool
+        do { leads = try store.claimLeadership(holder: me, seconds: settings.leaseSeconds) }
+        catch {
+            // The store is out of reach: without a lease, decide nothing (serving goes on).
+            if isLeader { log?("cannot renew the leadership (\(error)); deciding nothing until the store answers") }
+            isLeader = false
+            throw error
+        }
+        if leads != isLeader {
+            event(state.activeVersion, leads ? "leading" : "following", leads ? "\(me) leads the task" : "\(me) follows the leader")
+        }
+        // A new leader starts from what the store holds; a follower keeps up with it.
+        if !leads || !isLeader { try follow() }
+        isLeader = leads
+    }
+
+    /// Adopts the store's active version and the candidate in shadow or canary (with its share),
+    /// when another replica decided them.
+    func follow() throws {
+        let inPlay = try store.versionsInPlay()
+        guard let active = inPlay.last(where: { $0.status == .active }), let activeId = active.id else { return }
+        if activeId != state.activeVersion {
+            // Compiled before the swap: requests keep the old snapshot until the new one is ready.
+            let loaded = try LoadedProgram(versionId: activeId, source: active.source, name: "v\(activeId).loop")
+            activeProgram = loaded
+            state.candidate = nil
+            setServing(candidate: nil, share: 0)
+            Self.adopt(&state, active: activeId)
+            live.withLock { $0.sampler.resetStatistics() }
+            event(activeId, "followed", "v\(activeId) became active (decided by the leader)")
+        }
+        let flight = inPlay.last { $0.status == .shadow || $0.status == .canary }
+        guard let v = flight, let id = v.id else {
+            if let c = state.candidate {
+                event(c.versionId, "followed", "v\(c.versionId) is no longer in play")
+                state.candidate = nil
+                setServing(candidate: nil, share: 0)
+            }
+            return
+        }
+        let stage: DriverState.Candidate.Stage = v.status == .canary ? .canary : .shadow
+        let share = stage == .canary ? v.canaryShare : 0
+        if state.candidate?.versionId != id {
+            let loaded = try LoadedProgram(versionId: id, source: v.source, name: "v\(id).loop")
+            var c = DriverState.Candidate(versionId: id, stage: stage, share: share, since: state.requests, why: "followed from the store")
+            c.step = canaryStep(share)
+            state.candidate = c
+            setServing(candidate: loaded, share: share)
+            event(id, "followed", "v\(id) in \(stage.rawValue)" + (stage == .canary ? String(format: " at %.0f%%", share * 100) : ""))
+        } else if var c = state.candidate, c.stage != stage || c.share != share {
+            c.stage = stage
+            c.share = share
+            c.step = canaryStep(share)
+            c.since = state.requests
+            state.candidate = c
+            setServing(candidate: candidateProgram, share: share)
+            event(id, "followed", "v\(id) in \(stage.rawValue)" + (stage == .canary ? String(format: " at %.0f%%", share * 100) : ""))
+        }
+    }
+
+    /// The canary step whose share is nearest `share` (a new leader continues from there).
+    func canaryStep(_ share: Double) -> Int {
+        let steps = task.improvement.canarySteps
+        return steps.indices.min { abs(steps[$0] - share) < abs(steps[$1] - share) } ?? 0
+    }
+
+    /// Gives the lease up (a clean shutdown), so another replica leads at its next step.
+    public func releaseLeadership() {
+        guard let me = settings.replica, isLeader else { return }
+        try? store.releaseLeadership(holder: me)
+        isLeader = false
+    }
+}
