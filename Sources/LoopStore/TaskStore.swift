@@ -89,6 +89,11 @@ public protocol TaskStore: AnyObject, Sendable {
     func versionsInPlay() throws -> [ProgramVersion]
     /// One version's weighted comparisons over every replica's validations (weight > 0 only).
     func agreementSums(version: Int64) throws -> AgreementSums
+
+    /// True when `error` says the store could not be reached or could not write for now (the
+    /// server restarting, the disk full), as opposed to a refusal of what was written: a step
+    /// that failed so keeps its rows for the next commit.
+    func isOutage(_ error: Error) -> Bool
 }
 
 /// Sums for a Horvitz–Thompson ratio estimate of agreement: Σw·agree / Σw, with Σw² for the

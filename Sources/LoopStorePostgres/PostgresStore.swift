@@ -100,6 +100,14 @@ public final class PostgresStore: TaskStore {
         }
     }
 
+    /// No answer from the server (connection refused or lost), or its connection, shutdown and
+    /// resource classes of SQLSTATE (08, 57P, 53).
+    public func isOutage(_ error: Error) -> Bool {
+        guard let e = error as? PostgresStoreError else { return false }
+        guard let s = e.sqlState else { return true }
+        return s.hasPrefix("08") || s.hasPrefix("57P") || s.hasPrefix("53")
+    }
+
     // MARK: Leadership: a lease row per task, on the database's clock
 
     public func claimLeadership(holder: String, seconds: Double) throws -> Bool {

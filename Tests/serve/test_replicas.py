@@ -289,9 +289,78 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def restart_scenario():
+    """PostgreSQL restarted under load: the replicas keep answering from their snapshots, keep
+    their samples, reconnect, and commit everything once the server is back."""
+    pgdir = os.environ.get("LOOPAI_TEST_POSTGRES_DIR")
+    if not check(bool(pgdir), "the PostgreSQL directory is named (to restart it)", "set LOOPAI_TEST_POSTGRES_DIR (scripts/with-postgres does)"):
+        return
+    tmp = tempfile.mkdtemp(prefix="loopai-replicas-restart-")
+    task = f"sms_spam_r{random.randrange(10**8)}"
+    sms = os.path.join(ROOT, "Examples/sms_spam")
+    with open(os.path.join(sms, "task.yaml"), encoding="utf-8") as f:
+        yaml = (f.read().replace("name: sms_spam", f"name: {task}", 1)
+                .replace("data: data.jsonl", f"data: {sms}/data.jsonl", 1).replace("program: program.loop", f"program: {sms}/program.loop", 1))
+    task_file = os.path.join(tmp, "task.yaml")
+    with open(task_file, "w", encoding="utf-8") as f:
+        f.write(yaml)
+    with open(os.path.join(sms, "data.jsonl"), encoding="utf-8") as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    replicas = {}
+    try:
+        for name in ("p1", "p2"):
+            replicas[name] = Replica(name, task_file, tmp)
+        sent = {n: 0 for n in replicas}
+        errors = []
+        stop = threading.Event()
+
+        def client(name):
+            c = Client(f"http://127.0.0.1:{replicas[name].port}", timeout=30)
+            k = 0
+            while not stop.is_set():
+                rec = records[k % len(records)]
+                try:
+                    c.classify(task, rec, id=f"{name}-{k}")
+                    sent[name] += 1
+                except Exception as e:  # noqa: BLE001
+                    errors.append(repr(e))
+                k += 1
+        threads = [threading.Thread(target=client, args=(n,)) for n in replicas]
+        for t in threads:
+            t.start()
+        time.sleep(2)
+        before = dict(sent)
+        out = subprocess.run([os.path.join(ROOT, "scripts/pg-test-server"), "restart", pgdir], capture_output=True, text=True)
+        check(out.returncode == 0, "PostgreSQL restarted", out.stderr)
+        time.sleep(3)
+        stop.set()
+        for t in threads:
+            t.join()
+        check(not errors, f"every request was answered while PostgreSQL restarted ({sum(sent.values())} requests)", f"{errors[:3]}")
+        check(all(sent[n] > before[n] for n in sent), "both replicas kept answering during the restart", f"{before} -> {sent}")
+        for n in replicas:
+            check(replicas[n].terminate() == 0, f"{n} stops on SIGTERM with status 0", replicas[n].stderr())
+            failed_steps = sum("control step failed" in line for line in replicas[n].lines)
+            print(f"      {n}: {failed_steps} control step(s) failed while the server was down", flush=True)
+        for rid, path, state in psql(f"SELECT id, streamPath, state FROM run WHERE taskName = '{task}' ORDER BY id"):
+            n = path.split(":", 1)[1]
+            st = json.loads(state)
+            check(st["requests"] == sent[n], f"{n}: requests committed = requests sent across the restart ({st['requests']} = {sent[n]})")
+            check(st["sampled"] == st["validated"] + st["unvalidated"],
+                  f"{n}: sampled = validated + unvalidated ({st['sampled']} = {st['validated']} + {st['unvalidated']})")
+            stored = psql(f"SELECT COUNT(*), COUNT(DISTINCT seq) FROM execution WHERE runId = {rid} AND stratum != 'shadow'")[0]
+            check(int(stored[0]) == st["validated"] and stored[0] == stored[1],
+                  f"{n}: stored sampled executions = validated, none twice ({stored[0]} = {st['validated']})")
+    finally:
+        for r in replicas.values():
+            r.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     try:
         code = main()
+        restart_scenario()
     except Exception as e:  # noqa: BLE001
         import traceback
         check(False, "the test ran to its end", traceback.format_exc())

@@ -84,3 +84,29 @@ extension TaskEngine {
         isLeader = false
     }
 }
+
+/// The rows of steps that could not be committed (the store was out of reach).
+struct Unflushed {
+    var items: [BatchItem] = []
+    var answers: [OracleAnswer] = []
+    var ledger: [LedgerEntry] = []
+}
+
+extension TaskEngine {
+    /// Keeps a failed step's rows for the next commit, at most `queueCapacity` executions: the
+    /// oldest beyond it are dropped, and their samples counted as unvalidated (not validated).
+    func keepUnflushed(_ items: [BatchItem], _ answers: [OracleAnswer], _ ledger: [LedgerEntry]) {
+        var kept = items
+        let limit = max(settings.queueCapacity, settings.batchSize)
+        if kept.count > limit {
+            let gone = kept.prefix(kept.count - limit)
+            let sampled = gone.filter { $0.execution.stratum != "shadow" && !$0.comparisons.isEmpty }.count
+            state.validated -= sampled
+            state.unvalidated += sampled
+            state.dropped += gone.count
+            kept.removeFirst(kept.count - limit)
+            log?("the store is out of reach: \(gone.count) validated sample(s) dropped, \(kept.count) kept for the next commit")
+        }
+        unflushed = Unflushed(items: kept, answers: answers, ledger: Array(ledger.suffix(10_000)))
+    }
+}

@@ -176,6 +176,8 @@ public final class TaskEngine: @unchecked Sendable {
     var batchValidated: [String: (input: String, label: String)] = [:]
     /// Work that must wait until the next commit succeeded (ticket files, webhooks).
     var afterCommit: [(CommitResult) -> Void] = []
+    /// Rows of steps whose commit did not reach the store, committed with the next one.
+    var unflushed = Unflushed()
     /// Timeline points made since the last commit (written with it).
     var pendingPoints: [TimelinePoint] = []
     var task: TaskSpec { settings.task }
@@ -553,8 +555,14 @@ public final class TaskEngine: @unchecked Sendable {
     /// Commits the batch's rows, the pending writes and the state, in one transaction. A replica
     /// that makes decisions commits them fenced by its lease; when it lost the lease meanwhile,
     /// its decisions are dropped (the leader's stand) and the rest is committed.
+    ///
+    /// When the store cannot be reached (a restarting PostgreSQL), the step's rows are kept and
+    /// committed with the next step that gets through, together with its state: validations are
+    /// neither lost nor counted before they are stored. The rows kept are bounded
+    /// (`settings.queueCapacity`); beyond it the oldest are dropped and counted as unvalidated.
     func commit(cursor: Int, items: [BatchItem], answers: [OracleAnswer] = [], ledger: [LedgerEntry] = []) throws {
         state.cursor = cursor
+        let items = unflushed.items + items, answers = unflushed.answers + answers, ledger = unflushed.ledger + ledger
         var json = String(decoding: try JSONEncoder().encode(self.state), as: UTF8.self)
         let decides = pending.contains { if case .answer = $0 { return false }; if case .ledger = $0 { return false }; return true }
         let fence = decides ? settings.replica : nil
@@ -575,7 +583,12 @@ public final class TaskEngine: @unchecked Sendable {
             c.state = json
             c.leader = nil
             result = try store.commit(c)
+        } catch {
+            // Not a refusal of the store but a failure to reach it: keep the rows for the next step.
+            if store.isOutage(error) { keepUnflushed(items, answers, ledger) }
+            throw error
         }
+        unflushed = Unflushed()
         pending = []
         pendingPoints = []
         run.cursor = cursor

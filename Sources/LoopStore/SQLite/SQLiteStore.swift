@@ -133,6 +133,11 @@ public final class SQLiteStore: TaskStore {
         try write { try $0.resolveEscalation(id, versionId: versionId, at: time) }
     }
 
+    public func isOutage(_ error: Error) -> Bool {
+        guard let e = error as? DatabaseError else { return false }
+        return [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_CANTOPEN].contains(e.resultCode.primaryResultCode)
+    }
+
     // One process per SQLite store: it always leads.
     public func claimLeadership(holder: String, seconds: Double) throws -> Bool { true }
     public func releaseLeadership(holder: String) throws {}
