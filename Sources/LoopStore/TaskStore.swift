@@ -94,6 +94,9 @@ public protocol TaskStore: AnyObject, Sendable {
     /// server restarting, the disk full), as opposed to a refusal of what was written: a step
     /// that failed so keeps its rows for the next commit.
     func isOutage(_ error: Error) -> Bool
+
+    /// Closes the store's connections (a process that stops); the store is unusable afterwards.
+    func shutdown()
 }
 
 /// Sums for a Horvitz–Thompson ratio estimate of agreement: Σw·agree / Σw, with Σw² for the

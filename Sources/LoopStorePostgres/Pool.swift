@@ -44,7 +44,8 @@ final class PGPool: @unchecked Sendable {
         logger = Logger(label: "loopai.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     }
 
-    deinit { try? group.syncShutdownGracefully() }
+    // The last reference may go on any thread, an event loop included: shut down without waiting.
+    deinit { group.shutdownGracefully { _ in } }
 
     /// Runs `body` with a connection of its own.
     func with<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
@@ -77,20 +78,38 @@ final class PGPool: @unchecked Sendable {
     /// Runs one statement and returns its rows.
     @discardableResult
     func run(_ conn: PostgresConnection, _ q: PostgresQuery) throws -> [PostgresRow] {
-        try conn.query(q, logger: logger).wait().rows
+        do { return try Self.await(conn.query(q, logger: logger), seconds: queryTimeout).rows }
+        catch let e as PoolTimeout {
+            // A connection that stopped answering is closed; the next call connects anew.
+            conn.close().whenComplete { _ in }
+            throw PostgresStoreError(message: "PostgreSQL at \(location): no answer within \(Int(e.seconds)) s", sqlState: nil)
+        }
+    }
+
+    /// How long one statement may take before its connection is given up.
+    let queryTimeout = 30.0
+
+    /// The future's value, waiting at most `seconds`: a server that went away mid-answer cannot
+    /// hang the caller (the control side of a task) for good.
+    static func await<T>(_ f: EventLoopFuture<T>, seconds: Double) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        let box = ResultBox<T>()
+        f.whenComplete { box.result = $0; done.signal() }
+        guard done.wait(timeout: .now() + seconds) == .success, let r = box.result else { throw PoolTimeout(seconds: seconds) }
+        return try r.get()
     }
 
     /// Opens a dedicated connection (for LISTEN), not pooled.
     func connect() throws -> PostgresConnection {
         let id = lock.withLock { () -> Int in nextID += 1; return nextID }
         do {
-            return try PostgresConnection.connect(on: group.next(), configuration: configuration, id: id, logger: logger).wait()
+            return try Self.await(PostgresConnection.connect(on: group.next(), configuration: configuration, id: id, logger: logger), seconds: 10)
         } catch { throw Self.explained(error, location) }
     }
 
     func close() {
         let conns = lock.withLock { () -> [PostgresConnection] in closed = true; defer { idle = [] }; return idle }
-        for c in conns { try? c.close().wait() }
+        for c in conns { _ = try? Self.await(c.close(), seconds: 5) }
     }
 
     private func checkOut() throws -> PostgresConnection {
@@ -108,12 +127,13 @@ final class PGPool: @unchecked Sendable {
             idle.append(c)
             return true
         }
-        if !keep { try? c.close().wait() }
+        if !keep { c.close().whenComplete { _ in } }
     }
 
     /// A PostgreSQL error with its server message (PSQLError's description hides it), and where.
     static func explained(_ error: Error, _ location: PostgresLocation) -> Error {
-        if error is StoreError { return error }
+        if error is StoreError || error is PostgresStoreError { return error }
+        if let t = error as? PoolTimeout { return PostgresStoreError(message: "PostgreSQL at \(location): no answer within \(Int(t.seconds)) s", sqlState: nil) }
         if let e = error as? PSQLError {
             if let m = e.serverInfo?[.message] {
                 let code = e.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
@@ -124,6 +144,10 @@ final class PGPool: @unchecked Sendable {
         return error
     }
 }
+
+struct PoolTimeout: Error { let seconds: Double }
+
+final class ResultBox<T>: @unchecked Sendable { var result: Result<T, Error>? }
 
 /// An error from PostgreSQL, with its message and SQLSTATE.
 public struct PostgresStoreError: Error, CustomStringConvertible, Sendable {

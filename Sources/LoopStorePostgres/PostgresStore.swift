@@ -36,6 +36,8 @@ public final class PostgresStore: TaskStore {
 
     public func close() { pool.close() }
 
+    public func shutdown() { pool.close() }
+
     static func migrate(_ pool: PGPool) throws {
         try pool.with { conn in
             try pool.run(conn, "SELECT pg_advisory_lock(7264810231)")

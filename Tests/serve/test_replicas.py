@@ -94,7 +94,9 @@ class Replica:
                 self.listening.set()
 
     def stderr(self):
-        return "\n".join(self.lines[-40:])
+        # The last lines, and any crash report's message (it comes before a long backtrace).
+        crash = [line for line in self.lines if re.search(r"Fatal|fatal error|BUG|Precondition|Simultaneous|crashed", line)]
+        return "\n".join(crash[:10] + self.lines[-40:])
 
     def status(self, task):
         return self.client.status(task)

@@ -130,6 +130,7 @@ public final class EngineRunner: @unchecked Sendable {
             }
             // Another replica takes the task over at its next step, without waiting for the lease to run out.
             engine.releaseLeadership()
+            engine.store.shutdown()
             stopped.withLock { $0 = true }
             status.withLock { $0 = engine.state }
         }

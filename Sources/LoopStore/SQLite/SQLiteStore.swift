@@ -77,6 +77,8 @@ public final class SQLiteStore: TaskStore {
     /// Closes the connection (also done on deinit); the store is unusable afterwards.
     public func close() throws { try queue.close() }
 
+    public func shutdown() { try? close() }
+
     /// The migrations applied to this file, in order.
     public func appliedMigrations() throws -> [String] {
         try queue.read { try Schema.migrator.appliedMigrations($0) }
