@@ -92,6 +92,7 @@ final class ServedTask: @unchecked Sendable {
             ("active_version", .number(Double(s.activeVersion))),
             ("agreement", sums.estimate.map { .number($0) } ?? .null), ("agreement_lower", interval.map { .number($0.lower) } ?? .null),
             ("agreement_validations", .number(Double(sums.count))),
+            ("oracle_calls_elsewhere", .number(Double(engine.oracleCallsElsewhere))),
         ])
     }
 

@@ -89,6 +89,10 @@ public protocol TaskStore: AnyObject, Sendable {
     func versionsInPlay() throws -> [ProgramVersion]
     /// One version's weighted comparisons over every replica's validations (weight > 0 only).
     func agreementSums(version: Int64) throws -> AgreementSums
+    /// Oracle answers (LLM or labels) that other runs of the task stored after answer `afterId`
+    /// and at or after `since` (seconds since 1970), oldest first, at most `limit`: what the other
+    /// replicas spent of the task's oracle budget.
+    func oracleCallsElsewhere(afterId: Int64, since: Double, excludingRun: Int64, limit: Int) throws -> [OracleCall]
 
     /// True when `error` says the store could not be reached or could not write for now (the
     /// server restarting, the disk full), as opposed to a refusal of what was written: a step
@@ -97,6 +101,14 @@ public protocol TaskStore: AnyObject, Sendable {
 
     /// Closes the store's connections (a process that stops); the store is unusable afterwards.
     func shutdown()
+}
+
+/// One oracle answer, as the budget counts it.
+public struct OracleCall: Sendable, Equatable {
+    public var id: Int64
+    public var time: Double
+    public var cost: Double
+    public init(id: Int64, time: Double, cost: Double) { self.id = id; self.time = time; self.cost = cost }
 }
 
 /// Sums for a Horvitz–Thompson ratio estimate of agreement: Σw·agree / Σw, with Σw² for the

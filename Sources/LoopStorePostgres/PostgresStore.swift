@@ -110,6 +110,20 @@ public final class PostgresStore: TaskStore {
         return s.hasPrefix("08") || s.hasPrefix("57P") || s.hasPrefix("53")
     }
 
+    public func oracleCallsElsewhere(afterId: Int64, since: Double, excludingRun: Int64, limit: Int) throws -> [OracleCall] {
+        try read { r in
+            try r.rows("""
+                SELECT a.id, a.time, a.cost FROM oracle_answer a JOIN execution e ON e.id = a.executionId
+                WHERE a.task = \(r.task) AND a.id > \(afterId) AND a.time >= \(since) AND e.runId != \(excludingRun)
+                  AND a.source IN ('llm', 'labels')
+                ORDER BY a.id LIMIT \(Int64(limit))
+                """).map { row in
+                let (id, t, c) = try row.decode((Int64, Double, Double).self)
+                return OracleCall(id: id, time: t, cost: c)
+            }
+        }
+    }
+
     // MARK: Leadership: a lease row per task, on the database's clock
 
     public func claimLeadership(holder: String, seconds: Double) throws -> Bool {

@@ -89,7 +89,8 @@ extension TaskBuilder {
     func validation(_ it: Item) -> ValidationPolicy {
         var v = ValidationPolicy()
         guard let m = r.mapping(it, allowed: ["strategy", "rate", "min_per_stratum", "max_oracle_calls_per_hour", "max_cost_per_day",
-                                              "target_agreement", "confidence", "cpu_price_per_hour"]) else { return v }
+                                              "target_agreement", "confidence", "cpu_price_per_hour", "pacing"]) else { return v }
+        if let x = m["pacing"], let b = r.bool(x) { v.pacing = b }
         if let x = m["strategy"], let s = r.choice(x, SamplingStrategyKind.self) { v.strategy = s }
         if let x = m["rate"], let n = r.number(x, .unit) { v.rate = n }
         if let x = m["min_per_stratum"], let n = r.integer(x, atLeast: 0) { v.minPerStratum = n }

@@ -158,6 +158,9 @@ public struct ValidationPolicy: Equatable, Sendable {
     public var confidence: Double
     /// Price of the program path per CPU-hour (for honest cost comparisons).
     public var cpuPricePerHour: Double
+    /// Spread the oracle budget evenly over its window (scaling every probability down) instead
+    /// of spending it as inputs come until the hard cap refuses.
+    public var pacing = true
     public init(strategy: SamplingStrategyKind = .random, rate: Double = 0.05, minPerStratum: Int = 5,
                 maxOracleCallsPerHour: Int? = nil, maxCostPerDay: Double? = nil, targetAgreement: Double = 0.95,
                 confidence: Double = 0.95, cpuPricePerHour: Double = 0.05) {

@@ -359,10 +359,56 @@ def restart_scenario():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def budget_scenario():
+    """The oracle budget is the task's: two replicas with max_oracle_calls_per_hour 40 make at
+    most 40 oracle calls together (each counts the other's), not 40 each."""
+    tmp = tempfile.mkdtemp(prefix="loopai-replicas-budget-")
+    task = f"sms_spam_b{random.randrange(10**8)}"
+    sms = os.path.join(ROOT, "Examples/sms_spam")
+    with open(os.path.join(sms, "task.yaml"), encoding="utf-8") as f:
+        yaml = (f.read().replace("name: sms_spam", f"name: {task}", 1)
+                .replace("data: data.jsonl", f"data: {sms}/data.jsonl", 1).replace("program: program.loop", f"program: {sms}/program.loop", 1))
+    yaml = re.sub(r"\nvalidation:\n", "\nvalidation:\n  max_oracle_calls_per_hour: 40\n  pacing: false\n", yaml, count=1)
+    task_file = os.path.join(tmp, "task.yaml")
+    with open(task_file, "w", encoding="utf-8") as f:
+        f.write(yaml)
+    with open(os.path.join(sms, "data.jsonl"), encoding="utf-8") as f:
+        records = [json.loads(line) for line in f if line.strip()][:3000]
+    replicas = {}
+    try:
+        for name in ("b1", "b2"):
+            replicas[name] = Replica(name, task_file, tmp)
+
+        def client(name, part):
+            c = Client(f"http://127.0.0.1:{replicas[name].port}", timeout=30)
+            for k, rec in part:
+                c.classify(task, rec, id=f"{k}")
+                if k % 50 == 0:
+                    time.sleep(0.05)  # a steady stream: the replicas' commits interleave
+        threads = [threading.Thread(target=client, args=(n, [(k, r) for k, r in enumerate(records) if k % 2 == i]))
+                   for i, n in enumerate(replicas)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elsewhere = [replicas[n].status(task)["task_wide"]["oracle_calls_elsewhere"] for n in replicas]
+        for n in replicas:
+            replicas[n].terminate()
+        calls = int(psql(f"SELECT COUNT(*) FROM oracle_answer WHERE task = '{task}' AND source = 'labels'")[0][0])
+        check(all(e > 0 for e in elsewhere), f"each replica counted the other's oracle calls ({elsewhere})")
+        # Each learns of the other's calls within a step of their commit: a few calls may overlap.
+        check(calls <= 44, f"the two replicas together stayed within the task's 40 calls an hour ({calls} calls)")
+    finally:
+        for r in replicas.values():
+            r.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     try:
         code = main()
         restart_scenario()
+        budget_scenario()
     except Exception as e:  # noqa: BLE001
         import traceback
         check(False, "the test ran to its end", traceback.format_exc())

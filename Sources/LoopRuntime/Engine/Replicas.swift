@@ -25,6 +25,24 @@ extension TaskEngine {
         // A new leader starts from what the store holds; a follower keeps up with it.
         if !leads || !isLeader { try follow() }
         isLeader = leads
+        try countOracleCallsElsewhere()
+    }
+
+    /// Puts the other replicas' oracle calls into this replica's budget windows, so that the
+    /// calls-per-hour and money-per-day limits hold for the task as a whole (each replica learns
+    /// of the others' calls within a step of their commit).
+    func countOracleCallsElsewhere() throws {
+        guard let runId = run.id else { return }
+        let now = Store.now()
+        while true {
+            let calls = try store.oracleCallsElsewhere(afterId: oracleCallsSeen, since: now - OracleBudget.day, excludingRun: runId, limit: 5_000)
+            guard let last = calls.last else { return }
+            oracleCallsSeen = last.id
+            // Recorded now (they are at most a step old), keeping the budget's clock monotonic.
+            live.withLock { l in for c in calls { l.sampler.recordCallElsewhere(cost: c.cost, at: now) } }
+            oracleCallsElsewhere += calls.count
+            if calls.count < 5_000 { return }
+        }
     }
 
     /// Adopts the store's active version and the candidate in shadow or canary (with its share),

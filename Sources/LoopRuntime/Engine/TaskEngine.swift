@@ -176,6 +176,10 @@ public final class TaskEngine: @unchecked Sendable {
     var batchValidated: [String: (input: String, label: String)] = [:]
     /// Work that must wait until the next commit succeeded (ticket files, webhooks).
     var afterCommit: [(CommitResult) -> Void] = []
+    /// The last oracle answer of another replica counted in this replica's budget.
+    var oracleCallsSeen: Int64 = 0
+    /// How many oracle calls of other replicas this replica's budget has counted (since it started).
+    public internal(set) var oracleCallsElsewhere = 0
     /// Rows of steps whose commit did not reach the store, committed with the next one.
     var unflushed = Unflushed()
     /// Timeline points made since the last commit (written with it).

@@ -159,6 +159,11 @@ public struct Sampler: Codable, Equatable, Sendable {
         }
     }
 
+    /// Records an oracle call another replica of the task made: the budget is the task's.
+    public mutating func recordCallElsewhere(cost: Double, at time: Double) {
+        budget.recordCall(cost: cost, at: time)
+    }
+
     /// Records oracle money spent beyond (or below, if negative) the estimate given to `decide`.
     public mutating func recordOracleCost(_ cost: Double, at time: Double) {
         budget.recordCost(cost, at: time)

@@ -49,6 +49,7 @@ public struct SamplerConfiguration: Codable, Equatable, Sendable {
         self.init(strategy: policy.strategy, rate: policy.rate, minPerStratum: policy.minPerStratum,
                   targetAgreement: policy.targetAgreement, confidence: policy.confidence,
                   callsPerHour: policy.maxOracleCallsPerHour, costPerDay: policy.maxCostPerDay)
+        pacing = policy.pacing
     }
 
     private enum CodingKeys: String, CodingKey {

@@ -35,6 +35,16 @@ extension SQLiteStore {
         }
     }
 
+    public func oracleCallsElsewhere(afterId: Int64, since: Double, excludingRun: Int64, limit: Int) throws -> [OracleCall] {
+        try queue.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT a.id, a.time, a.cost FROM oracle_answer a JOIN execution e ON e.id = a.executionId
+                WHERE a.task = ? AND a.id > ? AND a.time >= ? AND e.runId != ? AND a.source IN ('llm', 'labels')
+                ORDER BY a.id LIMIT ?
+                """, arguments: [task, afterId, since, excludingRun, limit]).map { OracleCall(id: $0[0], time: $0[1], cost: $0[2]) }
+        }
+    }
+
     public func rollouts(candidate candidateId: Int64?) throws -> [Rollout] {
         try queue.read { db in
             var q = Rollout.filter(mine).order(Column("id"))
