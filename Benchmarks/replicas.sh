@@ -47,6 +47,17 @@ load() { # PORT CONNECTIONS
     wrk -t1 -c"$2" -d"${D}s" --latency -s Benchmarks/serve-post.lua "http://127.0.0.1:$1" | grep RESULT
 }
 
+echo "== for comparison: one server with its SQLite store, the same task and sampling"
+LOOPAI_ADMIN_TOKEN=bench "$L" serve --task Examples/sms_spam/task.yaml --program Examples/sms_spam/program.loop \
+  --oracle labels:label --generator induce --store "$TMP/sqlite" --port 0 --no-cache 2> "$TMP/sqlite.log" &
+SQ=$!; PIDS+=($SQ)
+for _ in $(seq 1 300); do
+  PORT_s=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$TMP/sqlite.log" | grep -o '[0-9]*$' || true)
+  [[ -n $PORT_s ]] && break; sleep 0.1
+done
+echo -n "SQLite, 32 connections: "; load "$PORT_s" 32
+kill -TERM $SQ; wait $SQ || true
+
 echo "== one replica, PostgreSQL store, 5% sampling (labels oracle)"
 start a
 echo -n "one replica, 32 connections: "; load "$PORT_a" 32

@@ -101,6 +101,11 @@ public protocol TaskStore: AnyObject, Sendable {
 
     /// Closes the store's connections (a process that stops); the store is unusable afterwards.
     func shutdown()
+
+    /// Calls `onChange` (on any thread; it must not block) soon after another process records a
+    /// rollout step of the task, so a follower need not wait for its next step to see it. Without
+    /// other processes (SQLite) it never calls; polling at every step stays the fallback.
+    func watchVersions(_ onChange: @escaping @Sendable () -> Void)
 }
 
 /// One oracle answer, as the budget counts it.

@@ -44,8 +44,14 @@ final class PGPool: @unchecked Sendable {
         logger = Logger(label: "loopai.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     }
 
-    // The last reference may go on any thread, an event loop included: shut down without waiting.
-    deinit { group.shutdownGracefully { _ in } }
+    // The last reference may go on any thread, an event loop included: close and shut down
+    // without waiting (each connection is kept alive by its close's callback until it is closed).
+    deinit {
+        let g = group
+        let closing = idle.map { c in c.close().always { _ in _ = c } }
+        if closing.isEmpty { g.shutdownGracefully { _ in } }
+        else { EventLoopFuture.andAllComplete(closing, on: closing[0].eventLoop).whenComplete { _ in g.shutdownGracefully { _ in } } }
+    }
 
     /// Runs `body` with a connection of its own.
     func with<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
@@ -81,7 +87,7 @@ final class PGPool: @unchecked Sendable {
         do { return try Self.await(conn.query(q, logger: logger), seconds: queryTimeout).rows }
         catch let e as PoolTimeout {
             // A connection that stopped answering is closed; the next call connects anew.
-            conn.close().whenComplete { _ in }
+            conn.close().whenComplete { _ in _ = conn }
             throw PostgresStoreError(message: "PostgreSQL at \(location): no answer within \(Int(e.seconds)) s", sqlState: nil)
         }
     }
@@ -127,7 +133,7 @@ final class PGPool: @unchecked Sendable {
             idle.append(c)
             return true
         }
-        if !keep { c.close().whenComplete { _ in } }
+        if !keep { c.close().whenComplete { _ in _ = c } }
     }
 
     /// A PostgreSQL error with its server message (PSQLError's description hides it), and where.

@@ -36,7 +36,20 @@ public final class PostgresStore: TaskStore {
 
     public func close() { pool.close() }
 
-    public func shutdown() { pool.close() }
+    public func shutdown() {
+        watchers.withLock { for w in $0 { w.stop() }; $0 = [] }
+        pool.close()
+    }
+
+    private let watchers = PGLocked<[VersionWatcher]>([])
+
+    /// LISTENs on `loopai_versions` on a connection of its own (reconnecting after a second when
+    /// it drops) and calls `onChange` for notifications naming this task.
+    public func watchVersions(_ onChange: @escaping @Sendable () -> Void) {
+        let w = VersionWatcher(pool: pool, task: task, onChange: onChange)
+        watchers.withLock { $0.append(w) }
+        w.start()
+    }
 
     static func migrate(_ pool: PGPool) throws {
         try pool.with { conn in

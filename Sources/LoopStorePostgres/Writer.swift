@@ -138,10 +138,11 @@ struct PGWriter {
         case .promoted:
             try r.rows("UPDATE program_version SET status = 'retired', canaryShare = 0 WHERE task = \(task) AND status = 'active' AND id != \(x.candidateId)")
             try setStatus(x.candidateId, .active, canaryShare: 1, note: nil)
-            try r.rows("SELECT pg_notify(\(PostgresStore.versionsChannel), \(task))")
         case .rolledBack: try setStatus(x.candidateId, .rolledBack, canaryShare: 0, note: nil)
         case .rejected: try setStatus(x.candidateId, .rejected, canaryShare: 0, note: nil)
         }
+        // Delivered to the listening replicas when (and only if) the transaction commits.
+        try r.rows("SELECT pg_notify(\(PostgresStore.versionsChannel), \(task))")
         return x
     }
 

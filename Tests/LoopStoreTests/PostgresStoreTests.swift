@@ -78,6 +78,42 @@ final class PostgresStoreTests: XCTestCase {
         }
     }
 
+    /// A replica watching the task hears of another one's rollout step as it commits (LISTEN/NOTIFY),
+    /// of its own task only, and again after the server restarted.
+    func testRolloutStepsAreAnnouncedToWatchers() throws {
+        let server = try TestPostgres.server()
+        let task = TestPostgres.uniqueTask("watch")
+        let watcher = try PostgresStore.open(url: server.url, task: task)
+        let writer = try PostgresStore.open(url: server.url, task: task)
+        let other = writer.scoped(to: task + "-other")
+        defer { watcher.shutdown(); writer.shutdown() }
+        let heard = DispatchSemaphore(value: 0)
+        let count = PGLocked(0)
+        watcher.watchVersions { count.withLock { $0 += 1 }; heard.signal() }
+        Thread.sleep(forTimeInterval: 0.5)   // the LISTEN connection is up
+        let base = try writer.addVersion(ProgramVersion(source: "base", status: .active))
+        let cand = try writer.addVersion(ProgramVersion(source: "cand", parentId: base.id))
+        let t0 = Date()
+        _ = try writer.recordRollout(Rollout(candidateId: cand.id!, baseId: base.id, stage: .shadow))
+        XCTAssertEqual(heard.wait(timeout: .now() + 5), .success, "the shadow step was announced")
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 1, "within a second")
+        // Another task's steps are not this task's news.
+        let ob = try other.addVersion(ProgramVersion(source: "o", status: .active))
+        let oc = try other.addVersion(ProgramVersion(source: "oc", parentId: ob.id))
+        _ = try other.recordRollout(Rollout(candidateId: oc.id!, baseId: ob.id, stage: .shadow))
+        // A rolled-back transaction announces nothing.
+        XCTAssertThrowsError(try writer.recordRollout(Rollout(candidateId: cand.id!, baseId: cand.id, stage: .promoted, share: 1)))
+        Thread.sleep(forTimeInterval: 0.5)
+        XCTAssertEqual(count.withLock { $0 }, 1)
+        // After a restart of the server the watcher listens again.
+        try TestPostgres.restart()
+        Thread.sleep(forTimeInterval: 2.5)
+        _ = try? writer.versions()   // the writer's pooled connection died with the server
+        _ = try writer.recordRollout(Rollout(candidateId: cand.id!, baseId: base.id, stage: .promoted, share: 1))
+        XCTAssertEqual(heard.wait(timeout: .now() + 5), .success, "the promotion after the restart was announced")
+        XCTAssertEqual(count.withLock { $0 }, 2)
+    }
+
     /// The server restarts: the store's next calls reconnect, and nothing committed is lost.
     func testReconnectsAfterTheServerRestarts() throws {
         let server = try TestPostgres.server()

@@ -45,8 +45,10 @@ public final class EngineRunner: @unchecked Sendable {
         }
     }
 
-    /// Starts the periodic steps.
+    /// Starts the periodic steps, and an early step whenever another replica records a rollout
+    /// step of the task (a follower switches without waiting for its timer).
     public func start() {
+        engine.store.watchVersions { [weak self] in self?.stepSoon() }
         let t = DispatchSource.makeTimerSource(queue: queue)
         t.schedule(deadline: .now() + interval, repeating: interval)
         t.setEventHandler { [weak self] in self?.stepNow() }
@@ -66,6 +68,11 @@ public final class EngineRunner: @unchecked Sendable {
     /// Starts a step before the timer when a whole batch of samples waits (once until it runs).
     private func stepEarlyIfABatchWaits() {
         guard engine.queued >= engine.settings.batchSize else { return }
+        stepSoon()
+    }
+
+    /// Runs a step as soon as the control queue is free (once, however often it is asked before).
+    func stepSoon() {
         let first = kicked.withLock { k -> Bool in defer { k = true }; return !k }
         if first { queue.async { [weak self] in self?.kicked.withLock { $0 = false }; self?.stepNow() } }
     }

@@ -79,6 +79,9 @@ public final class SQLiteStore: TaskStore {
 
     public func shutdown() { try? close() }
 
+    /// One process per SQLite store: nobody else records rollouts.
+    public func watchVersions(_ onChange: @escaping @Sendable () -> Void) {}
+
     /// The migrations applied to this file, in order.
     public func appliedMigrations() throws -> [String] {
         try queue.read { try Schema.migrator.appliedMigrations($0) }
