@@ -364,22 +364,18 @@ public final class PostgresStore: TaskStore {
 
     public func commit(_ commit: StoreCommit) throws -> CommitResult { try write { try $0.commit(commit) } }
 
-    public func recordLedger(_ entries: [LedgerEntry]) throws { try write { w in for e in entries { _ = try w.insert(e) } } }
+    public func recordLedger(_ entries: [LedgerEntry]) throws { try write { w in for e in entries { try w.insert(e) } } }
 
-    public func openEscalation(_ escalation: Escalation) throws -> Escalation { try write { try $0.insert(escalation) } }
+    public func openEscalation(_ escalation: Escalation) throws -> Escalation {
+        try write { w in var e = escalation; e.task = task; e.id = try w.insert(e); return e }
+    }
 
     public func resolveEscalation(id: Int64, versionId: Int64?, at time: Double) throws -> Escalation {
         try write { try $0.resolveEscalation(id, versionId: versionId, at: time) }
     }
 
     public func resolveEscalation(id: Int64, source: String, base: Int64?, provenance: String, evidence: String) throws -> ProgramVersion {
-        try write { w in
-            let v = try w.insert(ProgramVersion(source: source, parentId: base, provenance: provenance, status: .candidate))
-            _ = try w.recordRollout(Rollout(candidateId: v.id!, baseId: base, stage: .promoted, share: 1, evidence: evidence))
-            _ = try w.resolveEscalation(id, versionId: v.id, at: Store.now())
-            try w.rejectInFlight(except: v.id!, note: "superseded: escalation #\(id) was resolved with v\(v.id!)")
-            return try w.r.versions("WHERE id = \(v.id!)").first ?? v
-        }
+        try write { try $0.resolveWithProgram(id, source: source, base: base, provenance: provenance, evidence: evidence) }
     }
 }
 

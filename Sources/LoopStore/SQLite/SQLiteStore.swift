@@ -117,7 +117,7 @@ public final class SQLiteStore: TaskStore {
     public func recordRollout(_ rollout: Rollout) throws -> Rollout { try write { try $0.recordRollout(rollout) } }
 
     public func startRun(streamPath: String, config: String, at time: Double) throws -> Run {
-        try write { try $0.insert(Run(taskName: task, streamPath: streamPath, startedAt: time, config: config)) }
+        try write { try $0.insertRecord(Run(taskName: task, streamPath: streamPath, startedAt: time, config: config)) }
     }
 
     public func finishRun(runId: Int64, at time: Double) throws {
@@ -130,9 +130,9 @@ public final class SQLiteStore: TaskStore {
 
     public func commit(_ commit: StoreCommit) throws -> CommitResult { try write { try $0.commit(commit) } }
 
-    public func recordLedger(_ entries: [LedgerEntry]) throws { try write { w in for e in entries { _ = try w.insert(e) } } }
+    public func recordLedger(_ entries: [LedgerEntry]) throws { try write { w in for e in entries { try w.insert(e) } } }
 
-    public func openEscalation(_ escalation: Escalation) throws -> Escalation { try write { try $0.insert(escalation) } }
+    public func openEscalation(_ escalation: Escalation) throws -> Escalation { try write { try $0.insertRecord(escalation) } }
 
     public func resolveEscalation(id: Int64, versionId: Int64?, at time: Double) throws -> Escalation {
         try write { try $0.resolveEscalation(id, versionId: versionId, at: time) }
@@ -149,23 +149,17 @@ public final class SQLiteStore: TaskStore {
     public func leader() throws -> String? { nil }
 
     public func resolveEscalation(id: Int64, source: String, base: Int64?, provenance: String, evidence: String) throws -> ProgramVersion {
-        try write { w in
-            let v = try w.insert(ProgramVersion(source: source, parentId: base, provenance: provenance, status: .candidate))
-            _ = try w.recordRollout(Rollout(candidateId: v.id!, baseId: base, stage: .promoted, share: 1, evidence: evidence))
-            _ = try w.resolveEscalation(id, versionId: v.id, at: Store.now())
-            try w.rejectInFlight(except: v.id!, note: "superseded: escalation #\(id) was resolved with v\(v.id!)")
-            return try w.version(v.id!) ?? v
-        }
+        try write { try $0.resolveWithProgram(id, source: source, base: base, provenance: provenance, evidence: evidence) }
     }
 }
 
-/// The writes of one transaction, every row scoped to the task.
-struct Writer {
+/// The writes of one SQLite transaction, every row scoped to the task.
+struct Writer: StoreTransaction {
     let db: Database
     let task: String
 
     /// Inserts a record of the task and returns it with its id.
-    func insert<R: MutablePersistableRecord & TaskScoped>(_ record: R) throws -> R {
+    func insertRecord<R: MutablePersistableRecord & TaskScoped>(_ record: R) throws -> R {
         var r = record
         r.scope(to: task)
         try r.insert(db)
@@ -176,15 +170,44 @@ struct Writer {
         try Run.filter(Column("id") == id && Column("taskName") == task).fetchOne(db)
     }
 
+    func lockedCursor(run id: Int64) throws -> Int? { try run(id)?.cursor }   // a write transaction locks the file
+    func requireLease(_ holder: String) throws {}   // one process: it leads
+    func lockPromotions() throws {}
+
     func version(_ id: Int64) throws -> ProgramVersion? {
         try ProgramVersion.filter(Column("id") == id && Column("task") == task).fetchOne(db)
     }
 
-    func add(run runId: Int64, key: String, delta: Double) throws {
-        try db.execute(sql: """
-            INSERT INTO counter (runId, key, value) VALUES (?, ?, ?)
-            ON CONFLICT (runId, key) DO UPDATE SET value = value + excluded.value
-            """, arguments: [runId, key, delta])
+    func activeVersionId() throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT id FROM program_version WHERE task = ? AND status = ? ORDER BY id DESC LIMIT 1",
+                           arguments: [task, VersionStatus.active])
+    }
+
+    func insert(_ v: ProgramVersion) throws -> ProgramVersion { try insertRecord(v) }
+    func insert(_ e: Execution) throws -> Int64 { try insertRecord(e).id! }
+    func insert(_ a: OracleAnswer) throws { _ = try insertRecord(a) }
+    func insert(_ c: Comparison) throws { _ = try insertRecord(c) }
+    func insert(_ l: LedgerEntry) throws { _ = try insertRecord(l) }
+    func insert(_ p: TimelinePoint) throws { _ = try insertRecord(p) }
+    func insert(_ r: Rollout) throws -> Rollout { try insertRecord(r) }
+    func insert(_ e: Escalation) throws -> Int64 { try insertRecord(e).id! }
+
+    func setTicket(escalation id: Int64, markdown: String, json: String) throws {
+        try db.execute(sql: "UPDATE escalation SET ticketMarkdown = ?, ticketJSON = ? WHERE id = ?", arguments: [markdown, json, id])
+    }
+
+    func updateStatus(_ id: Int64, _ status: VersionStatus, canaryShare: Double?, note: String?) throws -> Bool {
+        guard var v = try version(id) else { return false }
+        v.status = status
+        if let canaryShare { v.canaryShare = canaryShare }
+        if let note { v.note = note }
+        try v.update(db)
+        return true
+    }
+
+    func retireActive(except id: Int64) throws {
+        try db.execute(sql: "UPDATE program_version SET status = ?, canaryShare = 0 WHERE task = ? AND status = ? AND id != ?",
+                       arguments: [VersionStatus.retired, task, VersionStatus.active, id])
     }
 
     func rejectInFlight(except id: Int64, note: String) throws {
@@ -192,96 +215,27 @@ struct Writer {
                        arguments: [VersionStatus.rejected, note, task, VersionStatus.candidate, VersionStatus.shadow, VersionStatus.canary, id])
     }
 
-    func setStatus(_ versionId: Int64, _ status: VersionStatus, canaryShare: Double?, note: String?) throws {
-        guard var v = try version(versionId) else { throw StoreError.notFound("version \(versionId) of task \(task)") }
-        v.status = status
-        if let canaryShare { v.canaryShare = canaryShare }
-        if let note { v.note = note }
-        try v.update(db)
+    func escalation(_ id: Int64) throws -> Escalation? {
+        try Escalation.filter(Column("id") == id && Column("task") == task).fetchOne(db)
     }
 
-    /// Inserts the rollout step and moves the candidate's status with it: shadow → shadow,
-    /// canary → canary (at `share`), promoted → active (share 1; every other active version of the
-    /// task is retired), rolled_back → rolled_back, rejected → rejected.
-    func recordRollout(_ rollout: Rollout) throws -> Rollout {
-        if rollout.stage == .promoted, let base = rollout.baseId {
-            // Promotion is a compare-and-swap on the active version: it must still be the base
-            // the decision was made against (another writer may have promoted meanwhile).
-            let active = try Int64.fetchOne(db, sql: "SELECT id FROM program_version WHERE task = ? AND status = ? ORDER BY id DESC LIMIT 1",
-                                            arguments: [task, VersionStatus.active])
-            if let active, active != base {
-                throw StoreError.invalidTransition("v\(rollout.candidateId) was to replace v\(base), but v\(active) is the active version now; nothing was changed")
-            }
-        } else if rollout.stage == .promoted, let active = try Int64.fetchOne(db, sql: "SELECT id FROM program_version WHERE task = ? AND status = ? LIMIT 1",
-                                                                                  arguments: [task, VersionStatus.active]) {
-            // A first version (no base) only while the task has none.
-            throw StoreError.invalidTransition("v\(rollout.candidateId) was to be the first version, but v\(active) is the active version; nothing was changed")
-        }
-        let r = try insert(rollout)
-        switch r.stage {
-        case .shadow: try setStatus(r.candidateId, .shadow, canaryShare: 0, note: nil)
-        case .canary: try setStatus(r.candidateId, .canary, canaryShare: r.share, note: nil)
-        case .promoted:
-            try db.execute(sql: "UPDATE program_version SET status = ?, canaryShare = 0 WHERE task = ? AND status = ? AND id != ?",
-                           arguments: [VersionStatus.retired, task, VersionStatus.active, r.candidateId])
-            try setStatus(r.candidateId, .active, canaryShare: 1, note: nil)
-        case .rolledBack: try setStatus(r.candidateId, .rolledBack, canaryShare: 0, note: nil)
-        case .rejected: try setStatus(r.candidateId, .rejected, canaryShare: 0, note: nil)
-        }
-        return r
+    func markResolved(_ id: Int64, versionId: Int64?, at time: Double) throws {
+        try db.execute(sql: "UPDATE escalation SET status = ?, resolvedAt = ?, resolutionVersionId = ? WHERE id = ?",
+                       arguments: [EscalationStatus.resolved, time, versionId, id])
     }
 
-    func resolveEscalation(_ id: Int64, versionId: Int64?, at time: Double) throws -> Escalation {
-        guard var e = try Escalation.filter(Column("id") == id && Column("task") == task).fetchOne(db) else {
-            throw StoreError.notFound("escalation \(id) of task \(task)")
-        }
-        guard e.status == .open else { throw StoreError.invalidTransition("escalation \(id) is already resolved") }
-        e.status = .resolved
-        e.resolvedAt = time
-        e.resolutionVersionId = versionId
-        try e.update(db)
-        return e
+    func addCounter(run runId: Int64, key: String, delta: Double) throws {
+        try db.execute(sql: """
+            INSERT INTO counter (runId, key, value) VALUES (?, ?, ?)
+            ON CONFLICT (runId, key) DO UPDATE SET value = value + excluded.value
+            """, arguments: [runId, key, delta])
     }
 
-    func commit(_ c: StoreCommit) throws -> CommitResult {
-        guard var run = try run(c.runId) else { throw StoreError.notFound("run \(c.runId) of task \(task)") }
-        let stored = run.cursor
-        guard c.cursor >= stored else { throw StoreError.batchOutOfOrder(runId: c.runId, storedCursor: stored, newCursor: c.cursor, seq: nil) }
-        var result = CommitResult()
-        for w in c.writes {
-            switch w {
-            case .rollout(let r): _ = try recordRollout(r)
-            case .status(let id, let status, let share, let note): try setStatus(id, status, canaryShare: share, note: note)
-            case .rejectInFlight(let except, let note): try rejectInFlight(except: except, note: note)
-            case .answer(let a): _ = try insert(a)
-            case .ledger(let entries): for e in entries { _ = try insert(e) }
-            case .escalation(let n):
-                var e = try insert(Escalation(runId: n.runId, status: .open, reason: n.reason, createdAt: n.createdAt))
-                (e.ticketMarkdown, e.ticketJSON) = n.ticket(e.id!)
-                try e.update(db)
-                result.escalationIds.append(e.id!)
-            }
-        }
-        for item in c.items {
-            var e = item.execution
-            guard e.runId == c.runId, e.seq >= stored, e.seq < c.cursor else {
-                throw StoreError.batchOutOfOrder(runId: c.runId, storedCursor: stored, newCursor: c.cursor, seq: e.seq)
-            }
-            e = try insert(e)
-            let id = e.id!
-            result.executionIds.append(id)
-            for var a in item.answers { a.executionId = id; _ = try insert(a) }
-            for var x in item.comparisons { x.executionId = id; _ = try insert(x) }
-        }
-        for a in c.answers { _ = try insert(a) }
-        for l in c.ledger { _ = try insert(l) }
-        for p in c.points { _ = try insert(p) }
-        for (k, d) in c.counters.sorted(by: { $0.key < $1.key }) { try add(run: c.runId, key: k, delta: d) }
-        run.cursor = c.cursor
-        if let state = c.state { run.state = state }
-        try run.update(db)
-        return result
+    func advance(run runId: Int64, cursor: Int, state: String?) throws {
+        try db.execute(sql: "UPDATE run SET cursor = ?, state = COALESCE(?, state) WHERE id = ?", arguments: [cursor, state, runId])
     }
+
+    func announceRollout() throws {}   // nobody else reads this file
 }
 
 /// A record that belongs to a task.
