@@ -87,8 +87,10 @@ public protocol TaskStore: AnyObject, Sendable {
     func leader() throws -> String?
     /// The versions in play: the active one and any in shadow or canary, oldest first.
     func versionsInPlay() throws -> [ProgramVersion]
-    /// One version's weighted comparisons over every replica's validations (weight > 0 only).
-    func agreementSums(version: Int64) throws -> AgreementSums
+    /// One version's weighted comparisons over every replica's validations (weight > 0 only);
+    /// with `since`, only of inputs served from then on (seconds since 1970); with
+    /// `excludingRun`, without that run's (a replica adding the others' to its own).
+    func agreementSums(version: Int64, since: Double?, excludingRun: Int64?) throws -> AgreementSums
     /// Oracle answers (LLM or labels) that other runs of the task stored after answer `afterId`
     /// and at or after `since` (seconds since 1970), oldest first, at most `limit`: what the other
     /// replicas spent of the task's oracle budget.
@@ -122,9 +124,14 @@ public struct AgreementSums: Sendable, Equatable {
     public var agreeWeight = 0.0
     public var weight = 0.0
     public var weightSquared = 0.0
+    /// Σ w²·agree, and how many comparisons agreed.
+    public var agreeWeightSquared = 0.0
     public var count = 0
-    public init(agreeWeight: Double = 0, weight: Double = 0, weightSquared: Double = 0, count: Int = 0) {
-        self.agreeWeight = agreeWeight; self.weight = weight; self.weightSquared = weightSquared; self.count = count
+    public var agreements = 0
+    public init(agreeWeight: Double = 0, weight: Double = 0, weightSquared: Double = 0, agreeWeightSquared: Double = 0,
+                count: Int = 0, agreements: Int = 0) {
+        self.agreeWeight = agreeWeight; self.weight = weight; self.weightSquared = weightSquared
+        self.agreeWeightSquared = agreeWeightSquared; self.count = count; self.agreements = agreements
     }
     public var estimate: Double? { weight > 0 ? agreeWeight / weight : nil }
     /// (Σw)² / Σw²: how many equally weighted validations the weighted ones are worth.
@@ -132,6 +139,8 @@ public struct AgreementSums: Sendable, Equatable {
 }
 
 extension TaskStore {
+    public func agreementSums(version: Int64) throws -> AgreementSums { try agreementSums(version: version, since: nil, excludingRun: nil) }
+
     public func versions(status: VersionStatus) throws -> [ProgramVersion] { try versions().filter { $0.status == status } }
     /// The latest version with this source hash.
     public func version(hash: String) throws -> ProgramVersion? { try versions().last { $0.hash == hash } }

@@ -103,15 +103,20 @@ public final class PostgresStore: TaskStore {
         try read { try $0.versions("WHERE task = \($0.task) AND status IN ('active', 'shadow', 'canary') ORDER BY id") }
     }
 
-    public func agreementSums(version: Int64) throws -> AgreementSums {
+    public func agreementSums(version: Int64, since: Double?, excludingRun: Int64?) throws -> AgreementSums {
         try read { r in
             guard let row = try r.rows("""
-                SELECT COALESCE(SUM(weight) FILTER (WHERE agree), 0)::DOUBLE PRECISION, COALESCE(SUM(weight), 0)::DOUBLE PRECISION,
-                       COALESCE(SUM(weight * weight), 0)::DOUBLE PRECISION, COUNT(*)
-                FROM comparison WHERE task = \(r.task) AND versionId = \(version) AND weight > 0
+                SELECT COALESCE(SUM(c.weight) FILTER (WHERE c.agree), 0)::DOUBLE PRECISION, COALESCE(SUM(c.weight), 0)::DOUBLE PRECISION,
+                       COALESCE(SUM(c.weight * c.weight), 0)::DOUBLE PRECISION,
+                       COALESCE(SUM(c.weight * c.weight) FILTER (WHERE c.agree), 0)::DOUBLE PRECISION,
+                       COUNT(*), COUNT(*) FILTER (WHERE c.agree)
+                FROM comparison c JOIN execution e ON e.id = c.executionId
+                WHERE c.task = \(r.task) AND c.versionId = \(version) AND c.weight > 0
+                  AND (\(since)::DOUBLE PRECISION IS NULL OR e.time >= \(since))
+                  AND (\(excludingRun)::BIGINT IS NULL OR e.runId != \(excludingRun))
                 """).first else { return AgreementSums() }
-            let (a, w, w2, n) = try row.decode((Double, Double, Double, Int64).self)
-            return AgreementSums(agreeWeight: a, weight: w, weightSquared: w2, count: Int(n))
+            let (a, w, w2, a2, n, k) = try row.decode((Double, Double, Double, Double, Int64, Int64).self)
+            return AgreementSums(agreeWeight: a, weight: w, weightSquared: w2, agreeWeightSquared: a2, count: Int(n), agreements: Int(k))
         }
     }
 

@@ -24,6 +24,7 @@ final class PostgresStoreTests: XCTestCase {
     func testLedgerTotals() throws { try StoreContract.ledgerTotals(backend()) }
     func testRunsStateAndTimeline() throws { try StoreContract.runsStateAndTimeline(backend()) }
     func testTasksAreIsolated() throws { try StoreContract.tasksAreIsolated(backend()) }
+    func testAgreementSumsPoolRunsAndTimes() throws { try StoreContract.agreementSumsPoolRunsAndTimes(backend()) }
 
     func testMigrationsAreRecordedAndANewerSchemaIsRefused() throws {
         let server = try TestPostgres.server()

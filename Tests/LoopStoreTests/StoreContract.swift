@@ -282,4 +282,31 @@ enum StoreContract {
         _ = try intent.openEscalation(Escalation(reason: "only intent"))
         XCTAssertEqual(try spam.escalations(), [])
     }
+
+    /// The weighted sums behind pooled agreement: one version's sampled comparisons (weight > 0),
+    /// optionally from a time on and without one run's.
+    static func agreementSumsPoolRunsAndTimes(_ open: Open) throws {
+        let store = try open(Workload.task)
+        let v = try store.addVersion(ProgramVersion(source: "p", status: .active))
+        let mine = try store.startRun(streamPath: "serve:a"), theirs = try store.startRun(streamPath: "serve:b")
+        func item(_ run: Run, _ seq: Int, time: Double, agree: Bool, weight: Double) -> BatchItem {
+            let e = Execution(runId: run.id!, seq: seq, input: "{\"n\":\(seq)}", output: "spam", versionId: v.id!, time: time)
+            return BatchItem(execution: e, comparisons: [Comparison(versionId: v.id!, programLabel: "spam", oracleLabel: agree ? "spam" : "ham", weight: weight)])
+        }
+        try store.commit(StoreCommit(runId: mine.id!, cursor: 3, items: [item(mine, 0, time: 10, agree: true, weight: 2),
+                                                                        item(mine, 1, time: 20, agree: false, weight: 4),
+                                                                        item(mine, 2, time: 20, agree: true, weight: 0)]))
+        try store.commit(StoreCommit(runId: theirs.id!, cursor: 2, items: [item(theirs, 0, time: 15, agree: true, weight: 10),
+                                                                          item(theirs, 1, time: 30, agree: true, weight: 20)]))
+        let all = try store.agreementSums(version: v.id!)
+        XCTAssertEqual(all.count, 4, "weight 0 (shadow) is left out")
+        XCTAssertEqual(all.agreements, 3)
+        XCTAssertEqual(all.weight, 36); XCTAssertEqual(all.agreeWeight, 32)
+        XCTAssertEqual(all.weightSquared, 4 + 16 + 100 + 400); XCTAssertEqual(all.agreeWeightSquared, 4 + 100 + 400)
+        XCTAssertEqual(all.estimate!, 32.0 / 36, accuracy: 1e-12)
+        let others = try store.agreementSums(version: v.id!, since: 15, excludingRun: mine.id!)
+        XCTAssertEqual(others, AgreementSums(agreeWeight: 30, weight: 30, weightSquared: 500, agreeWeightSquared: 500, count: 2, agreements: 2))
+        let later = try store.agreementSums(version: v.id!, since: 16, excludingRun: nil)
+        XCTAssertEqual(later.count, 2); XCTAssertEqual(later.weight, 24)
+    }
 }

@@ -22,6 +22,7 @@ final class SQLiteStoreTests: XCTestCase {
     func testLedgerTotals() throws { try StoreContract.ledgerTotals(backend()) }
     func testRunsStateAndTimeline() throws { try StoreContract.runsStateAndTimeline(backend()) }
     func testTasksAreIsolated() throws { try StoreContract.tasksAreIsolated(backend()) }
+    func testAgreementSumsPoolRunsAndTimes() throws { try StoreContract.agreementSumsPoolRunsAndTimes(backend()) }
 
 
     func testMigrationsCreateTheSchema() throws {

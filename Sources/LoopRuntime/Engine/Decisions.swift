@@ -19,17 +19,23 @@ extension TaskEngine {
     func decide() throws {
         let policy = task.improvement
         if let c = state.candidate {
-            switch RolloutMachine.step(c, requests: state.requests, policy: rolloutPolicy) {
+            // With replicas, the canary's evidence is every replica's: the others' validations of
+            // the candidate and of the base since the canary began join this replica's own.
+            let pooled = pooledCanary(c)
+            switch RolloutMachine.step(pooled, requests: state.requests, policy: rolloutPolicy) {
             case .stay:
                 break
-            case .canary(let n, let why):
+            case .canary(var n, let why):
+                // The state keeps this replica's own evidence (the others' is read afresh each step).
+                n.canary = c.canary; n.base = c.base
                 state.candidate = n
                 setServing(candidate: candidateProgram, share: n.share)
                 event(n.versionId, "canary", why)
                 if c.stage == .shadow {
                     stage(n, .canary, evidence: ["wins": Double(c.paired.candidateWins), "losses": Double(c.paired.currentWins), "p": c.paired.pValue])
                 } else {
-                    stage(n, .canary, evidence: ["canary_agreement": c.canary.estimate, "base_agreement": c.base.estimate])
+                    stage(n, .canary, evidence: ["canary_agreement": pooled.canary.estimate, "base_agreement": pooled.base.estimate,
+                                                 "canary_validations": Double(pooled.canary.count)])
                 }
             case .promote(let c):
                 try promote(c)

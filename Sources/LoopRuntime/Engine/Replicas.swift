@@ -89,6 +89,23 @@ extension TaskEngine {
         }
     }
 
+    /// The candidate with every replica's canary evidence: the other replicas' validations of the
+    /// candidate and of the active version since the canary began (its first canary step in the
+    /// store) added to this replica's own. Disjoint samples (other runs), each weighted by its own
+    /// inclusion probability, so the pooled estimates stay unbiased. Without replicas: `c` itself.
+    func pooledCanary(_ c: DriverState.Candidate) -> DriverState.Candidate {
+        guard settings.replica != nil, c.stage == .canary, let runId = run.id,
+              let start = (try? store.rollouts(candidate: c.versionId))?.first(where: { $0.stage == .canary })?.time else { return c }
+        var p = c
+        if let s = try? store.agreementSums(version: c.versionId, since: start, excludingRun: runId), s.count > 0 {
+            p.canary.merge(AgreementEstimator(sums: s))
+        }
+        if let s = try? store.agreementSums(version: state.activeVersion, since: start, excludingRun: runId), s.count > 0 {
+            p.base.merge(AgreementEstimator(sums: s))
+        }
+        return p
+    }
+
     /// The canary step whose share is nearest `share` (a new leader continues from there).
     func canaryStep(_ share: Double) -> Int {
         let steps = task.improvement.canarySteps

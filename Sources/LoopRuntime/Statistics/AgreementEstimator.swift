@@ -1,4 +1,5 @@
 import Foundation
+import LoopStore
 
 /// Accumulates validated samples (did the program agree with the oracle?, with the sample's
 /// inclusion probability) and estimates the agreement rate of the whole traffic.
@@ -25,6 +26,13 @@ public struct AgreementEstimator: Codable, Equatable, Sendable {
     private var squaredWeightedAgreements: Double = 0   // Σ w²·y
 
     public init() {}
+
+    /// An estimator holding these sums (another process's validations, from the store).
+    public init(sums: AgreementSums) {
+        count = sums.count; agreements = sums.agreements; weightSum = sums.weight
+        weightedAgreements = sums.agreeWeight; squaredWeightSum = sums.weightSquared
+        squaredWeightedAgreements = sums.agreeWeightSquared
+    }
 
     /// Adds one validated sample drawn with inclusion probability `probability` (in (0, 1]).
     public mutating func add(agree: Bool, probability: Double) {

@@ -25,13 +25,16 @@ extension SQLiteStore {
         }
     }
 
-    public func agreementSums(version: Int64) throws -> AgreementSums {
+    public func agreementSums(version: Int64, since: Double?, excludingRun: Int64?) throws -> AgreementSums {
         try queue.read { db in
             guard let row = try Row.fetchOne(db, sql: """
-                SELECT TOTAL(weight * agree), TOTAL(weight), TOTAL(weight * weight), COUNT(*) FROM comparison
-                WHERE task = ? AND versionId = ? AND weight > 0
-                """, arguments: [task, version]) else { return AgreementSums() }
-            return AgreementSums(agreeWeight: row[0], weight: row[1], weightSquared: row[2], count: row[3])
+                SELECT TOTAL(c.weight * c.agree), TOTAL(c.weight), TOTAL(c.weight * c.weight), TOTAL(c.weight * c.weight * c.agree),
+                       COUNT(*), TOTAL(c.agree)
+                FROM comparison c JOIN execution e ON e.id = c.executionId
+                WHERE c.task = ?1 AND c.versionId = ?2 AND c.weight > 0 AND (?3 IS NULL OR e.time >= ?3) AND (?4 IS NULL OR e.runId != ?4)
+                """, arguments: [task, version, since, excludingRun]) else { return AgreementSums() }
+            return AgreementSums(agreeWeight: row[0], weight: row[1], weightSquared: row[2], agreeWeightSquared: row[3],
+                                 count: row[4], agreements: Int(row[5] as Double))
         }
     }
 
