@@ -79,7 +79,7 @@ final class ServedTask: @unchecked Sendable {
         let live = engine.liveCounts
         var requests = live.requests, sampled = live.sampled, validated = s.validated, replicas = 1
         for r in try engine.store.runs() where r.streamPath.hasPrefix("serve") && r.id != engine.run.id {
-            guard let json = r.state, let other = try? JSONDecoder().decode(DriverState.self, from: Data(json.utf8)) else { continue }
+            guard let json = r.state, let other = try? DriverState.decode(json) else { continue }
             requests += other.requests; sampled += other.sampled; validated += other.validated
             replicas += 1
         }

@@ -50,10 +50,10 @@ struct Status: ParsableCommand {
         guard let r = runs.last else { print("no runs in \(storeOptions.store)"); return }
         print("run \(r.id!): task \(r.taskName), stream \(r.streamPath)")
         print("started \(date(r.startedAt)); " + (r.finishedAt.map { "finished \(date($0))" } ?? "not finished (resume with --resume)") + "; cursor \(r.cursor)")
-        if let json = r.state, (try? JSONDecoder().decode(DriverState.self, from: Data(json.utf8))) == nil {
+        if let json = r.state, (try? DriverState.decode(json)) == nil {
             print("(the run's saved state was written by a different version of loopai; its counts are not shown)")
         }
-        if let json = r.state, let s = try? JSONDecoder().decode(DriverState.self, from: Data(json.utf8)) {
+        if let json = r.state, let s = try? DriverState.decode(json) {
             let a = s.agreement.estimate.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a"
             print("requests \(s.requests), sampled \(s.sampled), validated \(s.validated), unvalidated \(s.unvalidated); agreement \(a)")
             if s.allLLMCost > 0 { print(String(format: "cost so far $%.6f (oracle $%.6f, generation $%.6f) vs all-LLM $%.6f", s.oracleCost + s.generationCost, s.oracleCost, s.generationCost, s.allLLMCost)) }

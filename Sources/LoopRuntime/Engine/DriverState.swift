@@ -1,6 +1,7 @@
 import Foundation
 import LoopGenerate
 import LoopStore
+import LoopTask
 
 /// Everything the driver knows between batches. Saved as JSON with every batch, in the same
 /// transaction as the batch's rows, so a run killed at any moment resumes from its last commit
@@ -185,5 +186,23 @@ public struct LatencyHistogram: Codable, Sendable {
             if seen >= max(target, 1) { return pow(2, Double(i + 1) / 4) }
         }
         return nil
+    }
+}
+
+extension DriverState {
+    /// Reads a saved state. A state saved by an older build may lack fields added since: those
+    /// (at the top level) take their defaults, so an upgraded server or `--resume` continues its
+    /// runs instead of refusing them. Any other mismatch is an error.
+    public static func decode(_ json: String) throws -> DriverState {
+        let data = Data(json.utf8)
+        do {
+            return try JSONDecoder().decode(DriverState.self, from: data)
+        } catch DecodingError.keyNotFound(let key, let context) where context.codingPath.isEmpty {
+            guard var saved = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw DecodingError.keyNotFound(key, context) }
+            let fresh = DriverState(activeVersion: 0, sampler: Sampler(configuration: SamplerConfiguration(policy: ValidationPolicy()), seed: 0))
+            guard let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(fresh)) as? [String: Any] else { throw DecodingError.keyNotFound(key, context) }
+            for (k, v) in defaults where saved[k] == nil { saved[k] = v }
+            return try JSONDecoder().decode(DriverState.self, from: JSONSerialization.data(withJSONObject: saved))
+        }
     }
 }

@@ -208,7 +208,7 @@ public final class TaskEngine: @unchecked Sendable {
             guard r.finishedAt == nil else { throw LoopError.resume("run \(r.id!) of task \(settings.task.name) already finished; start a new run without --resume") }
             guard let json = r.state else { throw LoopError.resume("run \(r.id!) has no saved state") }
             var s: DriverState
-            do { s = try JSONDecoder().decode(DriverState.self, from: Data(json.utf8)) }
+            do { s = try DriverState.decode(json) }
             catch { throw LoopError.resume("run \(r.id!)'s saved state was written by a different version of loopai and cannot be read (\(error)); start a new run") }
             // A person may have resolved an escalation with a new version since: it is the active one.
             if let active = try store.activeVersion()?.id, active != s.activeVersion {
