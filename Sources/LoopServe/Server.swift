@@ -539,11 +539,7 @@ public final class LoopServer: Sendable {
     /// Runs a handler that reads the store off the event loop (a PostgreSQL store blocks its
     /// caller on the network; an event loop must never wait), and turns refusals into answers.
     func guarded(_ context: BasicRequestContext, _ body: @escaping @Sendable () throws -> Response) async throws -> Response {
-        do {
-            return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Response, Error>) in
-                Self.storeReaders.async { c.resume(with: Result { try body() }) }
-            }
-        }
+        do { return try await offLoop(body) }
         catch let r as API.Refusal { refused(context, r); return r.response }
         catch { log("internal error: \(error)"); return API.error(.internalServerError, "internal", "\(error)") }
     }

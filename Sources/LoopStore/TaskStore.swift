@@ -213,6 +213,17 @@ public enum StoreWrite: Sendable {
     case escalation(NewEscalation)
 }
 
+extension StoreWrite {
+    /// A decision (a rollout step, a status, an escalation), as opposed to a record of what
+    /// happened (an answer, ledger entries): replicas commit decisions only while they lead.
+    public var isDecision: Bool {
+        switch self {
+        case .answer, .ledger: return false
+        case .rollout, .status, .rejectInFlight, .escalation: return true
+        }
+    }
+}
+
 /// An escalation to open; its ticket names its id, so the text is made once the id is known.
 public struct NewEscalation: Sendable {
     public var runId: Int64?

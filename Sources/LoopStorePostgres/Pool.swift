@@ -88,7 +88,7 @@ final class PGPool: @unchecked Sendable {
         catch let e as PoolTimeout {
             // A connection that stopped answering is closed; the next call connects anew.
             conn.close().whenComplete { _ in _ = conn }
-            throw PostgresStoreError(message: "PostgreSQL at \(location): no answer within \(Int(e.seconds)) s", sqlState: nil)
+            throw Self.explained(e, location)
         }
     }
 

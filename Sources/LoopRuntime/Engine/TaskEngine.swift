@@ -568,7 +568,7 @@ public final class TaskEngine: @unchecked Sendable {
         state.cursor = cursor
         let items = unflushed.items + items, answers = unflushed.answers + answers, ledger = unflushed.ledger + ledger
         var json = String(decoding: try JSONEncoder().encode(self.state), as: UTF8.self)
-        let decides = pending.contains { if case .answer = $0 { return false }; if case .ledger = $0 { return false }; return true }
+        let decides = pending.contains(where: \.isDecision)
         let fence = decides ? settings.replica : nil
         var c = StoreCommit(runId: run.id!, cursor: cursor, writes: pending, items: items, answers: answers,
                             ledger: ledger, points: pendingPoints, state: json)
@@ -579,7 +579,7 @@ public final class TaskEngine: @unchecked Sendable {
         } catch StoreError.notLeader(let me) {
             log?("\(me) lost the leadership; its decisions of this step are dropped")
             isLeader = false
-            pending = pending.filter { if case .answer = $0 { return true }; if case .ledger = $0 { return true }; return false }
+            pending = pending.filter { !$0.isDecision }
             afterCommit = []
             state.candidate = nil
             json = String(decoding: try JSONEncoder().encode(self.state), as: UTF8.self)
