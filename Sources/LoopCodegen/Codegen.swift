@@ -20,13 +20,18 @@ public enum Codegen {
     static func buildModule(_ program: TypedProgram, prefix: String, options: Options, context: LLVMContextRef?,
                             triple: String, dataLayout: String?, tm: LLVMTargetMachineRef?) throws -> Emitter {
         guard initialized else { throw CodegenError.llvm("could not initialize the native target") }
+        let timer = StageTimer(program.name)
         let low = try LoweredProgram(program)
+        timer.mark("lower (automata included)")
         let em = Emitter(low, prefix: prefix, moduleName: program.name, context: context)
         LLVMSetTarget(em.ir.module, triple)
         if let dataLayout { LLVMSetDataLayout(em.ir.module, dataLayout) }
         em.emitModule()
+        timer.mark("emit IR")
         if let err = em.ir.verify() { throw CodegenError.llvm("generated IR does not verify: \(err)") }
+        timer.mark("verify IR")
         try optimize(em.ir.module, level: options.optLevel, tm: tm)
+        timer.mark("optimize O\(options.optLevel)")
         return em
     }
 
@@ -98,5 +103,22 @@ public enum Codegen {
             defer { LLVMDisposeMessage(err) }
             throw CodegenError.llvm("cannot write \(path): \(err.map { String(cString: $0) } ?? "")")
         }
+    }
+}
+
+/// Where compile time goes, stage by stage, on standard error when `LOOPAI_TIMINGS` is set
+/// (`LOOPAI_TIMINGS=1 loopai bench P --input D --engine jit`).
+final class StageTimer {
+    static let enabled = getenv("LOOPAI_TIMINGS") != nil
+    private let name: String
+    private var last: Double
+
+    init(_ name: String) { self.name = name; last = Bench.now() }
+
+    func mark(_ stage: String) {
+        guard StageTimer.enabled else { return }
+        let t = Bench.now()
+        FileHandle.standardError.write(String(format: "timing %@: %@ %.1f ms\n", name as NSString, stage as NSString, (t - last) * 1000).data(using: .utf8)!)
+        last = t
     }
 }

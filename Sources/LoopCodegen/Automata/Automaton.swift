@@ -139,45 +139,77 @@ struct DFA {
     var stateCount = 0
     let classes: Int
 
-    struct Key: Hashable { let set: [Int32]; let prevWord: Bool; let atStart: Bool }
+    /// A DFA state under construction: its set of NFA states and the situation it was entered
+    /// in. The hash is computed once (FNV-1a), so interning a state hashes one word, not the set.
+    struct Key: Hashable {
+        let set: [Int32]; let prevWord: Bool; let atStart: Bool
+        let hash: Int
+        init(set: [Int32], prevWord: Bool, atStart: Bool) {
+            self.set = set; self.prevWord = prevWord; self.atStart = atStart
+            hash = Signature.fnv(set, seed: (prevWord ? 2 : 0) | (atStart ? 1 : 0))
+        }
+        static func == (a: Key, b: Key) -> Bool { a.hash == b.hash && a.prevWord == b.prevWord && a.atStart == b.atStart && a.set == b.set }
+        func hash(into h: inout Hasher) { h.combine(hash) }
+    }
+
+    /// A list of small integers with its hash computed once.
+    struct Signature: Hashable {
+        let values: [Int32]
+        let hash: Int
+        init(_ values: [Int32]) { self.values = values; hash = Signature.fnv(values, seed: 0) }
+        static func == (a: Signature, b: Signature) -> Bool { a.hash == b.hash && a.values == b.values }
+        func hash(into h: inout Hasher) { h.combine(hash) }
+        static func fnv(_ xs: [Int32], seed: Int) -> Int {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(seed)
+            for x in xs { h = (h ^ UInt64(UInt32(bitPattern: x))) &* 0x100_0000_01b3 }
+            return Int(bitPattern: UInt(h))
+        }
+    }
 
     /// `unanchored`: patterns may start anywhere and `out` holds bit masks (≤ 64 patterns);
     /// anchored: one attempt from the start and `out` holds the longest... the matched pattern id + 1
     /// (the lowest id when several end together).
     init(nfa: NFA, classMap: ClassMap, unanchored: Bool, budget: Int, firstId: Bool = false) throws {
         classes = classMap.count
+        let classes = self.classes
         let n = nfa.states.count
-        let rowOf = nfa.sets.map { classMap.rows[$0]! }
-        // Split closures, computed once per NFA state (assertions stay in the set, unresolved).
-        var splitClosure = [[Int32]?](repeating: nil, count: n)
+        // accepts[set * classes + class]: whether the NFA's unit set holds that class (flat, so the
+        // inner loops read one array).
+        var accepts = [Bool](repeating: false, count: nfa.sets.count * classes)
+        for (k, set) in nfa.sets.enumerated() {
+            let row = classMap.membership[classMap.rows[set]!]
+            for c in 0..<classes where row[c] { accepts[k * classes + c] = true }
+        }
+        // Split closures, computed once per NFA state (assertions stay in the set, unresolved),
+        // kept flat: closure of s = closure[closureAt[s]..<closureAt[s + 1]].
         var mark = [Int](repeating: 0, count: n)
         var gen = 0
-        func closureOf(_ s: Int) -> [Int32] {
-            if let c = splitClosure[s] { return c }
+        var closure: [Int32] = []
+        var closureAt = [Int](repeating: 0, count: n + 1)
+        var stack: [Int] = []
+        for s in 0..<n {
             gen += 1
-            var out: [Int32] = []
-            var stack = [s]
+            closureAt[s] = closure.count
+            stack.append(s)
             while let x = stack.popLast() {
                 if mark[x] == gen { continue }
                 mark[x] = gen
-                if case .split(let xs) = nfa.states[x] { stack += xs } else { out.append(Int32(x)) }
+                if case .split(let xs) = nfa.states[x] { stack += xs } else { closure.append(Int32(x)) }
             }
-            splitClosure[s] = out
-            return out
         }
-        for s in 0..<n { _ = closureOf(s) }
+        closureAt[n] = closure.count
         var startSet: [Int32] = []
         do {
             gen += 1
-            for st in nfa.starts { for x in splitClosure[st]! where mark[Int(x)] != gen { mark[Int(x)] = gen; startSet.append(x) } }
+            for st in nfa.starts { for x in closure[closureAt[st]..<closureAt[st + 1]] where mark[Int(x)] != gen { mark[Int(x)] = gen; startSet.append(x) } }
             startSet.sort()
         }
         var keys: [Key] = [Key(set: [], prevWord: false, atStart: false)]   // state 0: dead
         // State 0 is dead; unanchored automata never die, so its key stays free for the idle state.
         var index: [Key: Int] = unanchored ? [:] : [keys[0]: 0]
-        trans = Array(repeating: 0, count: classes)
-        out = Array(repeating: 0, count: classes)
-        finalOut = [0]
+        var trans: [Int32] = Array(repeating: 0, count: classes)
+        var out: [Int64] = Array(repeating: 0, count: classes)
+        var finalOut: [Int64] = [0]
         func encode(_ ms: [Int]) -> Int64 {
             if ms.isEmpty { return 0 }
             if unanchored && !firstId { return ms.reduce(Int64(0)) { $0 | (Int64(1) << Int64($1)) } }
@@ -188,29 +220,32 @@ struct DFA {
             if k.set.isEmpty && !unanchored { return 0 }
             if keys.count >= budget { throw AutomatonTooLarge(states: keys.count, limit: budget) }
             keys.append(k); index[k] = keys.count - 1
-            trans += Array(repeating: 0, count: classes)
-            out += Array(repeating: 0, count: classes)
+            trans.append(contentsOf: repeatElement(0, count: classes))
+            out.append(contentsOf: repeatElement(0, count: classes))
             finalOut.append(0)
             return keys.count - 1
         }
-        /// Follows the assertions that hold here; returns the unit states reached and the matches.
-        func resolve(_ set: [Int32], prevWord: Bool, curWord: Bool, atStart: Bool, atEnd: Bool) -> (units: [(set: Int, next: Int)], matches: [Int]) {
+        /// The unit states reached through the assertions that hold here, and the matches.
+        struct Resolved { var sets: [Int] = []; var nexts: [Int] = []; var matches: [Int] = [] }
+        func resolve(_ set: [Int32], prevWord: Bool, curWord: Bool, atStart: Bool, atEnd: Bool) -> Resolved {
             gen += 1
-            var units: [(set: Int, next: Int)] = []
-            var matches: [Int] = []
-            var stack = set.map { Int($0) }
+            var r = Resolved()
+            stack.removeAll(keepingCapacity: true)
+            for x in set { stack.append(Int(x)) }
             while let x = stack.popLast() {
                 if mark[x] == gen { continue }
                 mark[x] = gen
                 switch nfa.states[x] {
                 case .split(let xs): stack += xs
                 case .assert(let a, let nx):
-                    if a.holds(prevWord: prevWord, curWord: curWord, atStart: atStart, atEnd: atEnd) { stack += splitClosure[nx]!.map { Int($0) } }
-                case .match(let id): matches.append(id)
-                case .unit(let set, let nx): units.append((set, nx))
+                    if a.holds(prevWord: prevWord, curWord: curWord, atStart: atStart, atEnd: atEnd) {
+                        for y in closure[closureAt[nx]..<closureAt[nx + 1]] { stack.append(Int(y)) }
+                    }
+                case .match(let id): r.matches.append(id)
+                case .unit(let set, let nx): r.sets.append(set); r.nexts.append(nx)
                 }
             }
-            return (units, matches)
+            return r
         }
         var inStart = [Bool](repeating: false, count: n)
         for x in startSet { inStart[Int(x)] = true }
@@ -223,17 +258,18 @@ struct DFA {
             }
         }
         struct StartMoves { var matches: [Int]; var next: [[Int32]]; var sigId: [Int32] }
-        var startMoves: [String: StartMoves] = [:]
+        var startMoves = [StartMoves?](repeating: nil, count: 16)
         func startMovesFor(prevWord: Bool, curWord: Bool, atStart: Bool, atEnd: Bool) -> StartMoves {
-            let key = "\(prevWord)\(curWord)\(atStart)\(atEnd)"
+            let key = (prevWord ? 8 : 0) | (curWord ? 4 : 0) | (atStart ? 2 : 0) | (atEnd ? 1 : 0)
             if let m = startMoves[key] { return m }
-            let (units, matches) = resolve(startSet, prevWord: prevWord, curWord: curWord, atStart: atStart, atEnd: atEnd)
+            let r = resolve(startSet, prevWord: prevWord, curWord: curWord, atStart: atStart, atEnd: atEnd)
             var next: [[Int32]] = []
             for c in 0..<classes {
                 gen += 1
                 var out: [Int32] = []
-                for u in units where classMap.membership[rowOf[u.set]][c] {
-                    for x in splitClosure[u.next]! where mark[Int(x)] != gen { mark[Int(x)] = gen; out.append(x) }
+                for (k, set) in r.sets.enumerated() where accepts[set * classes + c] {
+                    let nx = r.nexts[k]
+                    for x in closure[closureAt[nx]..<closureAt[nx + 1]] where mark[Int(x)] != gen { mark[Int(x)] = gen; out.append(x) }
                 }
                 next.append(out)
             }
@@ -242,7 +278,7 @@ struct DFA {
                 if let i = ids[nx] { return i }
                 let i = Int32(ids.count); ids[nx] = i; return i
             }
-            let m = StartMoves(matches: matches, next: next, sigId: sigId)
+            let m = StartMoves(matches: r.matches, next: next, sigId: sigId)
             startMoves[key] = m
             return m
         }
@@ -256,13 +292,15 @@ struct DFA {
                 startMovesFor(prevWord: pw, curWord: cw, atStart: st, atEnd: false).sigId } } } : []
             for c in 0..<classes {
                 var key: [Int32] = [classMap.isWord[c] ? 1 : 0]
-                for r in rowOf { key.append(classMap.membership[r][c] ? 1 : 0) }
+                for k in nfa.sets.indices { key.append(accepts[k * classes + c] ? 1 : 0) }
                 for sk in startKeys { key.append(sk[c]) }
                 if let rep = byKey[key] { members[rep].append(c) } else { byKey[key] = c; representatives.append(c); members[c] = [c] }
             }
         }
         var work = 1
         var next: [Int32] = []
+        var sig: [Int32] = []
+        var seen: [Signature: (Int32, Int64)] = [:]
         while work < keys.count {
             let k = keys[work]
             var endMatches = resolve(k.set, prevWord: k.prevWord, curWord: false, atStart: k.atStart, atEnd: true).matches
@@ -271,20 +309,20 @@ struct DFA {
             let byWord = [false, true].map { resolve(k.set, prevWord: k.prevWord, curWord: $0, atStart: k.atStart, atEnd: false) }
             let startByWord = unanchored ? [false, true].map { startMovesFor(prevWord: k.prevWord, curWord: $0, atStart: k.atStart, atEnd: false) } : []
             // Classes that every unit state treats alike lead to the same state: compute each once.
-            var seen: [[Int32]: (Int32, Int64)] = [:]
-            var sig: [Int32] = []
+            seen.removeAll(keepingCapacity: true)
             for c in representatives {
                 let curWord = classMap.isWord[c]
-                let units = byWord[curWord ? 1 : 0].units
+                let units = byWord[curWord ? 1 : 0]
                 sig.removeAll(keepingCapacity: true)
                 sig.append(curWord ? 1 : 0)
                 if unanchored { sig.append(startByWord[curWord ? 1 : 0].sigId[c]) }
-                for (ui, u) in units.enumerated() where classMap.membership[rowOf[u.set]][c] { sig.append(Int32(ui)) }
-                if let hit = seen[sig] {
+                for (ui, set) in units.sets.enumerated() where accepts[set * classes + c] { sig.append(Int32(ui)) }
+                let signature = Signature(sig)
+                if let hit = seen[signature] {
                     for m in members[c] { trans[work * classes + m] = hit.0; out[work * classes + m] = hit.1 }
                     continue
                 }
-                var matches = byWord[curWord ? 1 : 0].matches
+                var matches = units.matches
                 gen += 1
                 next.removeAll(keepingCapacity: true)
                 if unanchored {
@@ -292,18 +330,22 @@ struct DFA {
                     matches += sm.matches
                     for x in sm.next[c] where mark[Int(x)] != gen { mark[Int(x)] = gen; next.append(x) }
                 }
-                for u in units where classMap.membership[rowOf[u.set]][c] {
-                    for x in splitClosure[u.next]! where mark[Int(x)] != gen { mark[Int(x)] = gen; next.append(x) }
+                for (ui, set) in units.sets.enumerated() where accepts[set * classes + c] {
+                    let nx = units.nexts[ui]
+                    for x in closure[closureAt[nx]..<closureAt[nx + 1]] where mark[Int(x)] != gen { mark[Int(x)] = gen; next.append(x) }
                 }
                 if unanchored { next.removeAll { inStart[Int($0)] } }
                 next.sort()
                 let target = try intern(Key(set: next, prevWord: curWord, atStart: false))
                 let o = encode(matches)
                 for m in members[c] { trans[work * classes + m] = Int32(target); out[work * classes + m] = o }
-                seen[sig] = (Int32(target), o)
+                seen[signature] = (Int32(target), o)
             }
             work += 1
         }
+        self.trans = trans
+        self.out = out
+        self.finalOut = finalOut
         stateCount = keys.count
     }
 }

@@ -30,7 +30,7 @@ indirect enum Pattern: Hashable {
     case assert(Assertion)
 
     /// A checked regex, read through a case mapping chain (`lower(upper(x))` → [upper, lower]).
-    static func regex(_ n: RegexNode, through maps: [(UInt32) -> UInt32]) -> Pattern {
+    static func regex(_ n: RegexNode, through maps: [CaseMap]) -> Pattern {
         func set(_ s: UnitSet) -> Pattern { .set(maps.reversed().reduce(s) { $0.preimage($1) }) }
         switch n {
         case .empty: return .empty
@@ -48,7 +48,7 @@ indirect enum Pattern: Hashable {
     }
 
     /// A literal keyword (UTF-8 bytes) as a sequence of units.
-    static func literal(_ bytes: [UInt8], through maps: [(UInt32) -> UInt32]) -> Pattern {
+    static func literal(_ bytes: [UInt8], through maps: [CaseMap]) -> Pattern {
         let units = TextSemantics.units(bytes).units
         return .concat(units.map { u in .set(maps.reversed().reduce(UnitSet.single(u)) { $0.preimage($1) }) })
     }

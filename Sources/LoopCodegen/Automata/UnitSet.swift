@@ -1,3 +1,4 @@
+import Foundation
 import LoopSema
 
 /// A set of units (Unicode scalars, plus `TextSemantics.invalidBase + byte` for invalid bytes)
@@ -49,16 +50,7 @@ struct UnitSet: Hashable {
     static let caseLimit: UInt32 = 0x500
 
     /// Units whose image under `map` lies in this set.
-    func preimage(_ map: (UInt32) -> UInt32) -> UnitSet {
-        var rs: [ClosedRange<UInt32>] = []
-        for r in ranges where r.upperBound >= UnitSet.caseLimit { rs.append(max(r.lowerBound, UnitSet.caseLimit)...r.upperBound) }
-        var c: UInt32 = 0
-        while c < UnitSet.caseLimit {
-            if contains(map(c)) { rs.append(c...c) }
-            c += 1
-        }
-        return UnitSet(rs)
-    }
+    func preimage(_ map: CaseMap) -> UnitSet { map.preimage(of: self) }
 
     /// The set a regex class accepts, exactly as `CharClass.matches` decides.
     init(_ cc: CharClass) {
@@ -77,7 +69,7 @@ struct UnitSet: Hashable {
         var hit = UnitSet(base)
         if cc.caseInsensitive {
             let items = hit
-            hit = items.union(items.preimage(TextSemantics.lower)).union(items.preimage(TextSemantics.upper))
+            hit = items.union(items.preimage(.lower)).union(items.preimage(.upper))
         }
         self = cc.negated ? hit.complement : hit
     }
@@ -90,4 +82,31 @@ struct UnitSet: Hashable {
         rs.sort { $0.lowerBound < $1.lowerBound }
         return UnitSet(rs)
     }()
+}
+
+/// A case mapping read on the way to a predicate (`lower(x)`, `upper(x)`), with its image table
+/// below `UnitSet.caseLimit` and a memo of the preimages already asked for: a thousand keywords
+/// ask for the same few dozen letters.
+final class CaseMap: @unchecked Sendable {
+    static let lower = CaseMap(TextSemantics.lower)
+    static let upper = CaseMap(TextSemantics.upper)
+
+    private let image: [UInt32]
+    private var memo: [UnitSet: UnitSet] = [:]
+    private let lock = NSLock()
+
+    private init(_ map: (UInt32) -> UInt32) {
+        image = (0..<UnitSet.caseLimit).map(map)
+    }
+
+    func preimage(of set: UnitSet) -> UnitSet {
+        lock.lock(); defer { lock.unlock() }
+        if let hit = memo[set] { return hit }
+        var rs: [ClosedRange<UInt32>] = []
+        for r in set.ranges where r.upperBound >= UnitSet.caseLimit { rs.append(max(r.lowerBound, UnitSet.caseLimit)...r.upperBound) }
+        for (c, m) in image.enumerated() where set.contains(m) { rs.append(UInt32(c)...UInt32(c)) }
+        let result = UnitSet(rs)
+        memo[set] = result
+        return result
+    }
 }

@@ -61,10 +61,12 @@ final class JIT: @unchecked Sendable {
             throw JIT.error(err, "cannot add the module")
         }
         var addr: LLVMOrcExecutorAddress = 0
+        let timer = StageTimer(program.program.name)
         if let err = LLVMOrcLLJITLookup(jit, &addr, "\(prefix)classify_batch") {
             release(trackerLocked: tracker)
             throw JIT.error(err, "cannot find the entry point")
         }
+        timer.mark("machine code and link")
         return (UInt(addr), tracker)
     }
 

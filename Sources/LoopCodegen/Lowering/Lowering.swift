@@ -92,12 +92,15 @@ public final class LoweredProgram {
 
     public init(_ p: TypedProgram) throws {
         program = p
+        let timer = StageTimer(p.name)
         lets = try p.lets.map { try inline($0.value, []) }
         rules = try p.rules.map { try inline($0.condition, []) }
         terms = try p.scores.map { ts in try ts.map { (try inline($0.value, []), try $0.condition.map { try inline($0, []) }) } }
         for e in lets + rules { collect(e) }
         for ts in terms { for t in ts { collect(t.value); if let c = t.condition { collect(c) } } }
+        timer.mark("inline and collect predicates")
         try plan()
+        timer.mark("plan and build automata")
     }
 
     // MARK: inlining
@@ -136,14 +139,14 @@ public final class LoweredProgram {
     func key(_ e: TExpr) -> String { TypedDump.expr(e, program) }
 
     /// The text a predicate reads, with the case mappings applied on the way (in order).
-    func source(of e: TExpr) -> (source: Source, maps: [(UInt32) -> UInt32], key: String)? {
+    func source(of e: TExpr) -> (source: Source, maps: [CaseMap], key: String)? {
         switch e.kind {
         case .field(let i): return (.field(i), [], "field:\(i)")
         case .letRef(let i): return source(of: lets[i])
         case .builtin(let b, let xs) where b == .lower || b == .upper:
             guard let inner = source(of: xs[0]) else { return nil }
             if case .field = inner.source {
-                return (inner.source, inner.maps + [b == .lower ? TextSemantics.lower : TextSemantics.upper], inner.key)
+                return (inner.source, inner.maps + [b == .lower ? CaseMap.lower : CaseMap.upper], inner.key)
             }
             return (.computed(e), [], "computed:" + key(e))
         case .literal: return nil
@@ -409,7 +412,14 @@ public final class LoweredProgram {
         }
         // An NFA simulation indexes classes by its own sets, so it keeps a class map of its own.
         let map = asNFA ? ClassMap(sets: nfa.sets) : cm
-        let dfa = asNFA ? nil : try build(nfa, map, unanchored: true, budget: budget)
+        // A group whose members' automata are built already is their product (cheap, and the
+        // same automaton as a subset construction over the whole group).
+        let parts = group.count > 1 ? group.compactMap { scanCache[[$0]]?.0.dfa } : []
+        let dfa: DFA?
+        if asNFA { dfa = nil }
+        else if parts.count == group.count {
+            dfa = try product(parts, bitOffsets: bitsOf.map { $0.first ?? 0 }, budget: budget)
+        } else { dfa = try build(nfa, map, unanchored: true, budget: budget) }
         let result = (ScanPlan(source: source, dfa: dfa, nfa: nfa, classMap: map, patternCount: bit), bitsOf)
         if !asNFA { scanCache[group] = result }
         return result
@@ -422,9 +432,26 @@ public final class LoweredProgram {
         return plan.states
     }
 
+    func product(_ parts: [DFA], bitOffsets: [Int], budget: Int) throws -> DFA {
+        let timer = StageTimer(program.name)
+        do {
+            let dfa = try DFA(product: parts, bitOffsets: bitOffsets, budget: budget)
+            timer.mark("product of \(parts.count) automata: \(dfa.stateCount) states")
+            return dfa
+        } catch let e as AutomatonTooLarge {
+            timer.mark("product of \(parts.count) automata abandoned at \(e.limit) states")
+            throw CodegenError.tooLarge("a pattern automaton needs more than \(e.limit) states; split large keyword lists or simplify the regexes that read the same text")
+        }
+    }
+
     func build(_ nfa: NFA, _ cm: ClassMap, unanchored: Bool, budget: Int, firstId: Bool = false) throws -> DFA {
-        do { return try DFA(nfa: nfa, classMap: cm, unanchored: unanchored, budget: budget, firstId: firstId) }
-        catch let e as AutomatonTooLarge {
+        let timer = StageTimer(program.name)
+        do {
+            let dfa = try DFA(nfa: nfa, classMap: cm, unanchored: unanchored, budget: budget, firstId: firstId)
+            timer.mark("automaton of \(dfa.stateCount) states (\(nfa.states.count) NFA states, \(cm.count) classes)")
+            return dfa
+        } catch let e as AutomatonTooLarge {
+            timer.mark("automaton abandoned at \(e.limit) states")
             throw CodegenError.tooLarge("a pattern automaton needs more than \(e.limit) states; split large keyword lists or simplify the regexes that read the same text")
         }
     }
