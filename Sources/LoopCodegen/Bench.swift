@@ -73,7 +73,7 @@ public enum Bench {
             let t0 = now()
             // As `loopai run` reads a JSON Lines file.
             if let jit = e as? JITEngine, jit.readsTextFieldsDirectly, RecordReader.resolve(format, path: path) == .jsonl {
-                count = jit.classifyJSONLines(try RecordReader.readBytes(path), column: column).count
+                count = jit.classifyJSONLinesCompact(try RecordReader.readBytes(path), column: column).count
             } else {
                 count = Driver.classify(e, try RecordReader.read(path, format: format), column: column).count
             }

@@ -21,14 +21,65 @@ public enum FastJSONLines {
 
     /// The same, where the last `optional` keys may be missing (their offsets are then -1).
     public static func textSpans(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, keys: [[UInt8]], optional: Int, into out: inout [Int]) -> Bool {
+        var escaped: UInt64 = 0
+        return textSpans(b, start, end, keys: keys, optional: optional, into: &out, escaped: &escaped, allowEscapes: false)
+    }
+
+    /// The same, where a field's string may also hold the simple escapes (`\"`, `\\`, `\/`, `\b`,
+    /// `\f`, `\n`, `\r`, `\t`): bit k of `escaped` is set when key k's span holds one, and the
+    /// caller reads that span through `unescape` (at most 64 keys; `\u` still needs the parser).
+    public static func textSpans(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, keys: [[UInt8]], optional: Int,
+                                 into out: inout [Int], escaped: inout UInt64, allowEscapes: Bool) -> Bool {
         let base = out.count
         for _ in keys { out.append(-1); out.append(-1) }
-        if scan(b, start, end, keys: keys, required: keys.count - optional, out: &out, base: base) { return true }
+        escaped = 0
+        if scan(b, start, end, keys: keys, required: keys.count - optional, out: &out, base: base,
+                escaped: &escaped, allowEscapes: allowEscapes && keys.count <= 64) { return true }
         out.removeSubrange(base...)
         return false
     }
 
-    private static func scan(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, keys: [[UInt8]], required: Int, out: inout [Int], base: Int) -> Bool {
+    /// A field's string value with its simple escapes decoded, as the parser reads it (the span
+    /// was checked by `textSpans`: only simple escapes, no control characters).
+    public static func unescape(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into out: inout [UInt8]) {
+        var i = start
+        while i < end {
+            let c = b[i]
+            if c != 0x5C { out.append(c); i += 1; continue }
+            switch b[i + 1] {
+            case 0x62: out.append(0x08)
+            case 0x66: out.append(0x0C)
+            case 0x6E: out.append(0x0A)
+            case 0x72: out.append(0x0D)
+            case 0x74: out.append(0x09)
+            default: out.append(b[i + 1])   // \" \\ \/
+            }
+            i += 2
+        }
+    }
+
+    /// The first index in `i..<end` whose byte is a quote, a backslash or a control character
+    /// (`end` if none), eight bytes at a time.
+    @inline(__always)
+    static func stringStop(_ b: UnsafeBufferPointer<UInt8>, _ i0: Int, _ end: Int) -> Int {
+        var i = i0
+        let base = UnsafeRawPointer(b.baseAddress!)
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        while i + 8 <= end {
+            let w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            // A byte is flagged when it equals 0x22 or 0x5C, or is below 0x20 (exact for bytes < 0x80;
+            // bytes >= 0x80 are never flagged: `& ~w` masks them).
+            let q = w ^ (ones &* 0x22), s = w ^ (ones &* 0x5C)
+            let hit = ((q &- ones) | (s &- ones) | (w &- ones &* 0x20)) & ~w & highs
+            if hit != 0 { return i + hit.trailingZeroBitCount / 8 }
+            i += 8
+        }
+        while i < end, b[i] != 0x22, b[i] != 0x5C, b[i] >= 0x20 { i += 1 }
+        return i
+    }
+
+    private static func scan(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, keys: [[UInt8]], required: Int, out: inout [Int], base: Int,
+                             escaped: inout UInt64, allowEscapes: Bool) -> Bool {
         var found = 0
         var i = start
         @inline(__always) func ws() { while i < end, b[i] == 0x20 || b[i] == 0x09 || b[i] == 0x0A || b[i] == 0x0D { i += 1 } }
@@ -65,18 +116,19 @@ public enum FastJSONLines {
             if b[i] == 0x22 {
                 let valueStart = i + 1
                 i += 1
-                while i < end, b[i] != 0x22 {
+                while true {
+                    i = stringStop(b, i, end)
+                    guard i < end, b[i] != 0x22 else { break }
                     let c = b[i]
                     if c < 0x20 { return false }
-                    if c == 0x5C {
-                        // An escape: only outside the fields, and only the simple ones.
-                        guard field < 0, i + 1 < end else { return false }
-                        switch b[i + 1] {
-                        case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: i += 2; continue
-                        default: return false
-                        }
+                    // An escape (c is a backslash): in a field only when allowed, and only the simple ones.
+                    guard field < 0 || allowEscapes, i + 1 < end else { return false }
+                    switch b[i + 1] {
+                    case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74:
+                        if field >= 0 { escaped |= 1 << UInt64(field) }
+                        i += 2
+                    default: return false
                     }
-                    i += 1
                 }
                 guard i < end else { return false }
                 if field >= 0 {

@@ -254,6 +254,23 @@ public enum JSONWriter {
         }
     }
 
+    /// `number(x)` as bytes appended to `out`.
+    public static func number(_ x: Double, bytes out: inout [UInt8]) {
+        if x.isFinite, x == x.rounded(), Swift.abs(x) < 1e15 {
+            var v = Int64(x)
+            if v == 0 { out.append(0x30); return }
+            if v < 0 { out.append(0x2D); v = -v }
+            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // up to 24 digits, reversed
+            var n = 0
+            withUnsafeMutableBytes(of: &digits) { d in
+                while v > 0 { d[n] = UInt8(0x30 + v % 10); v /= 10; n += 1 }
+                for k in stride(from: n - 1, through: 0, by: -1) { out.append(d[k]) }
+            }
+            return
+        }
+        out += number(x).utf8
+    }
+
     public static func number(_ x: Double) -> String {
         if !x.isFinite { return "null" }
         if x == x.rounded(), Swift.abs(x) < 1e15 { return String(Int64(x)) }

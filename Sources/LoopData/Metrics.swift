@@ -98,3 +98,48 @@ public func decisionJSON(_ d: Decision, program p: TypedProgram, line: Int?) -> 
     }
     return .object(kv)
 }
+
+/// Writes the lines of `decisionJSON` straight as bytes, the same text (a test compares them),
+/// without building a JSON value per decision: `loopai run` writes millions of these. Labels,
+/// rule names and score keys are escaped once.
+public struct DecisionLineWriter {
+    private let labels: [[UInt8]]      // `,"label":"ham","confidence":` per label
+    private let rules: [[UInt8]]       // `,"decided_by":"rule:NAME"` per rule
+    private let scoreKeys: [[UInt8]]   // `"ham":` per label
+    private let score = Array(#","decided_by":"score","scores":{"#.utf8)
+    private let otherwise = Array(#","decided_by":"otherwise""#.utf8)
+
+    public init(program p: TypedProgram) {
+        func quoted(_ s: String) -> [UInt8] { var b: [UInt8] = []; JSONWriter.string(Array(s.utf8), bytes: &b); return b }
+        labels = p.labels.map { Array(#","label":"#.utf8) + quoted($0) + Array(#","confidence":"#.utf8) }
+        rules = p.rules.map { Array(#","decided_by":"#.utf8) + quoted("rule:" + $0.name) }
+        scoreKeys = p.labels.map { quoted($0) + [0x3A] }
+    }
+
+    /// One decision as `decisionJSON(d, program:, line:)` writes it, with its newline.
+    public func write(line: Int, label: Int, confidence: Double, decidedBy: DecidedBy, scores: UnsafeBufferPointer<Double>, into out: inout [UInt8]) {
+        out += Array(#"{"line":"#.utf8)
+        JSONWriter.number(Double(line), bytes: &out)
+        // The leading comma of `labels[label]` follows the line number.
+        out += labels[label]
+        JSONWriter.number(confidence, bytes: &out)
+        switch decidedBy {
+        case .rule(let r): out += rules[r]
+        case .otherwise: out += otherwise
+        case .score:
+            out += score
+            for (k, key) in scoreKeys.enumerated() {
+                if k > 0 { out.append(0x2C) }
+                out += key
+                JSONWriter.number(scores[k], bytes: &out)
+            }
+            out.append(0x7D)
+        }
+        out.append(0x7D)
+        out.append(0x0A)
+    }
+
+    public func write(line: Int, _ d: Decision, into out: inout [UInt8]) {
+        d.scores.withUnsafeBufferPointer { write(line: line, label: d.label, confidence: d.confidence, decidedBy: d.decidedBy, scores: $0, into: &out) }
+    }
+}

@@ -38,6 +38,35 @@ struct Output {
     }
 }
 
+/// Standard output as bytes, written in 64 KiB pieces (`loopai run` writes millions of lines).
+struct ByteOutput {
+    var buf: [UInt8] = []
+
+    mutating func flushIfFull() { if buf.count > 1 << 16 { flush() } }
+
+    /// A record that could not be classified: its line and the reason.
+    mutating func error(line: Int, _ err: InputError) {
+        JSONWriter.write(.object([("line", .number(Double(line))), ("error", JSON(err.message))]), bytes: &buf)
+        buf.append(0x0A)
+        flushIfFull()
+    }
+
+    mutating func flush() {
+        var written = 0
+        while written < buf.count {
+            let n = buf.withUnsafeBytes { Glibc.write(1, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EPIPE { exit(0) }   // the reader has all it wanted (`loopai run … | head`)
+                printErr("error: cannot write the output: \(String(cString: strerror(errno)))")
+                exit(2)
+            }
+            written += n
+        }
+        buf.removeAll(keepingCapacity: true)
+    }
+}
+
 enum Main {
     static func run() -> Never {
         do {

@@ -34,19 +34,27 @@ struct Run: ParsableCommand {
             return try streamStandardInput(p, format: format, engine: try makeEngine(engine, p))
         }
         let e = try makeEngine(engine, p)
-        let outcomes: [Driver.Outcome]
+        let writer = DecisionLineWriter(program: p)
+        var out = ByteOutput()
+        let total: Int, errors: Int
         if let jit = e as? JITEngine, jit.readsTextFieldsDirectly, format == .jsonl {
-            // The native path reads the records' text fields straight from the file's bytes.
-            outcomes = jit.classifyJSONLines(try wrapIO { try RecordReader.readBytes(input) }, column: inputOptions.column)
+            // The native path reads the records' text fields straight from the file's bytes and
+            // its answers are written as they come out of the native code.
+            let results = jit.classifyJSONLinesCompact(try wrapIO { try RecordReader.readBytes(input) }, column: inputOptions.column)
+            results.forEach(answer: { line, label, confidence, by, scores in
+                writer.write(line: line, label: label, confidence: confidence, decidedBy: by, scores: scores, into: &out.buf)
+                out.flushIfFull()
+            }, error: { line, err in out.error(line: line, err) })
+            total = results.count; errors = results.errors
         } else {
             let records = try wrapIO { try RecordReader.read(input, format: inputOptions.inputFormat) }
-            outcomes = Driver.classify(e, records, column: inputOptions.column, progress: Progress("run", total: records.count))
+            let outcomes = Driver.classify(e, records, column: inputOptions.column, progress: Progress("run", total: records.count))
+            errors = Self.write(outcomes, writer, to: &out)
+            total = outcomes.count
         }
-        var out = Output()
-        let errors = Self.write(outcomes, program: p, to: &out)
         out.flush()
         if errors > 0 {
-            printErr("\(errors) of \(outcomes.count) records could not be classified")
+            printErr("\(errors) of \(total) records could not be classified")
             throw ExitCode(1)
         }
     }
@@ -54,14 +62,12 @@ struct Run: ParsableCommand {
 
 extension Run {
     /// One JSON line per outcome (the answer, or the record's error); returns the errors.
-    static func write(_ outcomes: [Driver.Outcome], program p: TypedProgram, to out: inout Output) -> Int {
+    static func write(_ outcomes: [Driver.Outcome], _ writer: DecisionLineWriter, to out: inout ByteOutput) -> Int {
         var errors = 0
         for o in outcomes {
             switch o.result {
-            case .success(let d): out.line(JSONWriter.string(decisionJSON(d, program: p, line: o.line)))
-            case .failure(let err):
-                errors += 1
-                out.line(JSONWriter.string(.object([("line", .number(Double(o.line))), ("error", JSON(err.message))])))
+            case .success(let d): writer.write(line: o.line, d, into: &out.buf); out.flushIfFull()
+            case .failure(let err): errors += 1; out.error(line: o.line, err)
             }
         }
         return errors
@@ -74,7 +80,8 @@ extension Run {
         var lineNumber = 0
         var errors = 0, total = 0
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        var out = Output()
+        var out = ByteOutput()
+        let writer = DecisionLineWriter(program: p)
         func emit(_ lines: [[UInt8]]) {
             var records: [InputRecord] = []
             for var l in lines {
@@ -88,7 +95,7 @@ extension Run {
             }
             let outcomes = Driver.classify(e, records, column: inputOptions.column)
             total += outcomes.count
-            errors += Self.write(outcomes, program: p, to: &out)
+            errors += Self.write(outcomes, writer, to: &out)
             out.flush()
         }
         while true {

@@ -22,6 +22,24 @@ final class FastJSONLinesTests: XCTestCase {
         let fast = e.classifyJSONLines(bytes, column: column)
         let slow = Driver.classify(e, try RecordReader.parse(bytes, format: .jsonl, name: "t"), column: column)
         XCTAssertEqual(fast.count, slow.count, file: file, line: line)
+        // What `loopai run` writes from the compact answers is what `decisionJSON` says of the
+        // full path's decisions, byte for byte (scores and number formatting included).
+        let writer = DecisionLineWriter(program: e.program)
+        var written: [UInt8] = []
+        e.classifyJSONLinesCompact(bytes, column: column).forEach(answer: { l, label, confidence, by, scores in
+            writer.write(line: l, label: label, confidence: confidence, decidedBy: by, scores: scores, into: &written)
+        }, error: { l, err in
+            JSONWriter.write(.object([("line", .number(Double(l))), ("error", JSON(err.message))]), bytes: &written); written.append(0x0A)
+        })
+        var expected: [UInt8] = []
+        for o in slow {
+            switch o.result {
+            case .success(let d): JSONWriter.write(decisionJSON(d, program: e.program, line: o.line), bytes: &expected)
+            case .failure(let err): JSONWriter.write(.object([("line", .number(Double(o.line))), ("error", JSON(err.message))]), bytes: &expected)
+            }
+            expected.append(0x0A)
+        }
+        XCTAssertEqual(String(decoding: written, as: UTF8.self), String(decoding: expected, as: UTF8.self), file: file, line: line)
         for (a, b) in zip(fast, slow) {
             XCTAssertEqual(a.line, b.line, file: file, line: line)
             switch (a.result, b.result) {
