@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(name: "LoopStoreTests", dependencies: ["LoopStore", "LoopStorePostgres", "LoopData", "TestSupport"]),
         .testTarget(name: "LoopRuntimeTests", dependencies: ["LoopRuntime", "LoopStore", "LoopTask", "LoopData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LoopData", "loopai", "TestSupport"]),
-        .testTarget(name: "LoopServeTests", dependencies: ["loopai", "LoopRuntime", "LoopInterpreter", "LoopSema", "LoopStore", "LoopTask", "LoopData", "TestSupport"]),
+        .testTarget(name: "LoopServeTests", dependencies: ["loopai", "LoopServe", "LoopRuntime", "LoopInterpreter", "LoopSema", "LoopStore", "LoopTask", "LoopData", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -61,7 +61,7 @@ public enum FastJSONLines {
     /// The first index in `i..<end` whose byte is a quote, a backslash or a control character
     /// (`end` if none), eight bytes at a time.
     @inline(__always)
-    static func stringStop(_ b: UnsafeBufferPointer<UInt8>, _ i0: Int, _ end: Int) -> Int {
+    public static func stringStop(_ b: UnsafeBufferPointer<UInt8>, _ i0: Int, _ end: Int) -> Int {
         var i = i0
         let base = UnsafeRawPointer(b.baseAddress!)
         let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080

@@ -1,6 +1,6 @@
 /// A small, exact JSON value: strings stay UTF-8 bytes and object keys keep their order, so
 /// records round-trip and output is byte-for-byte deterministic.
-public indirect enum JSON: Equatable, Sendable {
+public enum JSON: Equatable, Sendable {
     case null
     case bool(Bool)
     case number(Double)
@@ -244,11 +244,23 @@ public enum JSONWriter {
         out += Array(s.utf8)
     }
 
-    /// How many bytes `string(v)` has, without building it (ASCII strings are counted directly).
+    /// A Swift string's escaped form as bytes (the same text as for its UTF-8 bytes).
+    public static func string(_ s: String, bytes out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { u in
+            // A String is valid UTF-8: only quotes, backslashes and control characters need escapes.
+            if !u.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+                out.append(0x22); out.append(contentsOf: u); out.append(0x22)
+            } else { string(Array(u), bytes: &out) }
+        }
+    }
+
+    /// How many bytes `string(v)` has, without building it (strings of valid UTF-8 are counted
+    /// directly, escapes included).
     public static func length(_ v: JSON) -> Int {
         switch v {
         case .string(let b):
-            if !b.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 >= 0x80 }) { return b.count + 2 }
+            if let n = escapedLength(b) { return n }
             return string(v).utf8.count
         default: return string(v).utf8.count
         }
@@ -269,6 +281,51 @@ public enum JSONWriter {
             return
         }
         out += number(x).utf8
+    }
+
+    /// The length of a string's escaped form (quotes included) when it is valid UTF-8; nil
+    /// otherwise (invalid bytes become U+FFFD, which `string` works out).
+    static func escapedLength(_ b: [UInt8]) -> Int? {
+        var n = 2, i = 0
+        let count = b.count
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        return b.withUnsafeBytes { raw -> Int? in
+        while i < count {
+            // Eight plain ASCII bytes at a time (no quote, backslash, control character or high bit).
+            if i + 8 <= count {
+                let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let q = w ^ (ones &* 0x22), s = w ^ (ones &* 0x5C)
+                if (((q &- ones) | (s &- ones) | (w &- ones &* 0x20)) & ~w & highs) | (w & highs) == 0 { n += 8; i += 8; continue }
+            }
+            let c = b[i]
+            if c < 0x80 {
+                switch c {
+                case 0x22, 0x5C, 0x0A, 0x0D, 0x09: n += 2
+                case 0..<0x20: n += 6
+                default: n += 1
+                }
+                i += 1
+                continue
+            }
+            // A multi-byte sequence: exactly what String(validating:) accepts, or nil.
+            let len: Int, lo: UInt8, hi: UInt8
+            switch c {
+            case 0xC2...0xDF: len = 2; lo = 0x80; hi = 0xBF
+            case 0xE0: len = 3; lo = 0xA0; hi = 0xBF
+            case 0xE1...0xEC, 0xEE, 0xEF: len = 3; lo = 0x80; hi = 0xBF
+            case 0xED: len = 3; lo = 0x80; hi = 0x9F
+            case 0xF0: len = 4; lo = 0x90; hi = 0xBF
+            case 0xF1...0xF3: len = 4; lo = 0x80; hi = 0xBF
+            case 0xF4: len = 4; lo = 0x80; hi = 0x8F
+            default: return nil
+            }
+            guard i + len <= count, b[i + 1] >= lo, b[i + 1] <= hi else { return nil }
+            for k in 2..<max(len, 2) where b[i + k] < 0x80 || b[i + k] > 0xBF { return nil }
+            n += len
+            i += len
+        }
+        return n
+        }
     }
 
     public static func number(_ x: Double) -> String {

@@ -11,9 +11,11 @@ enum BatchBody {
         /// Skips a string (escapes allowed), returning false at its end's absence.
         func skipString() -> Bool {
             i += 1
-            while i < end, b[i] != 0x22 {
+            while true {
+                i = FastJSONLines.stringStop(b, i, end)   // a quote, a backslash or a control character
+                guard i < end, b[i] != 0x22 else { break }
                 if b[i] < 0x20 { return false }
-                i += b[i] == 0x5C ? 2 : 1
+                i += 2
             }
             guard i < end else { return false }
             i += 1

@@ -16,9 +16,13 @@ public final class LoopServer: Sendable {
     let adminToken: String?
     let clientToken: String?
     let log: @Sendable (String) -> Void
-    /// Ids for requests that come without one: a per-process prefix and a counter.
-    let idPrefix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    /// Ids for requests that come without one: a per-process prefix of 8 characters and a
+    /// counter, both in base 36 (`k3x9a0pq-1a`): up to 15 bytes, which Swift keeps without
+    /// allocating, until the counter passes 2 billion.
+    let idPrefix = String(UInt64.random(in: 78_364_164_096..<2_821_109_907_456), radix: 36)   // 36^7 ..< 36^8
     let idCounter = Locked(0)
+
+    func madeId(_ n: Int) -> String { idPrefix + "-" + String(n, radix: 36) }
 
     /// Runs Swift concurrency on the NIO event loops, so a request does not hop between threads.
     /// Call once, before any task starts (`loopai serve` does).
@@ -144,7 +148,7 @@ public final class LoopServer: Sendable {
                     }
                     batch = prepareBatch(t, inputs)
                 }
-                let response = API.json(.object([("answers", .array(answerBatch(t, batch!)))]))
+                let response = API.bytes(answerBatch(t, batch!), type: API.jsonType)
                 metrics.latency(task: t.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0, batch: true)
                 return response
             }
@@ -276,7 +280,7 @@ public final class LoopServer: Sendable {
             key = .id(try requestId(given))
         } else {
             let n = idCounter.withLock { c -> Int in c += 1; return c }
-            key = .id("\(idPrefix)-\(n)")
+            key = .id(madeId(n))
         }
         let record = body.removing(["id"])
         var input = record
@@ -328,11 +332,18 @@ public final class LoopServer: Sendable {
             guard let ranges = BatchBody.inputRanges(b), ranges.count <= config.maxBatch else { return false }
             offs.reserveCapacity(ranges.count * nk * 2)
             var plain: [Bool] = []
+            // Per input, the keys whose strings hold simple escapes (read through `unescape`).
+            var escapes: [UInt64] = []
+            var escaped: UInt64 = 0
             for r in ranges {
-                plain.append(FastJSONLines.textSpans(b, r.lowerBound, r.upperBound, keys: keys, optional: 1, into: &offs))
+                plain.append(FastJSONLines.textSpans(b, r.lowerBound, r.upperBound, keys: keys, optional: 1, into: &offs, escaped: &escaped, allowEscapes: true))
+                escapes.append(escaped)
                 if !plain.last! { for _ in 0..<(2 * nk) { offs.append(-1) } }
             }
             prepared.reserveCapacity(ranges.count)
+            // Ids for the inputs that come without one, taken together (one lock a batch).
+            let unnamed = (0..<ranges.count).filter { plain[$0] && offs[2 * ($0 * nk + nk - 1)] < 0 }.count
+            var nextId = idCounter.withLock { c -> Int in c += unnamed; return c - unnamed }
             for k in 0..<ranges.count {
                 if !plain[k] {
                     guard let element = try? JSONParser.parse(Array(b[ranges[k]])) else { return false }
@@ -341,7 +352,13 @@ public final class LoopServer: Sendable {
                     catch { return false }
                     continue
                 }
-                func text(_ j: Int) -> [UInt8] { Array(b[offs[2 * (k * nk + j)]..<offs[2 * (k * nk + j) + 1]]) }
+                func text(_ j: Int) -> [UInt8] {
+                    let (s, e) = (offs[2 * (k * nk + j)], offs[2 * (k * nk + j) + 1])
+                    guard escapes[k] & (1 << UInt64(j)) != 0 else { return Array(b[s..<e]) }
+                    var t: [UInt8] = []
+                    FastJSONLines.unescape(b, s, e, into: &t)
+                    return t
+                }
                 var record: [(String, JSON)] = []
                 for (j, f) in fields.enumerated() { record.append((f, .string(text(j)))) }
                 if let lf = t.labelField {
@@ -351,7 +368,7 @@ public final class LoopServer: Sendable {
                 }
                 let key: RequestKey
                 if offs[2 * (k * nk + nk - 1)] >= 0 { key = .id(String(decoding: text(nk - 1), as: UTF8.self)) }
-                else { key = .id("\(idPrefix)-\(idCounter.withLock { c -> Int in c += 1; return c })") }
+                else { nextId += 1; key = .id(madeId(nextId)) }
                 let input: JSON = t.spec.isSingleText ? record[0].1 : .object(Array(record.prefix(fields.count)))
                 slots.append(.success(prepared.count))
                 prepared.append((key, input, .object(record)))
@@ -377,20 +394,58 @@ public final class LoopServer: Sendable {
         return (prepared, slots)
     }
 
-    /// The valid inputs answered together; each refusal takes its input's place.
-    func answerBatch(_ t: ServedTask, _ batch: PreparedBatch) -> [JSON] {
+    /// The valid inputs answered together; each refusal takes its input's place. The body
+    /// (`{"answers": [...]}`) is written as bytes, the same text `API.json` writes of it.
+    func answerBatch(_ t: ServedTask, _ batch: PreparedBatch) -> [UInt8] {
         let served = t.runner.serveBatch(batch.prepared)
-        return batch.slots.enumerated().map { i, slot in
-            do {
-                switch slot {
-                case .success(let k): return try answer(t, batch.prepared[k].key, served[k])
-                case .failure(let e): throw e
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + 110 * batch.slots.count)
+        out += AnswerBytes.open
+        // Requests counted once per (version, label, deciding rule) for the batch.
+        var counts: [AnswerKind: Int] = [:]
+        for (i, slot) in batch.slots.enumerated() {
+            if i > 0 { out.append(0x2C) }
+            let refusal: API.Refusal
+            switch slot {
+            case .success(let k):
+                switch served[k].result {
+                case .success(let a):
+                    counts[AnswerKind(version: a.versionId, label: a.label, decidedBy: a.decidedBy), default: 0] += 1
+                    Self.writeAnswer(id: batch.prepared[k].key.text, a, into: &out)
+                    continue
+                case .failure(let e): refusal = API.Refusal(.unprocessableContent, "invalid_input", e.message)
                 }
-            } catch let e as API.Refusal {
-                metrics.error(task: t.name, kind: e.code)
-                return .object([("index", API.int(i)), ("error", .object([("code", JSON(e.code)), ("message", JSON(e.message))]))])
-            } catch { return .null }
+            case .failure(let e): refusal = e
+            }
+            metrics.error(task: t.name, kind: refusal.code)
+            JSONWriter.write(.object([("index", API.int(i)), ("error", .object([("code", JSON(refusal.code)), ("message", JSON(refusal.message))]))]), bytes: &out)
         }
+        out += [0x5D, 0x7D, 0x0A]
+        for (k, n) in counts { metrics.request(task: t.name, version: k.version, label: k.label, decidedBy: k.decidedBy, count: n) }
+        return out
+    }
+
+    struct AnswerKind: Hashable { let version: Int64; let label: String; let decidedBy: String }
+
+    /// `{"id", "label", "confidence", "decided_by", "version"}` as `answer` gives it, as bytes.
+    static func writeAnswer(id: String, _ a: Answer, into out: inout [UInt8]) {
+        out += AnswerBytes.id
+        JSONWriter.string(id, bytes: &out)
+        out += AnswerBytes.label
+        JSONWriter.string(a.label, bytes: &out)
+        out += AnswerBytes.confidence
+        if a.confidence.isFinite { JSONWriter.number(a.confidence, bytes: &out) } else { out += AnswerBytes.null }
+        out += AnswerBytes.decidedBy
+        JSONWriter.string(a.decidedBy, bytes: &out)
+        out += AnswerBytes.version
+        JSONWriter.number(Double(a.versionId), bytes: &out)
+        out.append(0x7D)
+    }
+
+    enum AnswerBytes {
+        static let id = Array(#"{"id":"#.utf8), label = Array(#","label":"#.utf8), confidence = Array(#","confidence":"#.utf8)
+        static let decidedBy = Array(#","decided_by":"#.utf8), version = Array(#","version":"#.utf8), null = Array("null".utf8)
+        static let open = Array(#"{"answers":["#.utf8)
     }
 
     /// What the program sees of a request body: the task's fields, checked for presence and type

@@ -158,28 +158,31 @@ final class WeakRef<T: AnyObject>: @unchecked Sendable {
 /// hash so that keeping one costs no string hashing or copying.
 struct RecentRequests {
     let capacity: Int
-    private var ring: [UInt64?]
+    /// The entries, oldest overwritten first; `index` finds an id's entry by the id's hash.
+    private var ring: [(hash: UInt64, id: String, input: JSON, answer: Answer)?]
     private var next = 0
-    private var byId: [UInt64: (id: String, input: JSON, answer: Answer)] = [:]
+    private var index: [UInt64: Int32] = [:]
 
     init(capacity: Int) {
         self.capacity = max(capacity, 1)
         ring = Array(repeating: nil, count: max(capacity, 1))
-        byId.reserveCapacity(max(capacity, 1))
+        index.reserveCapacity(max(capacity, 1))
     }
 
     mutating func add(_ id: String, input: JSON, answer: Answer) {
         let h = StableHash.fnv1a64(id.utf8)
-        if byId[h] == nil {
-            if let old = ring[next] { byId[old] = nil }
-            ring[next] = h
-            next = (next + 1) % capacity
+        if let at = index[h] {   // the same id again: its latest answer replaces the earlier one
+            ring[Int(at)] = (h, id, input, answer)
+            return
         }
-        byId[h] = (id, input, answer)
+        if let old = ring[next], index[old.hash] == Int32(next) { index[old.hash] = nil }
+        ring[next] = (h, id, input, answer)
+        index[h] = Int32(next)
+        next = (next + 1) % capacity
     }
 
     func get(_ id: String) -> (input: JSON, answer: Answer)? {
-        guard let e = byId[StableHash.fnv1a64(id.utf8)], e.id == id else { return nil }
+        guard let at = index[StableHash.fnv1a64(id.utf8)], let e = ring[Int(at)], e.id == id else { return nil }
         return (e.input, e.answer)
     }
 }

@@ -12,6 +12,8 @@ public final class LoadedProgram: @unchecked Sendable {
     public let program: TypedProgram
     public let engine: ClassifierEngine
     let decoder: RecordDecoder
+    /// `rule:NAME` per rule, then `score` and `otherwise`: made once, shared by every answer.
+    let decidedByTexts: [String]
 
     /// Checks and compiles `source`; throws `ProgramError.check` with the rendered diagnostics.
     public init(versionId: Int64, source: String, name: String = "program.loop") throws {
@@ -23,6 +25,15 @@ public final class LoadedProgram: @unchecked Sendable {
         self.program = p
         self.engine = (try? JITEngine(p)) ?? Interpreter(p)
         self.decoder = RecordDecoder(program: p)
+        self.decidedByTexts = p.rules.map { "rule:" + $0.name } + ["score", "otherwise"]
+    }
+
+    func decidedByText(_ d: Decision) -> String {
+        switch d.decidedBy {
+        case .rule(let r): return decidedByTexts[r]
+        case .score: return decidedByTexts[program.rules.count]
+        case .otherwise: return decidedByTexts[program.rules.count + 1]
+        }
     }
 
     /// Decodes and classifies many inputs with one call into the engine.
@@ -40,7 +51,7 @@ public final class LoadedProgram: @unchecked Sendable {
         return slots.map { s in
             s.map { k in
                 let d = ds[k]
-                return Answer(label: program.labels[d.label], confidence: d.confidence, decidedBy: d.decidedByText(program), versionId: versionId)
+                return Answer(label: program.labels[d.label], confidence: d.confidence, decidedBy: decidedByText(d), versionId: versionId)
             }
         }
     }
@@ -52,7 +63,7 @@ public final class LoadedProgram: @unchecked Sendable {
         case .success(let values):
             let d = engine.classify(values)
             return .success(Answer(label: program.labels[d.label], confidence: d.confidence,
-                                   decidedBy: d.decidedByText(program), versionId: versionId))
+                                   decidedBy: decidedByText(d), versionId: versionId))
         }
     }
 }
