@@ -28,7 +28,7 @@ public enum Codegen {
         if let dataLayout { LLVMSetDataLayout(em.ir.module, dataLayout) }
         em.emitModule()
         timer.mark("emit IR")
-        if let err = em.ir.verify() { throw CodegenError.llvm("generated IR does not verify: \(err)") }
+        if let err = em.ir.verify() { if getenv("LOOPAI_DUMP_BAD_IR") != nil { LLVMDumpModule(em.ir.module) }; throw CodegenError.llvm("generated IR does not verify: \(err)") }
         timer.mark("verify IR")
         try optimize(em.ir.module, level: options.optLevel, tm: tm)
         timer.mark("optimize O\(options.optLevel)")

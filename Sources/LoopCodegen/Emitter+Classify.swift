@@ -64,6 +64,7 @@ extension Emitter {
         scanResults = Array(repeating: ir.i64c(0), count: low.scans.count)
         counterResults = Array(repeating: nil, count: low.counters.count)
         weightedResults = Array(repeating: nil, count: low.scans.count)
+        weightedSums = Array(repeating: nil, count: low.scans.count)
         countArrays = low.scans.indices.map { k -> LLVMValueRef? in
             let mask = countMask(k)
             guard mask != 0 else { return nil }
@@ -94,7 +95,12 @@ extension Emitter {
                 for (j, k) in m.scans.enumerated() { scanResults[k] = ir.load(ir.i64, ir.gep(ir.i64, fbase, [ir.i64c(j)])) }
             }
             for (k, plan) in low.scans.enumerated() where plan.source == si && !plan.shared {
-                if plan.weights != nil {
+                if let rows = plan.rows {
+                    let base = entryArray(ir.f64, rows.sums)
+                    for j in 0..<rows.sums { ir.store(ir.f64c(0), ir.gep(ir.f64, base, [ir.i64c(j)])) }
+                    _ = ir.call(scanFns[k]!.0, scanFns[k]!.1, [value.0, value.1, base])
+                    weightedSums[k] = base
+                } else if plan.weights != nil {
                     weightedResults[k] = ir.call(scanFns[k]!.0, scanFns[k]!.1, [value.0, value.1])
                 } else if plan.dfa == nil {
                     scanResults[k] = ir.call(scanFns[k]!.0, scanFns[k]!.1, [value.0, value.1])

@@ -26,8 +26,22 @@ final class Emitter {
 
     func rt(_ name: String, _ ret: LLVMTypeRef, _ params: [LLVMTypeRef]) -> (LLVMValueRef, LLVMTypeRef) {
         let t = ir.fnType(ret, params)
-        return (ir.declare(name, t), t)
+        let f = ir.declare(name, t)
+        // Helpers that only read their inputs: LLVM may then compute one once for all the
+        // places that ask (`len(text)` in each of 77 score blocks is one call).
+        if let kind = Emitter.pureHelpers[name] { ir.addFunctionAttributes(f, kind == .reads ? ["readonly", "nounwind", "willreturn"] : ["readnone", "nounwind", "willreturn"]) }
+        return (f, t)
     }
+
+    enum Purity { case reads, computes }
+    /// Runtime helpers without side effects: reading their arguments (and the tables they point
+    /// to), or computing from numbers alone (`exp`; its errno is never read). Not `loop_rt_decode`:
+    /// it writes the unit's length through its last argument.
+    static let pureHelpers: [String: Purity] = [
+        "loop_rt_len": .reads, "loop_rt_upper_ratio": .reads, "loop_rt_digit_ratio": .reads, "loop_rt_punct_ratio": .reads,
+        "loop_rt_word_count": .reads, "loop_rt_equal": .reads, "loop_rt_class": .reads,
+        "loop_rt_count": .reads, "loop_rt_exp": .computes,
+    ]
     func rtCall(_ name: String, _ ret: LLVMTypeRef, _ params: [LLVMTypeRef], _ args: [LLVMValueRef]) -> LLVMValueRef {
         let (f, t) = rt(name, ret, params)
         return ir.call(f, t, args)
@@ -50,6 +64,8 @@ final class Emitter {
     var counterResults: [LLVMValueRef?] = []
     var countArrays: [LLVMValueRef?] = []
     var weightedResults: [LLVMValueRef?] = []
+    /// Per scan shared by several word tables: its sums (an array of doubles, filled by the scan).
+    var weightedSums: [LLVMValueRef?] = []
     var sourceValues: [(LLVMValueRef, LLVMValueRef)?] = []
     var letMemo: [EV?] = []
     var allocSlots: [LLVMValueRef] = []
@@ -72,6 +88,16 @@ final class Emitter {
         ir.at(here)
         allocSlots.append(slot)
         return slot
+    }
+
+    /// An array in the entry block (outside any loop the classify function is inlined into).
+    func entryArray(_ element: LLVMTypeRef, _ count: Int) -> LLVMValueRef {
+        let here = ir.currentBlock
+        let first = LLVMGetFirstInstruction(entryBlock)
+        if let first { LLVMPositionBuilderBefore(ir.b, first) } else { ir.at(entryBlock) }
+        let arr = ir.alloca(LLVMArrayType(element, UInt32(count)))
+        ir.at(here)
+        return ir.gep(LLVMArrayType(element, UInt32(count)), arr, [ir.i64c(0), ir.i64c(0)])
     }
 
     func emit(_ e: TExpr) -> EV {
@@ -173,7 +199,10 @@ final class Emitter {
             let fp = low.flags[i]
             let slot = ir.gep(ir.i32, countArrays[fp.scan]!, [ir.i64c(fp.bits[0])])
             return .num(LLVMBuildUIToFP(ir.b, ir.load(ir.i32, slot), ir.f64, ""))
-        case .weighted(let i): return .num(weightedResults[low.weighted[i].scan]!)
+        case .weighted(let i):
+            let w = low.weighted[i]
+            if let slot = w.slot { return .num(ir.load(ir.f64, ir.gep(ir.f64, weightedSums[w.scan]!, [ir.i64c(slot)]))) }
+            return .num(weightedResults[w.scan]!)
         case .flag(let i):
             let fp = low.flags[i]
             let mask = fp.bits.reduce(Int64(0)) { $0 | (Int64(1) << Int64($1)) }
@@ -409,6 +438,7 @@ final class Emitter {
 
     func emitScanFunction(_ k: Int, _ plan: LoweredProgram.ScanPlan) -> (LLVMValueRef, LLVMTypeRef) {
         guard let d = plan.dfa else { return emitNFAScanFunction(k, plan) }
+        if let rows = plan.rows { return emitTablesScanFunction(k, plan, d, rows) }
         let weighted = plan.weights != nil
         let cmask = countMask(k)
         let type = weighted ? ir.fnType(ir.f64, [ir.i8p, ir.i64]) : ir.fnType(ir.i64, [ir.i8p, ir.i64, ir.ptr(ir.i32)])
@@ -461,6 +491,63 @@ final class Emitter {
             ir.ret(ir.or(flags, fo))
         }
         return (f, type)
+    }
+
+    /// `void scanK(ptr, len, double *sums)`: one pass over the text for several word tables; a
+    /// key that ends here adds its row of weights to the sums (which start at zero), in text order.
+    func emitTablesScanFunction(_ k: Int, _ plan: LoweredProgram.ScanPlan, _ d: DFA,
+                                _ rows: (start: [Int32], sum: [Int32], weight: [Double], sums: Int)) -> (LLVMValueRef, LLVMTypeRef) {
+        let type = ir.fnType(ir.void, [ir.i8p, ir.i64, ir.ptr(ir.f64)])
+        let f = ir.function("\(prefix)scan\(k)", type, internal: true)
+        let nc = plan.classMap.count
+        let (trans, out, fin) = packedTables("scan\(k)", d)
+        let classes = classTables("scan\(k)", plan.classMap)
+        let rowStart = ir.constI32s("scan\(k).rowstart", rows.start)
+        let rowSum = ir.constI32s("scan\(k).rowsum", rows.sum)
+        let rowWeight = ir.constF64s("scan\(k).rowweight", rows.weight)
+        let entry = ir.block(f, "entry"), loop = ir.block(f, "loop"), body = ir.block(f, "body")
+        let asciiB = ir.block(f, "ascii"), wide = ir.block(f, "wide"), step = ir.block(f, "step"), done = ir.block(f, "done")
+        let ptr = ir.param(f, 0), len = ir.param(f, 1), sums = ir.param(f, 2)
+        ir.at(entry)
+        let nslot = ir.alloca(ir.i64)
+        ir.br(loop)
+        ir.at(loop)
+        let i = ir.phi(ir.i64, [(ir.i64c(0), entry)])
+        let s = ir.phi(ir.i32, [(ir.i32c(Int(d.start[1])), entry)])   // prevWord = false, atStart = true
+        ir.condBr(ir.icmp(LLVMIntSLT, i, len), body, done)
+        ir.at(body)
+        let (c, n) = emitReadUnit(ptr, len, i, nslot, classes, blocks: (asciiB, wide, step))
+        let e = ir.load(ir.i32, ir.gep(ir.i32, trans, [ir.add(ir.mul(ir.zext(s, ir.i64), ir.i64c(nc)), ir.zext(c, ir.i64))]))
+        let o = ir.load(ir.i64, ir.gep(ir.i64, out, [ir.zext(ir.lshr(e, ir.i32c(20)), ir.i64)]))
+        let ni = ir.add(i, n), ns = ir.and(e, ir.i32c(0xFFFFF))
+        addRow(o, rowStart, rowSum, rowWeight, sums, f)
+        let stepEnd = ir.currentBlock
+        ir.br(loop)
+        ir.addIncoming(i, [(ni, stepEnd)])
+        ir.addIncoming(s, [(ns, stepEnd)])
+        ir.at(done)
+        addRow(ir.load(ir.i64, ir.gep(ir.i64, fin, [ir.zext(s, ir.i64)])), rowStart, rowSum, rowWeight, sums, f)
+        ir.ret(nil)
+        return (f, type)
+    }
+
+    /// When o != 0 (key o - 1 ended here): sums[rowSum[j]] += rowWeight[j] for each j of its row.
+    func addRow(_ o: LLVMValueRef, _ rowStart: LLVMValueRef, _ rowSum: LLVMValueRef, _ rowWeight: LLVMValueRef, _ sums: LLVMValueRef, _ f: LLVMValueRef) {
+        let head = ir.block(f, "row"), each = ir.block(f, "rowadd"), cont = ir.block(f, "rowdone")
+        ir.condBr(ir.icmp(LLVMIntNE, o, ir.i64c(0)), head, cont)
+        ir.at(head)
+        let key = LLVMBuildSub(ir.b, o, ir.i64c(1), "")!
+        let first = ir.zext(ir.load(ir.i32, ir.gep(ir.i32, rowStart, [key])), ir.i64)
+        let end = ir.zext(ir.load(ir.i32, ir.gep(ir.i32, rowStart, [ir.add(key, ir.i64c(1))])), ir.i64)
+        ir.br(each)
+        ir.at(each)
+        let j = ir.phi(ir.i64, [(first, head)])
+        let slot = ir.gep(ir.f64, sums, [ir.zext(ir.load(ir.i32, ir.gep(ir.i32, rowSum, [j])), ir.i64)])
+        ir.store(ir.fadd(ir.load(ir.f64, slot), ir.load(ir.f64, ir.gep(ir.f64, rowWeight, [j]))), slot)
+        let nj = ir.add(j, ir.i64c(1))
+        ir.addIncoming(j, [(nj, each)])
+        ir.condBr(ir.icmp(LLVMIntULT, nj, end), each, cont)
+        ir.at(cont)
     }
 
     /// sum + weights[o - 1] when o != 0 (the key that ended here), else sum; in text order.

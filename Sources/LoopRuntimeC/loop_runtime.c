@@ -342,6 +342,8 @@ const loop_rt_symbol *loop_rt_symbols(int32_t *count) {
         {"loop_rt_equal", (void *)loop_rt_equal}, {"loop_rt_alloc", (void *)loop_rt_alloc},
         {"loop_rt_free", (void *)loop_rt_free}, {"loop_rt_exp", (void *)loop_rt_exp},
         {"loop_rt_count", (void *)loop_rt_count}, {"loop_rt_nfa_scan", (void *)loop_rt_nfa_scan},
+        /* LLVM may turn runs of stores and copies (a row of sums set to zero) into these. */
+        {"memset", (void *)memset}, {"memcpy", (void *)memcpy}, {"memmove", (void *)memmove},
     };
     *count = (int32_t)(sizeof table / sizeof table[0]);
     return table;

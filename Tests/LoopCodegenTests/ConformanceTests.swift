@@ -50,4 +50,5 @@ final class ConformanceTests: XCTestCase {
     func testTextBuiltins() throws { try runCase("text_builtins") }
     func testRegexes() throws { try runCase("regexes") }
     func testRecords() throws { try runCase("records") }
+    func testManyLabels() throws { try runCase("many_labels") }
 }

@@ -107,6 +107,15 @@ final class IR {
         if isInternal { LLVMSetLinkage(f, LLVMInternalLinkage) }
         return f
     }
+    /// Adds function attributes by name (`readonly`, `nounwind`, ...).
+    func addFunctionAttributes(_ f: LLVMValueRef, _ names: [String]) {
+        for n in names {
+            let kind = LLVMGetEnumAttributeKindForName(n, n.utf8.count)
+            guard kind != 0 else { continue }
+            LLVMAddAttributeAtIndex(f, LLVMAttributeIndex(bitPattern: -1), LLVMCreateEnumAttribute(ctx, kind, 0))
+        }
+    }
+
     func declare(_ name: String, _ type: LLVMTypeRef) -> LLVMValueRef {
         if let f = LLVMGetNamedFunction(module, name) { return f }
         return LLVMAddFunction(module, name, type)

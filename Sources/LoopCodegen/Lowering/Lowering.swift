@@ -52,9 +52,15 @@ public final class LoweredProgram {
     }
     struct WeightedPredicate {
         let source: Int
+        /// The case mappings its keys are read through (tables read through the same ones can
+        /// share a scan: a word then matches at most one key of all of them).
+        let maps: [ObjectIdentifier]
+        let words: [[UInt8]]
         let keys: [Pattern]
         let weights: [Double]
         var scan = 0
+        /// In a shared scan: which of its sums this is (nil: the scan is its own).
+        var slot: Int? = nil
     }
     var weighted: [WeightedPredicate] = []
 
@@ -78,6 +84,9 @@ public final class LoweredProgram {
         var states: Int { dfa?.stateCount ?? nfa.states.count }
         /// For a weighted scan: the key weights (the DFA reports key index + 1).
         var weights: [Double]? = nil
+        /// For a scan shared by several word tables: per key (the DFA reports key index + 1),
+        /// the sums it adds to and the weights, as rows (`rowStart[k] ..< rowStart[k + 1]`).
+        var rows: (start: [Int32], sum: [Int32], weight: [Double], sums: Int)? = nil
         /// Runs in one loop with the other shared scans of its source.
         var shared = false
     }
@@ -233,7 +242,8 @@ public final class LoweredProgram {
                 guard case .literal(.table(let t)) = arg.kind else { return }
                 let entries = program.tables[t]
                 if entries.allSatisfy({ LoweredProgram.wordOnly($0.key) }) {
-                    weighted.append(WeightedPredicate(source: si, keys: entries.map { word($0.key) }, weights: entries.map(\.weight)))
+                    weighted.append(WeightedPredicate(source: si, maps: maps.map(ObjectIdentifier.init), words: entries.map(\.key),
+                                                      keys: entries.map { word($0.key) }, weights: entries.map(\.weight)))
                     predicateOf[k] = .weighted(weighted.count - 1)
                 } else {
                     counter(entries.map { word($0.key) }, weights: entries.map(\.weight))
@@ -350,7 +360,36 @@ public final class LoweredProgram {
             let dfaScans = (firstScan..<scans.count).filter { scans[$0].dfa != nil }
             if dfaScans.count > 1 { for k in dfaScans { scans[k].shared = true } }
         }
-        for i in weighted.indices {
+        // Word tables read from the same text through the same mappings share one scan: a word
+        // of the text is at most one of their keys, and its match adds a row of weights, one
+        // per table that holds it; each sum still gets its weights in text order.
+        var groups: [String: [Int]] = [:]
+        for (i, w) in weighted.enumerated() { groups["\(w.source) \(w.maps)", default: []].append(i) }
+        for members in groups.values.sorted(by: { $0[0] < $1[0] }) where members.count > 1 {
+            var keyOf: [[UInt8]: Int] = [:]
+            var keys: [Pattern] = []
+            var entries: [[(sum: Int32, weight: Double)]] = []
+            for (slot, i) in members.enumerated() {
+                weighted[i].slot = slot
+                for (word, (key, weight)) in zip(weighted[i].words, zip(weighted[i].keys, weighted[i].weights)) {
+                    let k: Int
+                    if let known = keyOf[word] { k = known } else { k = keys.count; keyOf[word] = k; keys.append(key); entries.append([]) }
+                    entries[k].append((Int32(slot), weight))
+                }
+            }
+            var nfa = NFA()
+            for (k, p) in keys.enumerated() { nfa.add(p, id: k) }
+            let cm = ClassMap(sets: nfa.sets)
+            let dfa = try build(nfa, cm, unanchored: true, budget: LoweredProgram.stateBudget, firstId: true)
+            var plan = ScanPlan(source: weighted[members[0]].source, dfa: dfa, nfa: nfa, classMap: cm, patternCount: keys.count)
+            var start: [Int32] = [0]
+            for e in entries { start.append(start.last! + Int32(e.count)) }
+            plan.rows = (start, entries.flatMap { $0.map(\.sum) }, entries.flatMap { $0.map(\.weight) }, members.count)
+            for i in members { weighted[i].scan = scans.count }
+            scans.append(plan)
+            totalStates += dfa.stateCount
+        }
+        for i in weighted.indices where weighted[i].slot == nil {
             var nfa = NFA()
             for (k, p) in weighted[i].keys.enumerated() { nfa.add(p, id: k) }
             let cm = ClassMap(sets: nfa.sets)
@@ -474,7 +513,7 @@ public final class LoweredProgram {
             switch ref {
             case .flag(let i): s += "  flag#\(i) scan#\(flags[i].scan) bits \(flags[i].bits)\(flags[i].all ? " (all)" : "")  \(k)\n"
             case .counted(let i): s += "  counted#\(i) scan#\(flags[i].scan) bit \(flags[i].bits)  \(k)\n"
-            case .weighted(let i): s += "  weighted#\(i) scan#\(weighted[i].scan) \(weighted[i].keys.count) keys  \(k)\n"
+            case .weighted(let i): s += "  weighted#\(i) scan#\(weighted[i].scan)\(weighted[i].slot.map { " sum \($0)" } ?? "") \(weighted[i].keys.count) keys  \(k)\n"
             case .counter(let i): s += "  counter#\(i) source#\(counters[i].source) \(counters[i].dfa!.stateCount) states  \(k)\n"
             case .constant(let v): s += "  constant \(v)  \(k)\n"
             }
