@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         // Already in the graph through Hummingbird; named for NIOPosix's executor take-over.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // Already in the graph through postgres-nio; named for SHA-256 in a wheel's RECORD.
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .target(name: "LoopDiagnostics"),
@@ -69,8 +71,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: [.swiftLanguageMode(.v6)]),
+        // Packaging compiled programs for other ecosystems: a pip-installable wheel.
+        .target(name: "LoopPackage", dependencies: ["LoopCodegen", "LoopSema", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "loopai", dependencies: [
-            "LoopData", "LoopCodegen", "LoopInduce", "LoopLLM", "LoopTask", "LoopGenerate", "LoopStore", "LoopRuntime", "LoopApp", "LoopServe",
+            "LoopData", "LoopCodegen", "LoopPackage", "LoopInduce", "LoopLLM", "LoopTask", "LoopGenerate", "LoopStore", "LoopRuntime", "LoopApp", "LoopServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "LoopSyntaxTests", dependencies: ["LoopSyntax"]),

@@ -17,5 +17,8 @@ echo "== keyword scaling: 10 vs 1,000 keywords, same program shape, SMS texts"
 python3 Benchmarks/make-keyword-programs.py >/dev/null
 for n in 10 1000; do $PIN "$L" bench "Benchmarks/keywords$n.loop" --input Examples/sms_spam/data.jsonl --engine jit --seconds "$SECONDS_PER"; done
 echo
+echo "== many labels (BANKING77, 77 intents; skipped without ../shared/data)"
+if [[ -f ../shared/data/banking77/train.csv ]]; then bash Benchmarks/many-labels.sh; else echo "  ../shared/data/banking77 is missing"; fi
+echo
 echo "== adversarial inputs"
 bash Benchmarks/adversarial.sh "$L"

@@ -1,11 +1,15 @@
 import ArgumentParser
 import Foundation
 import LoopCodegen
+import LoopPackage
 import LoopData
 import LoopInterpreter
 import LoopSema
 
-extension AOT.Emit: ExpressibleByArgument {}
+/// What `loopai compile` writes: the AOT outputs, or a Python wheel.
+enum CompileEmit: String, CaseIterable, ExpressibleByArgument {
+    case obj, shared, llvm, asm, header, runtime, wheel
+}
 
 struct Compile: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,17 +17,24 @@ struct Compile: ParsableCommand {
         discussion: """
         --emit shared writes a shared library (program + runtime) that C, Python (ctypes) or any FFI can load; \
         --emit header writes its C header (Docs/abi.md). An object (--emit obj) links with the runtime source \
-        written by --emit runtime.
+        written by --emit runtime. --emit wheel writes a pip-installable wheel into the directory -o names: \
+        the library and a Python module named after the program (classify, classify_batch, LABELS, ...).
         """)
 
     @Argument(help: "The program (.loop).")
     var program: String
 
-    @Option(name: .shortAndLong, help: "Output file.")
+    @Option(name: .shortAndLong, help: "Output file (for --emit wheel: the directory the wheel goes into).")
     var output: String
 
-    @Option(help: "What to write: obj, shared, llvm, asm, header or runtime.")
-    var emit: AOT.Emit = .shared
+    @Option(help: "What to write: obj, shared, llvm, asm, header, runtime or wheel.")
+    var emit: CompileEmit = .shared
+
+    @Option(help: "Wheel: the distribution and module name (default: the program's name).")
+    var wheelName: String?
+
+    @Option(help: "Wheel: the version (default: 0.0.0+ the program's hash).")
+    var wheelVersion: String?
 
     @Option(name: .customShort("O"), help: "Optimization level 0-3.")
     var optLevel: Int = 2
@@ -32,7 +43,18 @@ struct Compile: ParsableCommand {
 
     func run() throws {
         let p = try loadProgram(program)
-        do { try AOT.emit(p, kind: emit, to: output, options: Codegen.Options(optLevel: optLevel)) }
+        if emit == .wheel {
+            var options = Wheel.Options(name: wheelName, version: wheelVersion)
+            options.optimization = Codegen.Options(optLevel: optLevel)
+            let path: String
+            do { path = try Wheel.write(p, to: output, options: options) }
+            catch let e as Wheel.Failure { throw CLIError(e.description, code: 2) }
+            catch let e as CodegenError { throw CLIError("\(e)", code: 1) }
+            printErr("wrote \(path) (wheel: pip install it, then `import \(try Wheel.moduleName(wheelName ?? p.name))`)")
+            return
+        }
+        guard wheelName == nil && wheelVersion == nil else { throw CLIError("--wheel-name and --wheel-version go with --emit wheel", code: 2) }
+        do { try AOT.emit(p, kind: AOT.Emit(rawValue: emit.rawValue)!, to: output, options: Codegen.Options(optLevel: optLevel)) }
         catch let e as CodegenError {
             // Writing the output is I/O (2); a program that cannot be compiled is a program error (1).
             if case .llvm(let m) = e, m.hasPrefix("cannot write") { throw CLIError(m, code: 2) }

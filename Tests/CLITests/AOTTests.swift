@@ -2,14 +2,16 @@ import Foundation
 import LoopData
 import XCTest
 
-/// `loopai compile` output loaded from C and from Python (ctypes) gives the interpreter's answers.
+/// `loopai compile` output loaded from C, Python (ctypes), Go (cgo) and Java (JNA) gives the
+/// interpreter's answers.
 final class AOTTests: XCTestCase {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    func shell(_ args: [String], stdin: URL? = nil) throws -> (Int32, String, String) {
+    func shell(_ args: [String], stdin: URL? = nil, environment: [String: String] = [:]) throws -> (Int32, String, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         if let stdin { p.standardInput = try FileHandle(forReadingFrom: stdin) }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
@@ -38,7 +40,7 @@ final class AOTTests: XCTestCase {
         }
     }
 
-    func testSharedLibraryFromCAndPython() throws {
+    func testSharedLibraryFromCPythonGoAndJava() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loopai-aot-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -73,11 +75,35 @@ final class AOTTests: XCTestCase {
         XCTAssertEqual(cStatus, 0, cErr)
         let (pyStatus, pyOut, pyErr) = try shell(["python3", root.appendingPathComponent("Examples/python_ctypes/classify.py").path, lib], stdin: textsURL)
         XCTAssertEqual(pyStatus, 0, pyErr)
-        for (name, got) in [("C", parse(cOut)), ("Python", parse(pyOut))] {
-            XCTAssertEqual(got.count, expected.count, name)
-            let bad = zip(got, expected).enumerated().filter { $0.element.0.0 != $0.element.1.0 || $0.element.0.1 != $0.element.1.1 || $0.element.0.2 != $0.element.1.2 }
-            XCTAssertTrue(bad.isEmpty, "\(name) differs from the interpreter on \(bad.count) texts, first: \(bad.first.map { "\(texts[$0.offset]) → \($0.element.0) vs \($0.element.1)" } ?? "")")
-        }
+        for (name, got) in [("C", parse(cOut)), ("Python", parse(pyOut))] { assertSame(name, got, expected, texts) }
+
+        // Go through cgo, and Java through JNA (Debian's golang-go and libjna-java, installed by
+        // scripts/setup), each classifying in batches of 1,024 with one call per batch.
+        let goExe = dir.appendingPathComponent("classify-go").path
+        let (goBuild, _, goBuildErr) = try shell(["sh", "-c", "cd \"$1\" && go build -o \"$2\" .", "go-build",
+                                                  root.appendingPathComponent("Examples/go_cgo").path, goExe],
+                                                 environment: ["CGO_CFLAGS": "-I\(dir.path)", "CGO_LDFLAGS": "-L\(dir.path) -lprogram -Wl,-rpath,\(dir.path)",
+                                                               "GOCACHE": dir.appendingPathComponent("gocache").path,
+                                                               "GOPATH": dir.appendingPathComponent("gopath").path])
+        XCTAssertEqual(goBuild, 0, goBuildErr)
+        let (goStatus, goOut, goErr) = try shell([goExe], stdin: textsURL)
+        XCTAssertEqual(goStatus, 0, goErr)
+        assertSame("Go", parse(goOut), expected, texts)
+
+        let jna = "/usr/share/java/jna.jar"
+        let (javac, _, javacErr) = try shell(["javac", "-cp", jna, "-d", dir.path, root.appendingPathComponent("Examples/java_jna/Classify.java").path])
+        XCTAssertEqual(javac, 0, javacErr)
+        let (javaStatus, javaOut, javaErr) = try shell(["java", "-cp", "\(jna):\(dir.path)", "Classify", lib], stdin: textsURL)
+        XCTAssertEqual(javaStatus, 0, javaErr)
+        assertSame("Java", parse(javaOut), expected, texts)
+    }
+
+    func assertSame(_ name: String, _ got: [(String, Double, String)], _ expected: [(String, Double, String)], _ texts: [String],
+                    file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(got.count, expected.count, name, file: file, line: line)
+        let bad = zip(got, expected).enumerated().filter { $0.element.0.0 != $0.element.1.0 || $0.element.0.1 != $0.element.1.1 || $0.element.0.2 != $0.element.1.2 }
+        XCTAssertTrue(bad.isEmpty, "\(name) differs from the interpreter on \(bad.count) texts, first: \(bad.first.map { "\(texts[$0.offset]) → \($0.element.0) vs \($0.element.1)" } ?? "")",
+                      file: file, line: line)
     }
 }
 

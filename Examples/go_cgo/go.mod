@@ -1,0 +1,3 @@
+module loopai.example/classify
+
+go 1.19
