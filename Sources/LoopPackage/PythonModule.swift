@@ -48,7 +48,7 @@ enum PythonModule {
         import os as _os
 
         __all__ = ["ABI_VERSION", "PROGRAM_NAME", "PROGRAM_HASH", "LABELS", "RULES", "FIELDS", "InputError", "Result",
-                   "classify", "classify_batch", "classify_series", "classify_array"]
+                   "classify", "classify_batch", "classify_series", "classify_array", "register_duckdb"]
 
         ABI_VERSION = \(abiVersion)
         PROGRAM_NAME = \(literal(p.name))
@@ -211,6 +211,81 @@ enum PythonModule {
                     "confidence": numpy.array([r.confidence for r in rs], dtype=numpy.float64),
                     "decided_by": numpy.array([r.decided_by for r in rs], dtype=object)}
 
+
+        def _arrow_answers(column):
+            \"\"\"A pyarrow string column without nulls, classified in place: the native code reads the
+            column's own buffers (no Python object per row). None when the column is not that.\"\"\"
+            import numpy
+            import pyarrow
+            if isinstance(column, pyarrow.ChunkedArray):
+                column = column.combine_chunks()
+            large = pyarrow.types.is_large_string(column.type) or pyarrow.types.is_large_binary(column.type)
+            if not (large or pyarrow.types.is_string(column.type) or pyarrow.types.is_binary(column.type)) or column.null_count:
+                return None
+            n = len(column)
+            answers = numpy.zeros(n, dtype=[("label", numpy.int32), ("decided_by", numpy.int32), ("confidence", numpy.float64)])
+            if n == 0:
+                return answers
+            _, offsets_buf, data_buf = column.buffers()
+            offsets = numpy.frombuffer(offsets_buf, dtype=numpy.int64 if large else numpy.int32, count=column.offset + n + 1)[column.offset:]
+            base = data_buf.address if data_buf is not None and data_buf.size else 0
+            values = numpy.zeros(n, dtype=[("ptr", numpy.uint64), ("len", numpy.int64), ("number", numpy.float64)])
+            values["ptr"] = numpy.uint64(base) + offsets[:-1].astype(numpy.uint64)
+            values["len"] = numpy.diff(offsets)
+            _lib.loop_classify_batch(values.ctypes.data_as(_ct.POINTER(_Value)), n, answers.ctypes.data_as(_ct.POINTER(_Answer)), None)
+            return answers
+
+
+        def register_duckdb(connection, name=None, output="label"):
+            \"\"\"Registers NAME(fields...) in a DuckDB connection as a scalar function answering the label
+            (output="label"), the confidence ("confidence") or how it was decided ("decided_by"); NAME is the
+            program's name by default. `SELECT sms_spam(text) FROM read_csv('texts.csv')`. With pyarrow
+            installed, a single-text program reads DuckDB's vectors in place; otherwise row by row.\"\"\"
+            import duckdb
+            BOOLEAN, DOUBLE, VARCHAR = (duckdb.sqltype(t) for t in ("BOOLEAN", "DOUBLE", "VARCHAR"))
+            if output not in ("label", "confidence", "decided_by"):
+                raise ValueError("output is label, confidence or decided_by, not %r" % (output,))
+            params = [VARCHAR if kind == "text" else DOUBLE if kind == "number" else BOOLEAN for _, kind in FIELDS]
+            returns = DOUBLE if output == "confidence" else VARCHAR
+            name = name or PROGRAM_NAME
+
+            def from_answers(answers):
+                import numpy
+                import pyarrow
+                if output == "confidence":
+                    return pyarrow.array(answers["confidence"])
+                if output == "label":
+                    return pyarrow.array(numpy.array(LABELS, dtype=object)[answers["label"]], type=pyarrow.string())
+                kinds = numpy.array(["score", "otherwise"] + ["rule:" + r for r in RULES], dtype=object)
+                d = answers["decided_by"]
+                return pyarrow.array(kinds[numpy.where(d >= 0, d + 2, -d - 1)], type=pyarrow.string())
+
+            try:
+                import numpy  # noqa: F401
+                import pyarrow
+            except ImportError:
+                pyarrow = None
+            if pyarrow is not None:
+                def vectorized(*columns):
+                    answers = _arrow_answers(columns[0]) if _SINGLE_TEXT else None
+                    if answers is not None:
+                        return from_answers(answers)
+                    # Row by row; a row with a NULL answers NULL.
+                    rows = [dict(zip(_NAMES, row)) for row in zip(*(c.to_pylist() for c in columns))]
+                    full = [i for i, x in enumerate(rows) if None not in x.values()]
+                    out = [None] * len(rows)
+                    for i, r in zip(full, _run([_record(rows[i]) for i in full])):
+                        out[i] = getattr(r, output)
+                    return pyarrow.array(out, type=pyarrow.float64() if output == "confidence" else pyarrow.string())
+                connection.create_function(name, vectorized, params, returns, type="arrow")
+            else:
+                def one(*values):
+                    if None in values:
+                        return None
+                    return getattr(_run([_record(dict(zip(_NAMES, values)))])[0], output)
+                connection.create_function(name, one, params, returns)
+            return connection
+
         """
     }
 
@@ -241,6 +316,7 @@ enum PythonModule {
         \(single ? "def classify(text: Union[str, bytes]) -> Result: ...\ndef classify_batch(inputs: Iterable[Union[str, bytes, Mapping[str, Any]]]) -> List[Result]: ..." : "def classify(*, \(kw)) -> Result: ...\ndef classify_batch(inputs: Iterable[Mapping[str, Any]]) -> List[Result]: ...")
         def classify_series(series: Any) -> Any: ...
         def classify_array(array: Any) -> Dict[str, Any]: ...
+        def register_duckdb(connection: Any, name: Optional[str] = ..., output: str = ...) -> Any: ...
 
         """
     }

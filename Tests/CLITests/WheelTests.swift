@@ -56,19 +56,20 @@ final class WheelTests: XCTestCase {
         XCTAssertEqual(status, 0, stdout + stderr)
         XCTAssertTrue(stdout.contains("OK 8 threads agree"), stdout)
 
-        // With pandas and NumPy (a virtual environment kept under .build, filled from PyPI once).
+        // With pandas, NumPy and DuckDB (a virtual environment kept under .build, filled from PyPI once).
         let framesVenv = root.appendingPathComponent(".build/venv-wheel").path
         if !FileManager.default.fileExists(atPath: "\(framesVenv)/bin/python") {
             (status, stdout, stderr) = try sh(["python3", "-m", "venv", framesVenv])
             XCTAssertEqual(status, 0, stderr)
         }
-        (status, stdout, stderr) = try sh(["\(framesVenv)/bin/pip", "install", "-q", "--disable-pip-version-check", "numpy", "pandas"])
-        XCTAssertEqual(status, 0, "pandas and numpy from PyPI: " + stdout + stderr)
+        (status, stdout, stderr) = try sh(["\(framesVenv)/bin/pip", "install", "-q", "--disable-pip-version-check", "numpy", "pandas", "duckdb", "pyarrow"])
+        XCTAssertEqual(status, 0, "pandas, numpy, duckdb and pyarrow from PyPI: " + stdout + stderr)
         (status, stdout, stderr) = try sh(["\(framesVenv)/bin/pip", "install", "-q", "--disable-pip-version-check", "--no-index", "--force-reinstall", wheel])
         XCTAssertEqual(status, 0, stdout + stderr)
         (status, stdout, stderr) = try sh(["\(framesVenv)/bin/python", check, "sms_spam", expectedURL.path, textsURL.path, "--frames"])
         XCTAssertEqual(status, 0, stdout + stderr)
         XCTAssertTrue(stdout.contains("OK classify_series"), stdout)
+        XCTAssertTrue(stdout.contains("OK DuckDB"), stdout)
     }
 
     func testAWheelNeedsANameAndAVersionPipAccepts() throws {

@@ -100,5 +100,32 @@ def main():
             fail("classify_array")
         print("OK classify_series (pandas %s) and classify_array (numpy %s)" % (pandas.__version__, numpy.__version__))
 
+        # DuckDB: the program as a scalar function over a CSV file, read in place through Arrow.
+        import csv
+        import duckdb
+        import os
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "texts.csv")
+            with open(path, "w", newline="", encoding="utf-8") as f:
+                w = csv.writer(f, quoting=csv.QUOTE_ALL)
+                w.writerow(["n", "text"])
+                for i, t in enumerate(texts):
+                    w.writerow([i, t])
+            con = duckdb.connect()
+            m.register_duckdb(con)
+            m.register_duckdb(con, name="spam_confidence", output="confidence")
+            m.register_duckdb(con, name="spam_rule", output="decided_by")
+            q = "SELECT n, %s(text), spam_confidence(text), spam_rule(text) FROM read_csv(?, header=true, quote='\"', escape='\"', all_varchar=true) ORDER BY CAST(n AS INTEGER)" % name
+            rows = con.execute(q, [path]).fetchall()
+            if len(rows) != len(texts):
+                fail("duckdb returned %d rows for %d texts" % (len(rows), len(texts)))
+            for (n, label, confidence, rule), e in zip(rows, expected):
+                if (label, confidence, rule) != (e["label"], e["confidence"], e["decided_by"]):
+                    fail("duckdb row %s: %r against %r" % (n, (label, confidence, rule), e))
+            if con.execute("SELECT %s(NULL::VARCHAR), %s('')" % (name, name)).fetchone()[0] is not None:
+                fail("NULL in, not NULL out")
+        print("OK DuckDB %s: %d rows through the scalar function equal the interpreter's" % (duckdb.__version__, len(rows)))
+
 
 main()
