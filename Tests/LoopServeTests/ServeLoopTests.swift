@@ -47,11 +47,12 @@ final class ServeLoopTests: XCTestCase {
         let server = try ServeProcess(["--task", drift + "/task.yaml", "--oracle", "labels:label", "--store", dir.path, "--generator", "induce",
                                        "--commit-interval", "0.05"], environment: ["LOOPAI_ADMIN_TOKEN": Self.token])
         let stream = try jsonLines(drift + "/stream.jsonl")
-        // The stream, then its drifted part again (a debug build makes candidates slowly) until
-        // a candidate is promoted; at most four more rounds.
+        // The stream, then its drifted part again until a candidate is promoted: a debug build on
+        // a busy machine makes candidates slowly, and the rollout advances with the traffic it
+        // sees, so the rounds go on (at most ten) until it has seen enough.
         var records = stream
         var results = send(server, stream, task: "sms_drift", connections: 2)
-        for _ in 0..<4 where (try server.get("/v1/tasks/sms_drift").json?["report"]?["versions_promoted"]?.number ?? 0) < 1 {
+        for _ in 0..<10 where (try server.get("/v1/tasks/sms_drift").json?["report"]?["versions_promoted"]?.number ?? 0) < 1 {
             let more = Array(stream.suffix(2500))
             results += send(server, more, task: "sms_drift", connections: 2, from: records.count)
             records += more
