@@ -189,13 +189,52 @@ enum PythonModule {
             return _run([_record(x) for x in inputs])
 
 
+        def _text_answers(items):
+            \"\"\"Texts classified with one native call and no Python object per answer: the texts are
+            joined into one buffer and NumPy lays out the ABI's values over it. None when an item is
+            not text.\"\"\"
+            import numpy
+            try:
+                encoded = [x.encode("utf-8") if isinstance(x, str) else bytes(x) if isinstance(x, (bytes, bytearray)) else None for x in items]
+            except UnicodeEncodeError:
+                return None
+            if any(e is None for e in encoded):
+                return None
+            n = len(encoded)
+            answers = numpy.zeros(n, dtype=[("label", numpy.int32), ("decided_by", numpy.int32), ("confidence", numpy.float64)])
+            if n == 0:
+                return answers
+            lengths = numpy.fromiter(map(len, encoded), dtype=numpy.int64, count=n)
+            joined = b"".join(encoded) or b"\\0"
+            base = _ct.cast(_ct.c_char_p(joined), _ct.c_void_p).value
+            values = numpy.zeros(n, dtype=[("ptr", numpy.uint64), ("len", numpy.int64), ("number", numpy.float64)])
+            values["ptr"] = numpy.uint64(base) + (numpy.cumsum(lengths) - lengths).astype(numpy.uint64)
+            values["len"] = lengths
+            _lib.loop_classify_batch(values.ctypes.data_as(_ct.POINTER(_Value)), n, answers.ctypes.data_as(_ct.POINTER(_Answer)), None)
+            del joined
+            return answers
+
+
+        def _columns(answers):
+            import numpy
+            kinds = numpy.array(["score", "otherwise"] + ["rule:" + r for r in RULES], dtype=object)
+            d = answers["decided_by"]
+            return (numpy.array(LABELS, dtype=object)[answers["label"]], answers["confidence"].copy(),
+                    kinds[numpy.where(d >= 0, d + 2, -d - 1)])
+
+
         def classify_series(series):
             \"\"\"A pandas Series of inputs -> a DataFrame with columns label, confidence, decided_by (same index).\"\"\"
             try:
                 import pandas
             except ImportError:
                 raise ImportError("classify_series needs pandas (pip install pandas)") from None
-            rs = _run([_record(x) for x in series.tolist()])
+            items = series.tolist()
+            answers = _text_answers(items) if _SINGLE_TEXT else None
+            if answers is not None:
+                label, confidence, decided_by = _columns(answers)
+                return pandas.DataFrame({"label": label, "confidence": confidence, "decided_by": decided_by}, index=series.index)
+            rs = _run([_record(x) for x in items])
             return pandas.DataFrame({"label": [r.label for r in rs], "confidence": [r.confidence for r in rs],
                                      "decided_by": [r.decided_by for r in rs]}, index=series.index)
 
@@ -250,15 +289,11 @@ enum PythonModule {
             name = name or PROGRAM_NAME
 
             def from_answers(answers):
-                import numpy
                 import pyarrow
+                label, confidence, decided_by = _columns(answers)
                 if output == "confidence":
-                    return pyarrow.array(answers["confidence"])
-                if output == "label":
-                    return pyarrow.array(numpy.array(LABELS, dtype=object)[answers["label"]], type=pyarrow.string())
-                kinds = numpy.array(["score", "otherwise"] + ["rule:" + r for r in RULES], dtype=object)
-                d = answers["decided_by"]
-                return pyarrow.array(kinds[numpy.where(d >= 0, d + 2, -d - 1)], type=pyarrow.string())
+                    return pyarrow.array(confidence)
+                return pyarrow.array(label if output == "label" else decided_by, type=pyarrow.string())
 
             try:
                 import numpy  # noqa: F401
