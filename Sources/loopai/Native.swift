@@ -9,7 +9,7 @@ import LoopSema
 /// What `loopai compile` writes: the AOT outputs, or a Python wheel.
 enum CompileEmit: String, CaseIterable, ExpressibleByArgument {
     case obj, shared, llvm, asm, header, runtime, wheel
-    case sparkSQL = "spark-sql"
+    case sparkSQL = "spark-sql", duckdbSQL = "duckdb-sql"
 }
 
 struct Compile: ParsableCommand {
@@ -20,8 +20,8 @@ struct Compile: ParsableCommand {
         --emit header writes its C header (Docs/abi.md). An object (--emit obj) links with the runtime source \
         written by --emit runtime. --emit wheel writes a pip-installable wheel into the directory -o names: \
         the library and a Python module named after the program (classify, classify_batch, LABELS, ...). \
-        --emit spark-sql writes the program as one Spark SQL query (CASE WHEN ... RLIKE ...), for comparing \
-        with what a Spark user would write by hand; programs SQL cannot express are refused.
+        --emit spark-sql (or duckdb-sql) writes the program as one SQL query (CASE WHEN ... RLIKE ...), for \
+        comparing with what a Spark or DuckDB user would write by hand; programs SQL cannot express are refused.
         """)
 
     @Argument(help: "The program (.loop).")
@@ -30,7 +30,7 @@ struct Compile: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output file (for --emit wheel: the directory the wheel goes into).")
     var output: String
 
-    @Option(help: "What to write: obj, shared, llvm, asm, header, runtime, wheel or spark-sql.")
+    @Option(help: "What to write: obj, shared, llvm, asm, header, runtime, wheel, spark-sql or duckdb-sql.")
     var emit: CompileEmit = .shared
 
     @Option(help: "Wheel: the distribution and module name (default: the program's name).")
@@ -57,12 +57,13 @@ struct Compile: ParsableCommand {
             return
         }
         guard wheelName == nil && wheelVersion == nil else { throw CLIError("--wheel-name and --wheel-version go with --emit wheel", code: 2) }
-        if emit == .sparkSQL {
+        if emit == .sparkSQL || emit == .duckdbSQL {
             let sql: String
-            do { sql = try SparkSQL.query(p) } catch let e as SparkSQL.Unsupported { throw CLIError("\(program): \(e.description)", code: 1) }
+            do { sql = try SparkSQL.query(p, dialect: emit == .sparkSQL ? .spark : .duckdb) }
+            catch let e as SparkSQL.Unsupported { throw CLIError("\(program): \(e.description)", code: 1) }
             do { try sql.write(toFile: output, atomically: true, encoding: .utf8) }
             catch { throw CLIError("cannot write \(output): \(error.localizedDescription)", code: 2) }
-            printErr("wrote \(output) (spark-sql)")
+            printErr("wrote \(output) (\(emit.rawValue))")
             return
         }
         do { try AOT.emit(p, kind: AOT.Emit(rawValue: emit.rawValue)!, to: output, options: Codegen.Options(optLevel: optLevel)) }

@@ -70,6 +70,31 @@ final class WheelTests: XCTestCase {
         XCTAssertEqual(status, 0, stdout + stderr)
         XCTAssertTrue(stdout.contains("OK classify_series"), stdout)
         XCTAssertTrue(stdout.contains("OK DuckDB"), stdout)
+
+        // The HDFS program in DuckDB as its wheel and as the SQL derived from it (--emit duckdb-sql).
+        let hdfs = "Examples/hdfs_logs/program.loop"
+        let hdfsDist = dir.appendingPathComponent("hdfs-dist")
+        var c = try CLI.run(["compile", hdfs, "--emit", "wheel", "-o", hdfsDist.path], cwd: root)
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let hdfsWheel = hdfsDist.appendingPathComponent(try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: hdfsDist.path).first)).path
+        (status, stdout, stderr) = try sh(["\(framesVenv)/bin/pip", "install", "-q", "--disable-pip-version-check", "--no-index", "--force-reinstall", hdfsWheel])
+        XCTAssertEqual(status, 0, stdout + stderr)
+        let query = dir.appendingPathComponent("hdfs.sql").path
+        c = try CLI.run(["compile", hdfs, "--emit", "duckdb-sql", "-o", query], cwd: root)
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let logRecords = try RecordReader.read(root.appendingPathComponent("Examples/hdfs_logs/data.jsonl").path, format: .jsonl)
+        let lines = logRecords.compactMap { r -> String? in if case .json(let j) = r.raw { return j["message"]?.string }; return nil }
+        let linesURL = dir.appendingPathComponent("hdfs.txt")
+        try (lines.joined(separator: "\n") + "\n").write(to: linesURL, atomically: true, encoding: .utf8)
+        let hdfsRef = try CLI.run(["run", "--engine", "interp", hdfs, "--input", linesURL.path, "--input-format", "lines"], cwd: root)
+        XCTAssertEqual(hdfsRef.status, 0, hdfsRef.stderr)
+        let labels = try hdfsRef.stdout.split(separator: "\n").map { try JSONParser.parse(String($0))["label"]!.string! }
+        let labelsURL = dir.appendingPathComponent("hdfs-labels.txt")
+        try (labels.joined(separator: "\n") + "\n").write(to: labelsURL, atomically: true, encoding: .utf8)
+        (status, stdout, stderr) = try sh(["\(framesVenv)/bin/python", root.appendingPathComponent("Tests/CLITests/wheel/check_duckdb_sql.py").path,
+                                           "hdfs_logs", query, linesURL.path, labelsURL.path])
+        XCTAssertEqual(status, 0, stdout + stderr)
+        XCTAssertTrue(stdout.contains("agree with the interpreter on 2000 rows"), stdout)
     }
 
     func testAWheelNeedsANameAndAVersionPipAccepts() throws {
