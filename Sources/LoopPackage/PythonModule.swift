@@ -1,3 +1,4 @@
+import LoopCodegen
 import LoopSema
 
 /// The Python side of a wheel: a module named after the program that loads the compiled library
@@ -7,23 +8,8 @@ enum PythonModule {
                                         "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in",
                                         "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with", "yield"]
 
-    /// A Python string literal (JSON's escapes are Python's too for these strings).
-    static func literal(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 || u.value == 0x7F { out += "\\x" + String(repeating: "0", count: u.value < 0x10 ? 1 : 0) + String(u.value, radix: 16) }
-                else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
+    /// A Python string literal.
+    static func literal(_ s: String) -> String { BackslashEscaped.literal(s, quote: "\"") }
 
     static func tuple(_ xs: [String]) -> String { "(" + xs.joined(separator: ", ") + (xs.count == 1 ? ",)" : ")") }
 

@@ -5,22 +5,7 @@ import XCTest
 /// `loopai compile` output loaded from C, Python (ctypes), Go (cgo) and Java (JNA) gives the
 /// interpreter's answers.
 final class AOTTests: XCTestCase {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    func shell(_ args: [String], stdin: URL? = nil, environment: [String: String] = [:]) throws -> (Int32, String, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        if let stdin { p.standardInput = try FileHandle(forReadingFrom: stdin) }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let (o, e) = readBoth(out, err)
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
+    let root = repositoryRoot
 
     /// label and confidence per line from the reference interpreter.
     func reference(_ program: String, _ texts: URL) throws -> [(String, Double, String)] {

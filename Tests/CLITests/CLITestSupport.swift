@@ -1,4 +1,5 @@
 import Foundation
+import LoopData
 import TestSupport
 import XCTest
 
@@ -73,4 +74,49 @@ func readBoth(_ out: Pipe, _ err: Pipe) -> (Data, Data) {
     let e = err.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     return (o.data, e)
+}
+
+/// The repository's root, for tests that run its examples and scripts.
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Runs a command (found on PATH) to its end: status, standard output and standard error.
+func shell(_ args: [String], stdin: URL? = nil, environment: [String: String] = [:]) throws -> (Int32, String, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = args
+    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+    if let stdin { p.standardInput = try FileHandle(forReadingFrom: stdin) }
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let (o, e) = readBoth(out, err)
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+/// Compiles `program` to a wheel in `dir` and installs it into the virtual environment `venv`.
+func installWheel(_ program: String, into venv: String, dir: URL, file: StaticString = #filePath, line: UInt = #line) throws {
+    let dist = dir.appendingPathComponent("dist-\(UUID().uuidString)")
+    let r = try CLI.run(["compile", program, "--emit", "wheel", "-o", dist.path], cwd: repositoryRoot)
+    XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
+    let wheel = dist.appendingPathComponent(try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: dist.path).first, file: file, line: line)).path
+    let (status, out, err) = try shell(["\(venv)/bin/pip", "install", "-q", "--disable-pip-version-check", "--no-index", "--force-reinstall", wheel])
+    XCTAssertEqual(status, 0, out + err, file: file, line: line)
+}
+
+/// The 2,000 HDFS messages of Examples/hdfs_logs one per line, and the interpreter's label for
+/// each, one per line, as files in `dir`.
+func hdfsLinesAndLabels(in dir: URL, file: StaticString = #filePath, line: UInt = #line) throws -> (lines: URL, labels: URL) {
+    let records = try RecordReader.read(repositoryRoot.appendingPathComponent("Examples/hdfs_logs/data.jsonl").path, format: .jsonl)
+    let messages = records.compactMap { r -> String? in if case .json(let j) = r.raw { return j["message"]?.string }; return nil }
+    XCTAssertEqual(messages.count, 2000, file: file, line: line)
+    let linesURL = dir.appendingPathComponent("hdfs-lines.txt")
+    try (messages.joined(separator: "\n") + "\n").write(to: linesURL, atomically: true, encoding: .utf8)
+    let ref = try CLI.run(["run", "--engine", "interp", "Examples/hdfs_logs/program.loop", "--input", linesURL.path, "--input-format", "lines"], cwd: repositoryRoot)
+    XCTAssertEqual(ref.status, 0, ref.stderr, file: file, line: line)
+    let labels = try ref.stdout.split(separator: "\n").map { try JSONParser.parse(String($0))["label"]!.string! }
+    let labelsURL = dir.appendingPathComponent("hdfs-labels.txt")
+    try (labels.joined(separator: "\n") + "\n").write(to: labelsURL, atomically: true, encoding: .utf8)
+    return (linesURL, labelsURL)
 }

@@ -6,21 +6,7 @@ import XCTest
 /// imports with nothing but the standard library, and answers as the interpreter does (batch,
 /// one by one, from 8 threads, pandas and NumPy variants); bad inputs are Python exceptions.
 final class WheelTests: XCTestCase {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    func sh(_ args: [String], stdin: URL? = nil) throws -> (Int32, String, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        if let stdin { p.standardInput = try FileHandle(forReadingFrom: stdin) }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let (o, e) = readBoth(out, err)
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
+    let root = repositoryRoot
 
     func testTheWheelInstallsAndAnswersAsTheInterpreter() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loopai-wheel-\(UUID().uuidString)")
@@ -48,50 +34,37 @@ final class WheelTests: XCTestCase {
 
         // A fresh virtual environment: pip installs the wheel alone (it needs nothing else).
         let venv = dir.appendingPathComponent("venv").path
-        var (status, stdout, stderr) = try sh(["python3", "-m", "venv", venv])
+        var (status, stdout, stderr) = try shell(["python3", "-m", "venv", venv])
         XCTAssertEqual(status, 0, stderr)
-        (status, stdout, stderr) = try sh(["\(venv)/bin/pip", "install", "--no-index", "--disable-pip-version-check", wheel])
+        (status, stdout, stderr) = try shell(["\(venv)/bin/pip", "install", "--no-index", "--disable-pip-version-check", wheel])
         XCTAssertEqual(status, 0, stdout + stderr)
-        (status, stdout, stderr) = try sh(["\(venv)/bin/python", check, "sms_spam", expectedURL.path, textsURL.path])
+        (status, stdout, stderr) = try shell(["\(venv)/bin/python", check, "sms_spam", expectedURL.path, textsURL.path])
         XCTAssertEqual(status, 0, stdout + stderr)
         XCTAssertTrue(stdout.contains("OK 8 threads agree"), stdout)
 
         // With pandas, NumPy and DuckDB (a virtual environment kept under .build, filled from PyPI once).
         let framesVenv = root.appendingPathComponent(".build/venv-wheel").path
         if !FileManager.default.fileExists(atPath: "\(framesVenv)/bin/python") {
-            (status, stdout, stderr) = try sh(["python3", "-m", "venv", framesVenv])
+            (status, stdout, stderr) = try shell(["python3", "-m", "venv", framesVenv])
             XCTAssertEqual(status, 0, stderr)
         }
-        (status, stdout, stderr) = try sh(["\(framesVenv)/bin/pip", "install", "-q", "--disable-pip-version-check", "numpy", "pandas", "duckdb", "pyarrow"])
+        (status, stdout, stderr) = try shell(["\(framesVenv)/bin/pip", "install", "-q", "--disable-pip-version-check", "numpy", "pandas", "duckdb", "pyarrow"])
         XCTAssertEqual(status, 0, "pandas, numpy, duckdb and pyarrow from PyPI: " + stdout + stderr)
-        (status, stdout, stderr) = try sh(["\(framesVenv)/bin/pip", "install", "-q", "--disable-pip-version-check", "--no-index", "--force-reinstall", wheel])
+        (status, stdout, stderr) = try shell(["\(framesVenv)/bin/pip", "install", "-q", "--disable-pip-version-check", "--no-index", "--force-reinstall", wheel])
         XCTAssertEqual(status, 0, stdout + stderr)
-        (status, stdout, stderr) = try sh(["\(framesVenv)/bin/python", check, "sms_spam", expectedURL.path, textsURL.path, "--frames"])
+        (status, stdout, stderr) = try shell(["\(framesVenv)/bin/python", check, "sms_spam", expectedURL.path, textsURL.path, "--frames"])
         XCTAssertEqual(status, 0, stdout + stderr)
         XCTAssertTrue(stdout.contains("OK classify_series"), stdout)
         XCTAssertTrue(stdout.contains("OK DuckDB"), stdout)
 
         // The HDFS program in DuckDB as its wheel and as the SQL derived from it (--emit duckdb-sql).
         let hdfs = "Examples/hdfs_logs/program.loop"
-        let hdfsDist = dir.appendingPathComponent("hdfs-dist")
-        var c = try CLI.run(["compile", hdfs, "--emit", "wheel", "-o", hdfsDist.path], cwd: root)
-        XCTAssertEqual(c.status, 0, c.stderr)
-        let hdfsWheel = hdfsDist.appendingPathComponent(try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: hdfsDist.path).first)).path
-        (status, stdout, stderr) = try sh(["\(framesVenv)/bin/pip", "install", "-q", "--disable-pip-version-check", "--no-index", "--force-reinstall", hdfsWheel])
-        XCTAssertEqual(status, 0, stdout + stderr)
+        try installWheel(hdfs, into: framesVenv, dir: dir)
         let query = dir.appendingPathComponent("hdfs.sql").path
-        c = try CLI.run(["compile", hdfs, "--emit", "duckdb-sql", "-o", query], cwd: root)
+        let c = try CLI.run(["compile", hdfs, "--emit", "duckdb-sql", "-o", query], cwd: root)
         XCTAssertEqual(c.status, 0, c.stderr)
-        let logRecords = try RecordReader.read(root.appendingPathComponent("Examples/hdfs_logs/data.jsonl").path, format: .jsonl)
-        let lines = logRecords.compactMap { r -> String? in if case .json(let j) = r.raw { return j["message"]?.string }; return nil }
-        let linesURL = dir.appendingPathComponent("hdfs.txt")
-        try (lines.joined(separator: "\n") + "\n").write(to: linesURL, atomically: true, encoding: .utf8)
-        let hdfsRef = try CLI.run(["run", "--engine", "interp", hdfs, "--input", linesURL.path, "--input-format", "lines"], cwd: root)
-        XCTAssertEqual(hdfsRef.status, 0, hdfsRef.stderr)
-        let labels = try hdfsRef.stdout.split(separator: "\n").map { try JSONParser.parse(String($0))["label"]!.string! }
-        let labelsURL = dir.appendingPathComponent("hdfs-labels.txt")
-        try (labels.joined(separator: "\n") + "\n").write(to: labelsURL, atomically: true, encoding: .utf8)
-        (status, stdout, stderr) = try sh(["\(framesVenv)/bin/python", root.appendingPathComponent("Tests/CLITests/wheel/check_duckdb_sql.py").path,
+        let (linesURL, labelsURL) = try hdfsLinesAndLabels(in: dir)
+        (status, stdout, stderr) = try shell(["\(framesVenv)/bin/python", root.appendingPathComponent("Tests/CLITests/wheel/check_duckdb_sql.py").path,
                                            "hdfs_logs", query, linesURL.path, labelsURL.path])
         XCTAssertEqual(status, 0, stdout + stderr)
         XCTAssertTrue(stdout.contains("agree with the interpreter on 2000 rows"), stdout)

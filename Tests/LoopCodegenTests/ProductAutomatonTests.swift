@@ -20,14 +20,7 @@ final class ProductAutomatonTests: XCTestCase {
 
     func testAProductIsTheSubsetConstructionOfTheWholeGroup() throws {
         var rng = SystemRandomNumberGenerator()
-        let patterns = try sources.map { Pattern.regex(try regex($0), through: []) }
-        var all = NFA()
-        for p in patterns { all.add(p, id: 0) }
-        let cm = ClassMap(sets: all.sets)
-        let singles = try patterns.map { p -> DFA in
-            var nfa = NFA(); nfa.add(p, id: 0)
-            return try DFA(nfa: nfa, classMap: cm, unanchored: true, budget: 20_000)
-        }
+        let (patterns, cm, singles) = try automata(sources)
         for trial in 0..<40 {
             let size = Int.random(in: 2...5, using: &rng)
             let group = Array(patterns.indices.shuffled(using: &rng).prefix(size))
@@ -44,7 +37,16 @@ final class ProductAutomatonTests: XCTestCase {
     }
 
     func testAProductOverItsBudgetIsGivenUp() throws {
-        let patterns = try [#"\d{4,}[a-z]{3}"#, "[a-z]{2,6}x", "(ab|ba)*c"].map { Pattern.regex(try regex($0), through: []) }
+        let (_, _, singles) = try automata([#"\d{4,}[a-z]{3}"#, "[a-z]{2,6}x", "(ab|ba)*c"])
+        let full = try DFA(product: singles, bitOffsets: [0, 1, 2], budget: 20_000)
+        XCTAssertThrowsError(try DFA(product: singles, bitOffsets: [0, 1, 2], budget: full.stateCount - 1)) { error in
+            XCTAssertEqual((error as? AutomatonTooLarge)?.limit, full.stateCount - 1)
+        }
+    }
+
+    /// The regexes' patterns, one class map for all of them, and each one's own automaton.
+    func automata(_ sources: [String]) throws -> ([Pattern], ClassMap, [DFA]) {
+        let patterns = try sources.map { Pattern.regex(try regex($0), through: []) }
         var all = NFA()
         for p in patterns { all.add(p, id: 0) }
         let cm = ClassMap(sets: all.sets)
@@ -52,10 +54,7 @@ final class ProductAutomatonTests: XCTestCase {
             var nfa = NFA(); nfa.add(p, id: 0)
             return try DFA(nfa: nfa, classMap: cm, unanchored: true, budget: 20_000)
         }
-        let full = try DFA(product: singles, bitOffsets: [0, 1, 2], budget: 20_000)
-        XCTAssertThrowsError(try DFA(product: singles, bitOffsets: [0, 1, 2], budget: full.stateCount - 1)) { error in
-            XCTAssertEqual((error as? AutomatonTooLarge)?.limit, full.stateCount - 1)
-        }
+        return (patterns, cm, singles)
     }
 
     /// The matches reported after each class (and at the end), as the compiled scan reads them.

@@ -100,20 +100,7 @@ public enum SparkSQL {
         func string(_ b: [UInt8]) -> String { string(String(decoding: b, as: UTF8.self)) }
 
         /// A Spark SQL string literal (backslash escapes, as Spark reads them by default).
-        static func sparkString(_ s: String) -> String {
-            var out = "'"
-            for u in s.unicodeScalars {
-                switch u {
-                case "'": out += "\\'"
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                default: out.unicodeScalars.append(u)
-                }
-            }
-            return out + "'"
-        }
+        static func sparkString(_ s: String) -> String { BackslashEscaped.literal(s, quote: "'") }
 
         func unsupported(_ what: String) -> Unsupported { Unsupported(description: "\(what) has no \(dialect == .spark ? "Spark" : "DuckDB") SQL form here (--emit \(dialect == .spark ? "spark-sql" : "duckdb-sql") takes rules and scores over matches, contains, starts_with, ends_with, their _any/_all lists, lower, upper, len and numbers)") }
 
@@ -256,5 +243,26 @@ enum JavaRegex {
         let special: Set<UInt32> = inClass ? Set("\\^-[]&".unicodeScalars.map(\.value)) : Set("\\^$.|?*+()[]{}".unicodeScalars.map(\.value))
         if c >= 0x20, c < 0x7F, !special.contains(c), let u = Unicode.Scalar(c) { return String(Character(u)) }
         return "\\x{" + String(c, radix: 16) + "}"
+    }
+}
+
+/// A string literal in the languages that read backslash escapes (Spark SQL, Python): the quote,
+/// the backslash and control characters escaped (`\n`, `\r`, `\t`, else `\u00XX`).
+public enum BackslashEscaped {
+    public static func literal(_ s: String, quote: Character) -> String {
+        var out = String(quote)
+        for u in s.unicodeScalars {
+            switch u {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if Character(u) == quote { out += "\\" + String(quote) }
+                else if u.value < 0x20 || u.value == 0x7F { out += "\\u00" + (u.value < 0x10 ? "0" : "") + String(u.value, radix: 16) }
+                else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + String(quote)
     }
 }
