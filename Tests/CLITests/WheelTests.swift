@@ -30,7 +30,7 @@ final class WheelTests: XCTestCase {
         XCTAssertEqual(ref.status, 0, ref.stderr)
         let expectedURL = dir.appendingPathComponent("expected.jsonl")
         try ref.stdout.write(to: expectedURL, atomically: true, encoding: .utf8)
-        let check = root.appendingPathComponent("Tests/CLITests/wheel/check_wheel.py").path
+        let check = root.appendingPathComponent("Tests/wheel/check_wheel.py").path
 
         // A fresh virtual environment: pip installs the wheel alone (it needs nothing else).
         let venv = dir.appendingPathComponent("venv").path
@@ -64,7 +64,7 @@ final class WheelTests: XCTestCase {
         let c = try CLI.run(["compile", hdfs, "--emit", "duckdb-sql", "-o", query], cwd: root)
         XCTAssertEqual(c.status, 0, c.stderr)
         let (linesURL, labelsURL) = try hdfsLinesAndLabels(in: dir)
-        (status, stdout, stderr) = try shell(["\(framesVenv)/bin/python", root.appendingPathComponent("Tests/CLITests/wheel/check_duckdb_sql.py").path,
+        (status, stdout, stderr) = try shell(["\(framesVenv)/bin/python", root.appendingPathComponent("Tests/wheel/check_duckdb_sql.py").path,
                                            "hdfs_logs", query, linesURL.path, labelsURL.path])
         XCTAssertEqual(status, 0, stdout + stderr)
         XCTAssertTrue(stdout.contains("agree with the interpreter on 2000 rows"), stdout)
