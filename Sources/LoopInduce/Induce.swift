@@ -386,15 +386,22 @@ struct Model {
 
     mutating func train(rows: [[(Int, Double)]], y: [Int], mask: [[Bool]]?, options: Inducer.Options) {
         let N = rows.count, L = self.L, F = self.F
-        // Flatten: w[l * F + j].
+        // Flatten feature by feature: w[l][j] is W[j * L + l], so the labels of one feature are
+        // contiguous and the loops over them vectorize. Each sum still adds its terms in the
+        // same order as over w[l][j], so the weights come out the same to the last bit.
         var W = [Double](repeating: 0, count: L * F)
-        for l in 0..<L { for j in 0..<F { W[l * F + j] = (mask?[l][j] ?? true) ? w[l][j] : 0 } }
-        let M: [Bool] = mask.map { m in (0..<L * F).map { m[$0 / F][$0 % F] } } ?? [Bool](repeating: true, count: L * F)
+        for l in 0..<L { for j in 0..<F { W[j * L + l] = (mask?[l][j] ?? true) ? w[l][j] : 0 } }
+        let M: [Bool] = mask.map { m in (0..<L * F).map { m[$0 % L][$0 / L] } } ?? [Bool](repeating: true, count: L * F)
         var B = b
         var mW = [Double](repeating: 0, count: L * F), vW = mW, gW = mW
         var mB = [Double](repeating: 0, count: L), vB = mB, gB = mB
-        let idx: [[Int]] = rows.map { $0.map(\.0) }
-        let val: [[Double]] = rows.map { $0.map(\.1) }
+        // The rows as one compressed sparse array (row i is start[i] ..< start[i + 1]), read
+        // through pointers in the loops below: the same operations in the same order as over the
+        // rows themselves, without an array per row to look through.
+        var start = [Int](repeating: 0, count: N + 1)
+        for (i, r) in rows.enumerated() { start[i + 1] = start[i] + r.count }
+        let idx: [Int] = rows.flatMap { $0.map(\.0) }
+        let val: [Double] = rows.flatMap { $0.map(\.1) }
         let beta1 = 0.9, beta2 = 0.999, eps = 1e-8, lr = options.learningRate, lam = options.l2
         let invN = 1.0 / Double(N)
         var s = [Double](repeating: 0, count: L)
@@ -402,26 +409,35 @@ struct Model {
         gW.withUnsafeMutableBufferPointer { gW in
         mW.withUnsafeMutableBufferPointer { mW in
         vW.withUnsafeMutableBufferPointer { vW in
+        s.withUnsafeMutableBufferPointer { s in
+        idx.withUnsafeBufferPointer { idx in
+        val.withUnsafeBufferPointer { val in
+        start.withUnsafeBufferPointer { start in
+        y.withUnsafeBufferPointer { y in
             for t in 1...max(1, options.iterations) {
                 for k in 0..<(L * F) { gW[k] = lam * W[k] }
                 for l in 0..<L { gB[l] = 0 }
                 for i in 0..<N {
-                    let js = idx[i], xs = val[i]
-                    var mx = -Double.infinity
-                    for l in 0..<L {
-                        var z = B[l]
-                        let base = l * F
-                        for q in 0..<js.count { z += W[base + js[q]] * xs[q] }
-                        s[l] = z
-                        if z > mx { mx = z }
+                    let q0 = start[i], q1 = start[i + 1]
+                    for l in 0..<L { s[l] = B[l] }
+                    let sp = s.baseAddress!
+                    for q in q0..<q1 {
+                        let row = W.baseAddress! + idx[q] &* L, x = val[q]
+                        for l in 0..<L { sp[l] += row[l] * x }
                     }
+                    var mx = -Double.infinity
+                    for l in 0..<L where s[l] > mx { mx = s[l] }
                     var sum = 0.0
                     for l in 0..<L { s[l] = exp(s[l] - mx); sum += s[l] }
+                    let yi = y[i]
                     for l in 0..<L {
-                        let g = (s[l] / sum - (l == y[i] ? 1 : 0)) * invN
+                        let g = (s[l] / sum - (l == yi ? 1 : 0)) * invN
                         gB[l] += g
-                        let base = l * F
-                        for q in 0..<js.count { gW[base + js[q]] += g * xs[q] }
+                        s[l] = g
+                    }
+                    for q in q0..<q1 {
+                        let row = gW.baseAddress! + idx[q] &* L, x = val[q]
+                        for l in 0..<L { row[l] += sp[l] * x }
                     }
                 }
                 let c1 = 1 - pow(beta1, Double(t)), c2 = 1 - pow(beta2, Double(t))
@@ -436,8 +452,8 @@ struct Model {
                     B[l] -= lr * (mB[l] / c1) / ((vB[l] / c2).squareRoot() + eps)
                 }
             }
-        }}}}
-        for l in 0..<L { for j in 0..<F { w[l][j] = W[l * F + j] } }
+        }}}}}}}}}
+        for l in 0..<L { for j in 0..<F { w[l][j] = W[j * L + l] } }
         b = B
     }
 }
