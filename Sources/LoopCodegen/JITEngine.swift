@@ -19,6 +19,12 @@ public final class JITEngine: ClassifierEngine {
     static let cacheLock = NSLock()
     let key: String
 
+    /// Native code when the program compiles, else the interpreter (the same answers either way).
+    public static func preferred(_ program: TypedProgram) -> ClassifierEngine {
+        if let jit = try? JITEngine(program) { return jit }
+        return Interpreter(program)
+    }
+
     public init(_ program: TypedProgram, options: Codegen.Options = Codegen.Options()) throws {
         self.program = program
         let jit = try JIT.shared.get()

@@ -103,6 +103,10 @@ public struct LabeledEvaluation: CustomStringConvertible {
 
 public enum Inducer {
     public struct Options {
+        /// The engine that runs drafts over the training examples (to measure them and pick the
+        /// `test` lines). The interpreter by default; callers that link the JIT pass it, which
+        /// gives the same answers bit for bit, much faster on large programs.
+        public var engine: @Sendable (TypedProgram) -> ClassifierEngine = { Interpreter($0) }
         /// The `program` name in the emitted source.
         public var programName = "induced"
         /// A description string for the program header.
@@ -163,16 +167,17 @@ public enum Inducer {
 
     // MARK: predicates through the interpreter
 
-    /// Evaluates `fn(text)` for each std.text predicate on every text, with the interpreter.
-    static func predicateValues(_ names: [String], _ texts: [[UInt8]]) -> [[Bool]] {
+    /// Evaluates `fn(text)` for each std.text predicate on every text, with `engine` (the
+    /// interpreter by default).
+    static func predicateValues(_ names: [String], _ texts: [[UInt8]],
+                                engine: (TypedProgram) -> ClassifierEngine = { Interpreter($0) }) -> [[Bool]] {
         guard !names.isEmpty else { return texts.map { _ in [] } }
         var src = "program features\ninput text: text\nlabels \(names.indices.map { "p\($0)" }.joined(separator: ", "))\nuse std.text\n"
         for (i, n) in names.enumerated() { src += "score p\(i) { 1 when \(n)(text) }\n" }
         src += "otherwise => p0\n"
         let (prog, diags) = Checker.checkSource(SourceFile(name: "<features>", text: src), stdlib: .embedded)
         guard let p = prog, !diags.contains(where: { $0.severity == .error }) else { return texts.map { _ in names.map { _ in false } } }
-        let interp = Interpreter(p)
-        return texts.map { t in interp.evaluate([.text(t)]).scores.map { $0 != 0 } }
+        return engine(p).classifyBatch(texts.map { [.text($0)] }).map { d in d.scores.map { $0 != 0 } }
     }
 
     // MARK: induction
@@ -211,7 +216,7 @@ public enum Inducer {
         for (i, w) in vocab.enumerated() { wordIndex[w] = i }
 
         // Dense extra features: predicates, then length.
-        let predVals = predicateValues(options.predicates, examples.map(\.text))
+        let predVals = predicateValues(options.predicates, examples.map(\.text), engine: options.engine)
         var extraNames: [String] = []
         var extraCols: [[Double]] = []
         for (k, n) in options.predicates.enumerated() {
@@ -279,11 +284,10 @@ public enum Inducer {
                               majority: majority, trainingSize: N, vocabularySize: V)
         // First without tests, to find the hardest correctly classified examples.
         let draft = try emitter.check(emitter.source(tests: []))
-        let interp = Interpreter(draft)
+        let decisions = options.engine(draft).classifyBatch(examples.map { [.text($0.text)] })
         var decided: [(i: Int, conf: Double)] = []
         var correct = 0
-        for (i, e) in examples.enumerated() {
-            let d = interp.evaluate([.text(e.text)])
+        for (i, d) in decisions.enumerated() {
             if d.label == y[i] {
                 correct += 1
                 decided.append((i, d.confidence))

@@ -1,5 +1,7 @@
 import ArgumentParser
 import LoopApp
+import LoopCodegen
+import LoopInterpreter
 import Foundation
 import LoopData
 import LoopGenerate
@@ -218,6 +220,7 @@ struct Generate: ParsableCommand {
         guard !examples.isEmpty else { throw CLIError("\(dataPath): no record has both `\(textKey)` and `\(labelKey)`", code: 2) }
         let (train, held) = trainFraction < 1 ? Inducer.split(examples, trainFraction: trainFraction) : (examples, [])
         var options = Inducer.Options()
+        options.engine = { JITEngine.preferred($0) }   // the same answers as the interpreter, faster
         options.programName = name ?? spec?.name ?? "induced"
         options.maxWordsPerLabel = maxWords
         let result: InducedProgram

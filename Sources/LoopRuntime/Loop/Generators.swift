@@ -1,5 +1,7 @@
 import Foundation
+import LoopCodegen
 import LoopData
+import LoopInterpreter
 import LoopGenerate
 import LoopInduce
 import LoopLLM
@@ -40,6 +42,7 @@ public final class InducerGenerator: ProgramGenerator {
         self.seed = seed
         options.programName = task.name
         options.programDescription = "Induced by loopai loop from the task's examples and the oracle's validated answers."
+        options.engine = { JITEngine.preferred($0) }
     }
 
     func labeled(_ examples: [TaskExample]) throws -> [LabeledExample] {
