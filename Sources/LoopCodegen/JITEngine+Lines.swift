@@ -124,7 +124,7 @@ extension JITEngine {
     /// The native results as the interpreter's `Decision`s.
     static func decisions(_ results: [loop_result], _ scores: [Double], labels nl: Int) -> [Decision] {
         results.enumerated().map { i, r in
-            let by: DecidedBy = r.decided_by >= 0 ? .rule(Int(r.decided_by)) : r.decided_by == -1 ? .score : .otherwise
+            let by = DecidedBy(native: r.decided_by)
             let s: [Double]
             if case .rule = by { s = [] } else { s = Array(scores[(i * nl)..<((i + 1) * nl)]) }
             return Decision(label: Int(r.label), confidence: r.confidence, decidedBy: by, scores: s)
@@ -153,7 +153,7 @@ public struct LineResults {
             for o in order {
                 guard o.ok else { error(o.line, failures[o.line]!); continue }
                 let r = results[d]
-                let by: DecidedBy = r.decided_by >= 0 ? .rule(Int(r.decided_by)) : r.decided_by == -1 ? .score : .otherwise
+                let by = DecidedBy(native: r.decided_by)
                 answer(o.line, Int(r.label), r.confidence, by, UnsafeBufferPointer(rebasing: sp[(d * labels)..<((d + 1) * labels)]))
                 d += 1
             }
@@ -170,4 +170,9 @@ public struct LineResults {
         }, error: { line, err in out.append(Driver.Outcome(line: line, result: .failure(err))) })
         return out
     }
+}
+
+extension DecidedBy {
+    /// From the C ABI's `decided_by`: a rule index, LOOP_DECIDED_BY_SCORE (-1) or LOOP_DECIDED_BY_OTHERWISE (-2).
+    init(native code: Int32) { self = code >= 0 ? .rule(Int(code)) : code == -1 ? .score : .otherwise }
 }
