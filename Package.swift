@@ -71,10 +71,16 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: [.swiftLanguageMode(.v6)]),
+        // The Language Server Protocol's framing and types (JSON-RPC over stdio, Codable), apart
+        // from what the server does with them.
+        .target(name: "LSPProtocol", swiftSettings: [.swiftLanguageMode(.v6)]),
+        // `loopai lsp`: diagnostics, formatting, navigation and the loop's evidence in an editor.
+        .target(name: "LoopLSP", dependencies: ["LSPProtocol", "LoopSema", "LoopInterpreter", "LoopData", "LoopTask", "LoopStore", "LoopRuntime", "LoopGenerate"],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
         // Packaging compiled programs for other ecosystems: a pip-installable wheel.
         .target(name: "LoopPackage", dependencies: ["LoopCodegen", "LoopSema", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "loopai", dependencies: [
-            "LoopData", "LoopCodegen", "LoopPackage", "LoopInduce", "LoopLLM", "LoopTask", "LoopGenerate", "LoopStore", "LoopRuntime", "LoopApp", "LoopServe",
+            "LoopData", "LoopCodegen", "LoopPackage", "LoopInduce", "LoopLLM", "LoopTask", "LoopGenerate", "LoopStore", "LoopRuntime", "LoopApp", "LoopServe", "LoopLSP", "LSPProtocol",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "LoopSyntaxTests", dependencies: ["LoopSyntax"]),
@@ -91,6 +97,7 @@ let package = Package(
         .testTarget(name: "LoopStoreTests", dependencies: ["LoopStore", "LoopStorePostgres", "LoopData", "TestSupport"]),
         .testTarget(name: "LoopRuntimeTests", dependencies: ["LoopRuntime", "LoopStore", "LoopTask", "LoopData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LoopData", "loopai", "TestSupport"]),
+        .testTarget(name: "LoopLSPTests", dependencies: ["loopai", "LSPProtocol", "LoopStore", "LoopData", "TestSupport"]),
         .testTarget(name: "LoopServeTests", dependencies: ["loopai", "LoopServe", "LoopRuntime", "LoopInterpreter", "LoopSema", "LoopStore", "LoopTask", "LoopData", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

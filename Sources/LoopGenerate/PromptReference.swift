@@ -44,3 +44,19 @@ public enum PromptReference {
         }.joined(separator: "\n\n")
     }
 }
+
+extension PromptReference {
+    /// What Docs/language.md's table of built-in functions says of `name`: its signature and the
+    /// description with examples (hover text in the language server).
+    public static func builtinDocumentation(_ name: String) -> (signature: String, text: String)? {
+        let prefix = "| `\(name)("
+        for line in ReferenceSources.languageMarkdown.split(separator: "\n") where line.hasPrefix(prefix) {
+            let cells = line.dropFirst(2).components(separatedBy: "` | ")
+            guard cells.count >= 2 else { continue }
+            var text = cells.dropFirst().joined(separator: "` | ")
+            if text.hasSuffix(" |") { text.removeLast(2) }
+            return (String(cells[0].dropFirst()), text)
+        }
+        return nil
+    }
+}

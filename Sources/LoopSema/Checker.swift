@@ -62,6 +62,11 @@ public final class Checker {
     /// Parse and check in one go (what `loopai check` does for each file).
     public static func checkSource(_ file: SourceFile, stdlib: Stdlib = .default) -> (program: TypedProgram?, diagnostics: [Diagnostic]) {
         let (unit, parseDiags) = Parser.parse(file)
+        return checkParsed(unit, parseDiagnostics: parseDiags, stdlib: stdlib)
+    }
+
+    /// Checks a unit already parsed (the language server keeps the tree for its own queries).
+    public static func checkParsed(_ unit: SourceUnit, parseDiagnostics parseDiags: [Diagnostic], stdlib: Stdlib = .default) -> (program: TypedProgram?, diagnostics: [Diagnostic]) {
         if parseDiags.contains(where: { $0.severity == .error }) {
             // Still resolve what parsed, to report independent errors, but never produce a program.
             let c = Checker(unit: unit, stdlib: stdlib)
