@@ -54,6 +54,10 @@ public final class LanguageServer {
 
     /// Handles one message; returns an exit status when the message was `exit`.
     func handle(_ body: [UInt8]) -> Int32? {
+        if String(validating: body, as: UTF8.self) == nil {
+            out.respond(nil, error: ResponseError(.parseError, "the message is not valid UTF-8"))
+            return nil
+        }
         let data = Data(body)
         let env: IncomingEnvelope
         do { env = try decoder.decode(IncomingEnvelope.self, from: data) }

@@ -23,14 +23,21 @@ struct LSPCommand: ParsableCommand {
     @Option(help: "The task file (default: task.yaml beside the program).")
     var task: String?
 
+    @Option(help: "The largest message accepted, in bytes; a larger one is skipped and answered with an error.")
+    var maxMessageBytes: Int = 256 << 20
+
     @Flag(help: "Accepted for editors that pass it; the server always uses standard input and output.")
     var stdio = false
+
+    func validate() throws {
+        if maxMessageBytes < 1024 { throw ValidationError("--max-message-bytes must be at least 1024") }
+    }
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
         let server = LanguageServer(options: ServerOptions(storePath: store, taskPath: task, version: LoopAI.version),
                                     output: FrameWriter(fd: 1), log: { FileHandle.standardError.write(Data(("loopai lsp: " + $0 + "\n").utf8)) })
-        let status = server.serve(input: FrameReader(fd: 0))
+        let status = server.serve(input: FrameReader(fd: 0, maxBody: maxMessageBytes))
         throw ExitCode(status)
     }
 }
