@@ -138,6 +138,7 @@ extension LanguageServer {
             let d = interp.evaluate(input)
             guard p.labels[d.label] != f.oracle, let range = a.decidingRange(d, program: p) else { continue }
             var shown = f.input.string ?? JSONWriter.string(f.input)
+            if case .object(let kv) = f.input, kv.count == 1, let t = kv[0].1.string { shown = t }
             if shown.count > 120 { shown = String(shown.prefix(120)) + "…" }
             out.append(LSPDiagnostic(range: a.document.range(range), severity: 3, code: "escalation",
                                      message: "escalation #\(f.escalation): “\(shown)” → the program answers \(p.labels[d.label]) (\(d.decidedByText(p))), the oracle \(f.oracle)"))

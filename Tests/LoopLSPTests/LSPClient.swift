@@ -15,6 +15,8 @@ final class LSPClient {
     private(set) var notifications: [[String: Any]] = []
     private(set) var stderrText = ""
 
+    static var binary: URL { LoopaiBinary.url }
+
     init(arguments: [String] = [], cwd: URL? = nil) throws {
         process.executableURL = LoopaiBinary.url
         process.arguments = ["lsp"] + arguments
