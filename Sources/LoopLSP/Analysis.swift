@@ -11,15 +11,24 @@ final class Analysis {
     let unit: SourceUnit
     let diagnostics: [Diagnostic]
     let program: TypedProgram?
-    let symbols: SymbolIndex
+    private let stdlib: StdlibIndex
     private var _tokens: [Token]?
+    private var _symbols: SymbolIndex?
 
     init(document: Document, stdlib: StdlibIndex) {
         self.document = document
         let (unit, parseDiags) = Parser.parse(document.file)
         self.unit = unit
         (program, diagnostics) = Checker.checkParsed(unit, parseDiagnostics: parseDiags, stdlib: stdlib.stdlib)
-        symbols = SymbolIndex(unit: unit, stdlib: stdlib)
+        self.stdlib = stdlib
+    }
+
+    /// The names and their uses, built on first use (diagnostics do not need them).
+    var symbols: SymbolIndex {
+        if let s = _symbols { return s }
+        let s = SymbolIndex(unit: unit, stdlib: stdlib)
+        _symbols = s
+        return s
     }
 
     var file: SourceFile { document.file }

@@ -234,7 +234,10 @@ public final class LanguageServer {
     func analyse(_ uri: String) {
         guard let doc = documents[uri] else { return }
         let a = Analysis(document: doc, stdlib: stdlib)
-        analyses[uri] = a
+        // The previous analysis is released after the diagnostics are out: freeing a large tree
+        // takes a few milliseconds that the developer need not wait for.
+        let previous = analyses.updateValue(a, forKey: uri)
+        defer { withExtendedLifetime(previous) {} }
         var diags = a.lspDiagnostics(uriOf: { [stdlib] f in
             let module = stdlib.modules.values.first { $0.file.name == f.name }?.name
             return module.flatMap { stdlib.path(ofModule: $0) }.map { URIs.uri(path: $0) }

@@ -262,19 +262,20 @@ extension Checker {
         let typed = args.map { expr($0, ctx) }
         let paramTypes: [LoopType]
         let result: LoopType
-        let what: String
+        // How the callee is named in a message; built only when there is an error to report.
+        let what: () -> String
         var builtin: Builtin? = nil
         var fnIndex: Int? = nil
         if let b = Builtin(rawValue: f.name) {
             builtin = b
             (paramTypes, result) = b.signature
-            what = "`\(b.usage)`"
+            what = { "`\(b.usage)`" }
         } else if let g = globals[f.name], g.kind == .fn {
             used.insert(f.name)
             guard let sig = fnSigs[g.index] else { return nil }
             fnIndex = g.index
             (paramTypes, result) = sig
-            what = "`\(f.name)`"
+            what = { "`\(f.name)`" }
             if case .function(let caller, _, _) = ctx.mode { callEdges[caller, default: []].append((g.index, f.range)) }
         } else {
             var names = Builtin.allCases.map(\.rawValue)
@@ -293,7 +294,7 @@ extension Checker {
             return nil
         }
         if args.count != paramTypes.count {
-            error("E0402", "\(what) takes \(paramTypes.count) argument\(paramTypes.count == 1 ? "" : "s") but \(args.count) \(args.count == 1 ? "was" : "were") given",
+            error("E0402", "\(what()) takes \(paramTypes.count) argument\(paramTypes.count == 1 ? "" : "s") but \(args.count) \(args.count == 1 ? "was" : "were") given",
                   file, range, label: "wrong number of arguments")
             return nil
         }
@@ -312,7 +313,7 @@ extension Checker {
                     if p == .regex && t.type == .text { hints.append("write the pattern as a regex literal: /pattern/ (or use `contains` for plain text)") }
                     if p == .list && t.type == .text { hints.append("put the keyword in a list: [\"...\"], or use the single-keyword function") }
                 }
-                mismatch(expected: p, found: t, why: "argument \(i + 1) of \(what)", file, hints: hints)
+                mismatch(expected: p, found: t, why: "argument \(i + 1) of \(what())", file, hints: hints)
                 ok = false
                 continue
             }

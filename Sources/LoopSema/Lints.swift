@@ -23,17 +23,21 @@ extension Checker {
         var ruleDecls: [(Ident, Expr, SourceRange)] = []
         for d in unit.decls { if case .rule(let n, let c, _, _) = d.kind { ruleDecls.append((n, c, d.range)) } }
         var earlier: [[String]: Int] = [:]     // sorted conjuncts of a rule → its index
+        var seen: Set<String> = []             // every conjunct of an earlier rule
         var alwaysTrue: Int? = nil
         for j in ruleDecls.indices {
             let cj = Array(conjuncts(ruleDecls[j].1)).sorted()
             var shadow: Int? = alwaysTrue
-            if shadow == nil && cj.count <= 10 {
+            // Only conjuncts some earlier rule has can be part of an earlier rule's set.
+            let known = cj.filter { seen.contains($0) }
+            if shadow == nil && !known.isEmpty && known.count <= 10 {
                 // Every non-empty subset of this rule's conjuncts that an earlier rule has exactly.
-                for mask in 1..<(1 << cj.count) {
-                    let subset = cj.indices.filter { mask & (1 << $0) != 0 }.map { cj[$0] }
+                for mask in 1..<(1 << known.count) {
+                    let subset = known.indices.filter { mask & (1 << $0) != 0 }.map { known[$0] }
                     if let i = earlier[subset], shadow == nil || i < shadow! { shadow = i }
                 }
             }
+            seen.formUnion(cj)
             if let i = shadow {
                 let always = i == alwaysTrue
                 warning("W0004", "rule `\(ruleDecls[j].0.name)` can never fire", file, ruleDecls[j].0.range, label: "unreachable",
@@ -74,14 +78,29 @@ extension Checker {
     }
 
     func canonical(_ e: Expr) -> String {
+        var out = ""
+        canonical(e, into: &out)
+        return out
+    }
+
+    /// A canonical text of an expression (operators first, parentheses dropped), written into one string.
+    func canonical(_ e: Expr, into out: inout String) {
         switch e.kind {
-        case .paren(let x): return canonical(x)
-        case .binary(let op, let l, let r): return "(\(op.rawValue) \(canonical(l)) \(canonical(r)))"
-        case .unary(let op, let x): return "(\(op.rawValue) \(canonical(x)))"
-        case .call(let f, let args): return "(\(f.name) " + args.map(canonical).joined(separator: " ") + ")"
-        case .ifElse(let c, let a, let b): return "(if \(canonical(c)) \(canonical(a)) \(canonical(b)))"
-        case .list(let xs): return "[" + xs.map(canonical).joined(separator: " ") + "]"
-        default: return Formatter.exprInline(e)
+        case .paren(let x): canonical(x, into: &out)
+        case .binary(let op, let l, let r):
+            out += "("; out += op.rawValue; out += " "; canonical(l, into: &out); out += " "; canonical(r, into: &out); out += ")"
+        case .unary(let op, let x): out += "("; out += op.rawValue; out += " "; canonical(x, into: &out); out += ")"
+        case .call(let f, let args):
+            out += "("; out += f.name
+            for a in args { out += " "; canonical(a, into: &out) }
+            out += ")"
+        case .ifElse(let c, let a, let b):
+            out += "(if "; canonical(c, into: &out); out += " "; canonical(a, into: &out); out += " "; canonical(b, into: &out); out += ")"
+        case .list(let xs):
+            out += "["
+            for (i, x) in xs.enumerated() { if i > 0 { out += " " }; canonical(x, into: &out) }
+            out += "]"
+        default: out += Formatter.exprInline(e)
         }
     }
 }

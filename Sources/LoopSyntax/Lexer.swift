@@ -44,7 +44,7 @@ public struct Lexer {
         if isIdentStart(c) {
             while i < b.count, isIdentContinue(b[i]) { i += 1 }
             let word = String(decoding: b[start..<i], as: UTF8.self)
-            if let k = Keyword(rawValue: word) { kind = .keyword(k) } else { kind = .identifier(word) }
+            if let k = Keyword.byName[word] { kind = .keyword(k) } else { kind = .identifier(word) }
             lastWasOperand = !(kind == .keyword(.and) || kind == .keyword(.or) || kind == .keyword(.not)
                 || kind == .keyword(.when) || kind == .keyword(.if) || kind == .keyword(.then) || kind == .keyword(.else))
         } else if isDigit(c) {
@@ -178,7 +178,9 @@ public struct Lexer {
                   label: "letters cannot follow a number", hints: ["put a space or an operator between `\(String(decoding: b[start..<s], as: UTF8.self))` and `\(String(decoding: b[s..<i], as: UTF8.self))`"])
             return .number(0)
         }
-        let text = String(decoding: b[start..<i], as: UTF8.self).replacingOccurrences(of: "_", with: "")
+        let text = b[start..<i].contains(UInt8(ascii: "_"))
+            ? String(decoding: b[start..<i].filter { $0 != UInt8(ascii: "_") }, as: UTF8.self)
+            : String(decoding: b[start..<i], as: UTF8.self)
         guard let v = Double(text), v.isFinite else {
             error("E0105", "number literal `\(text)` is out of range", start, i, label: "not a finite number")
             return .number(0)

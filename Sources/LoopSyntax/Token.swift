@@ -19,6 +19,9 @@ public enum TokenKind: Equatable, Sendable {
 public enum Keyword: String, CaseIterable, Sendable {
     case program, module, input, labels, use, const, `let`, fn, rule, when, score, otherwise, test
     case confidence, and, or, not, `if`, then, `else`, `true`, `false`
+
+    /// The lexer's lookup (a hash table rather than the comparisons of `init(rawValue:)`).
+    static let byName: [String: Keyword] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
 }
 
 /// Punctuation and operators.
