@@ -488,14 +488,10 @@ struct Emitter {
         if usesWords { s += "let msg = lower(text)\n\n" }
         for (l, t) in tables.enumerated() where !t.isEmpty {
             s += "// Words that count towards `\(labels[l])` (weight per whole-word occurrence).\n"
-            s += "const \(labels[l])_words = {\n"
-            var line = " "
-            for (k, e) in t.enumerated() {
-                let item = " " + Formatter.quote(String(decoding: e.word, as: UTF8.self)) + ": " + f(e.weight) + (k + 1 < t.count ? "," : "")
-                if line.count + item.count > 100 { s += line + "\n"; line = " " }
-                line += item
-            }
-            s += line + "\n}\n\n"
+            // The `loopai fmt` layout, so that the generated file, the formatted file and a diff agree.
+            let items = t.map { Formatter.quote(String(decoding: $0.word, as: UTF8.self)) + ": " + f($0.weight) }
+            let flat = "const \(labels[l])_words = {" + items.joined(separator: ", ") + "}"
+            s += (flat.count <= Formatter.width ? flat : "const \(labels[l])_words = " + Formatter.wrapItems(items, open: "{", close: "}")) + "\n\n"
         }
         for l in labels.indices {
             s += "score \(labels[l]) {\n"

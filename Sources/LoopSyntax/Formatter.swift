@@ -161,7 +161,8 @@ public struct Formatter {
         case .list(let items):
             return Formatter.wrapItems(items.map { Formatter.exprInline($0) }, open: "[", close: "]")
         case .table(let entries):
-            return "{\n" + entries.map { Formatter.indent + Formatter.exprInline($0.key) + ": " + Formatter.exprInline($0.value) + ",\n" }.joined() + "}"
+            // Packed up to the line width, like lists: a table of 600 words stays readable in ~100 lines.
+            return Formatter.wrapItems(entries.map { Formatter.exprInline($0.key) + ": " + Formatter.exprInline($0.value) }, open: "{", close: "}")
         case .binary(let op, _, _) where op == .and || op == .or:
             var parts: [Expr] = []
             Formatter.flatten(e, op, &parts)
@@ -202,7 +203,9 @@ public struct Formatter {
         }
     }
 
-    static func wrapItems(_ items: [String], open: String, close: String) -> String {
+    /// Items packed up to the line width, one indent deep, each followed by a comma (the layout of
+    /// long lists and tables, which the inducer writes too).
+    public static func wrapItems(_ items: [String], open: String, close: String) -> String {
         var s = open + "\n"
         var line = indent
         for it in items {

@@ -1,5 +1,6 @@
 import XCTest
 import LoopSema
+import LoopSyntax
 import LoopDiagnostics
 import LoopInterpreter
 import LoopData
@@ -119,6 +120,9 @@ final class InduceHeldOutTests: XCTestCase {
         o.programName = name
         let r = try Inducer.induce(examples: train, options: o)
         _ = try InduceTests.check(r.source)
+        // What the inducer writes is already in the `loopai fmt` layout (long tables packed).
+        let (unit, _) = Parser.parse(SourceFile(name: "\(name).loop", text: r.source))
+        XCTAssertEqual(Formatter.format(unit), r.source, "the induced \(name) program is fmt-clean")
         return (r, r.evaluate(test))
     }
 

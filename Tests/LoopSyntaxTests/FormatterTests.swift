@@ -128,6 +128,20 @@ final class FormatterTests: XCTestCase {
         roundTrip("const k = [\(items)]")
     }
 
+    /// A long word table is packed up to the line width like a list (an induced program's 600
+    /// words stay ~100 lines, not 600), and round-trips.
+    func testLongTablesPackUpToTheLineWidth() {
+        let entries = (0..<600).map { "\"word\($0)\": \(Double($0 % 17) / 8)" }.joined(separator: ", ")
+        let src = "const t = {\(entries)}\n"
+        let (u, _) = Parser.parse(SourceFile(name: "a", text: src))
+        let out = Formatter.format(u)
+        let lines = out.split(separator: "\n")
+        XCTAssertTrue(lines.allSatisfy { $0.count <= Formatter.width }, out)
+        XCTAssertLessThan(lines.count, 120, out)
+        XCTAssertTrue(lines[1].hasPrefix("  \"word0\": 0, \"word1\": 0.125, "), out)
+        roundTrip(src)
+    }
+
     func testCommentsInsideListsAndTablesStayWithTheirEntries() {
         let src = "const w = {\n  // praise\n  \"good\": 1, // trailing\n  \"bad\": -1\n}\nconst k = [\"x\", // first\n  \"y\"]\n"
         let (u, d) = Parser.parse(SourceFile(name: "a", text: src))
