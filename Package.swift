@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "LoopStoreTests", dependencies: ["LoopStore", "LoopStorePostgres", "LoopData", "TestSupport"]),
         .testTarget(name: "LoopRuntimeTests", dependencies: ["LoopRuntime", "LoopStore", "LoopTask", "LoopData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LoopData", "loopai", "TestSupport"]),
-        .testTarget(name: "LoopLSPTests", dependencies: ["loopai", "LSPProtocol", "LoopStore", "LoopData", "TestSupport"]),
+        .testTarget(name: "LoopLSPTests", dependencies: ["loopai", "LSPProtocol", "LoopStore", "LoopData", "TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "LoopServeTests", dependencies: ["loopai", "LoopServe", "LoopRuntime", "LoopInterpreter", "LoopSema", "LoopStore", "LoopTask", "LoopData", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
