@@ -18,6 +18,9 @@ public enum ExplainReport {
             for term in t.terms {
                 let text = p.scores[term.label][term.term].text
                 s += "  \(term.fired ? "+" : "·") \(p.labels[term.label]): \(text)" + (term.fired ? "   = \(Formatter.formatNumber(term.value))" : "") + "\n"
+                for w in term.words {
+                    s += "      \(Formatter.quote(w.word)) ×\(w.count) × \(Formatter.formatNumber(w.weight)) = \(Formatter.formatNumber(w.contribution))\n"
+                }
             }
         }
         if case .rule = d.decidedBy {} else if p.hasScore.contains(true) {
@@ -35,7 +38,11 @@ public enum ExplainReport {
             ("rules", .array(t.rules.map { .object([("rule", JSON(p.rules[$0.rule].name)), ("fired", .bool($0.fired))]) })),
             ("terms", .array(t.terms.map {
                 .object([("label", JSON(p.labels[$0.label])), ("term", JSON(p.scores[$0.label][$0.term].text)),
-                         ("fired", .bool($0.fired)), ("value", .number($0.value))])
+                         ("fired", .bool($0.fired)), ("value", .number($0.value)),
+                         ("words", .array($0.words.map { w in
+                             .object([("word", JSON(w.word)), ("count", .number(Double(w.count))), ("weight", .number(w.weight)),
+                                      ("contribution", .number(w.contribution))])
+                         }))])
             })),
             ("scores", .object(zip(p.labels, d.scores).map { ($0, .number($1)) })),
         ])

@@ -26,7 +26,17 @@ public struct Decision: Equatable, Sendable {
 /// A step-by-step account of one evaluation, for `loopai explain`.
 public struct Trace: Sendable {
     public struct RuleStep: Sendable { public let rule: Int; public let fired: Bool }
-    public struct TermStep: Sendable { public let label: Int; public let term: Int; public let value: Double; public let fired: Bool }
+    public struct TermStep: Sendable {
+        public let label: Int; public let term: Int; public let value: Double; public let fired: Bool
+        /// For a term with `sum_words`: each table word found, with its count and weight, largest
+        /// contribution first (what the total is made of).
+        public var words: [WordHit] = []
+    }
+    /// One word of a table found in the text: `count` whole-word occurrences at `weight` each.
+    public struct WordHit: Sendable, Equatable {
+        public let word: String; public let count: Int; public let weight: Double
+        public var contribution: Double { Double(count) * weight }
+    }
     public var rules: [RuleStep] = []
     public var terms: [TermStep] = []
 }
@@ -81,7 +91,11 @@ public final class Interpreter: @unchecked Sendable {
                 if let c = t.condition { fired = eval(c, &env, []).asBool }
                 if fired { v = eval(t.value, &env, []).asNumber }
                 if !v.isFinite { v = 0 }
-                trace?.pointee.terms.append(.init(label: l, term: k, value: v, fired: fired && v != 0))
+                if let trace {
+                    var step = Trace.TermStep(label: l, term: k, value: v, fired: fired && v != 0)
+                    if fired { step.words = wordHits(t.value, &env) }
+                    trace.pointee.terms.append(step)
+                }
                 if v != 0 { evidence = true }
                 scores[l] += v
             }
@@ -93,6 +107,33 @@ public final class Interpreter: @unchecked Sendable {
         }
         let fb = program.otherwise
         return Decision(label: fb.label, confidence: fb.confidence ?? 1.0 / Double(n), decidedBy: .otherwise, scores: scores)
+    }
+
+    /// The table words behind the `sum_words` calls of a score term (outside function bodies),
+    /// summed per word over the calls, largest absolute contribution first.
+    func wordHits(_ e: TExpr, _ env: inout Env) -> [Trace.WordHit] {
+        var counts: [Int: [Int: Int]] = [:]   // table → word index → count
+        func walk(_ e: TExpr) {
+            switch e.kind {
+            case .builtin(.sum_words, let args) where args.count == 2:
+                let text = eval(args[0], &env, []).asText, table = eval(args[1], &env, []).asTable
+                tableSets[table].scan(text, wholeWords: true) { counts[table, default: [:]][$0, default: 0] += 1 }
+            case .builtin(_, let args), .call(_, let args): args.forEach(walk)
+            case .not(let x), .neg(let x): walk(x)
+            case .and(let a, let b), .or(let a, let b), .compare(_, let a, let b), .arith(_, let a, let b): walk(a); walk(b)
+            case .ifElse(let a, let b, let c): walk(a); walk(b); walk(c)
+            case .literal, .field, .letRef, .param: break
+            }
+        }
+        walk(e)
+        var hits: [Trace.WordHit] = []
+        for (table, words) in counts.sorted(by: { $0.key < $1.key }) {
+            let set = tableSets[table]
+            for (w, n) in words.sorted(by: { $0.key < $1.key }) {
+                hits.append(Trace.WordHit(word: String(decoding: set.words[w], as: UTF8.self), count: n, weight: set.weights[w]))
+            }
+        }
+        return hits.sorted { abs($0.contribution) > abs($1.contribution) || (abs($0.contribution) == abs($1.contribution) && $0.word < $1.word) }
     }
 
     /// Argmax (first label on ties) and its softmax probability, summed in label order.

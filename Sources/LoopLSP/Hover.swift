@@ -1,14 +1,16 @@
 import Foundation
 import LSPProtocol
 import LoopDiagnostics
+import LoopData
 import LoopGenerate
+import LoopInterpreter
 import LoopSema
 import LoopSyntax
 
 /// Hover: what a name is, with its documentation, its value or its evidence.
 extension LanguageServer {
     func hover(_ uri: String, _ position: Position) throws -> Hover? {
-        guard let (a, occ) = try occurrence(uri, position) else { return nil }
+        guard let (a, occ) = try occurrence(uri, position) else { return try testHover(uri, position) }
         guard let text = hoverText(occ.key, a) else { return nil }
         return Hover(contents: MarkupContent(markdown: text), range: a.document.range(occ.range))
     }
@@ -81,6 +83,20 @@ extension LanguageServer {
             }
             return s
         }
+    }
+
+    /// On a `test` line's input: how the program decides it, as `loopai explain` shows it (each
+    /// rule tried, each score term, and the table words behind each `sum_words` total).
+    func testHover(_ uri: String, _ position: Position) throws -> Hover? {
+        let a = try analysis(uri)
+        guard let p = a.program else { return nil }
+        let offset = a.document.offset(of: position)
+        let tests = a.unit.decls.filter { if case .test = $0.kind { return true }; return false }
+        guard let i = tests.firstIndex(where: { $0.range.start <= offset && offset < $0.range.end }), i < p.tests.count else { return nil }
+        let (d, trace) = Interpreter(p).explain(p.tests[i].input)
+        let verdict = d.label == p.tests[i].label ? "passes" : "fails: expected \(p.labels[p.tests[i].label])"
+        return Hover(contents: MarkupContent(markdown: "**test \(verdict)**\n\n```\n" + ExplainReport.text(p, d, trace) + "```"),
+                     range: a.document.range(tests[i].range))
     }
 
     static func typeName(_ t: TypeRef) -> String { t.name == "list" ? "[text]" : t.name }

@@ -113,6 +113,45 @@ final class CLITests: XCTestCase {
         }
         XCTAssertTrue(try CLI.run(["dump", "typed", "p.loop"], cwd: dir).stdout.contains("rule#0 premium_number"))
     }
+
+    /// A `sum_words` total is broken down into the words found, each with its count and weight,
+    /// in text and JSON, largest contribution first; the parts add up to the total.
+    func testExplainShowsEachTableWordBehindASum() throws {
+        let prog = """
+        program s
+        input text: text
+        labels positive, negative
+        let msg = lower(text)
+        const praise = {"good": 1, "great": 1.5, "not bad": 0.5}
+        const complaint = {"bad": 1.5, "not good": 2.5, "slow": 1}
+        score positive { sum_words(msg, praise) }
+        score negative { sum_words(msg, complaint) + sum_words(msg, {"cold": 0.25}) }
+        otherwise => positive
+
+        """
+        let dir = try CLI.tempDir(["s.loop": prog])
+        let input = "Not good: bad service, bad and slow food, COLD coffee, but a great view"
+        let e = try CLI.run(["explain", "s.loop", input], cwd: dir)
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertTrue(e.stdout.contains("""
+              + negative: sum_words(msg, complaint) + sum_words(msg, {"cold": 0.25})   = 6.75
+                  "bad" ×2 × 1.5 = 3
+                  "not good" ×1 × 2.5 = 2.5
+                  "slow" ×1 × 1 = 1
+                  "cold" ×1 × 0.25 = 0.25
+            """), e.stdout)
+        // Each table is scanned on its own: "good" counts for praise although "not good" is a complaint.
+        XCTAssertTrue(e.stdout.contains("  + positive: sum_words(msg, praise)   = 2.5\n      \"great\" ×1 × 1.5 = 1.5\n      \"good\" ×1 × 1 = 1\n"), e.stdout)
+        let j = try JSONParser.parse(try CLI.run(["explain", "s.loop", input, "--json"], cwd: dir).stdout)
+        let terms = try XCTUnwrap(j["terms"]?.array)
+        for t in terms {
+            let words = try XCTUnwrap(t["words"]?.array)
+            let sum = words.reduce(0.0) { $0 + ($1["contribution"]?.number ?? .nan) }
+            XCTAssertEqual(sum, t["value"]?.number ?? -1, accuracy: 1e-12, "\(t)")
+            for w in words { XCTAssertEqual(w["contribution"]?.number, (w["count"]?.number ?? 0) * (w["weight"]?.number ?? 0)) }
+        }
+        XCTAssertEqual(terms.last?["words"]?.array?.first?["word"]?.string, "bad")
+    }
 }
 
 final class CLIInputTests: XCTestCase {

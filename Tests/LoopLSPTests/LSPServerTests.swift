@@ -236,6 +236,11 @@ final class LSPServerTests: XCTestCase {
         XCTAssertTrue(module.contains("has_currency"), module)
         let msg = hover("msg,")
         XCTAssertTrue(msg.contains("let msg: text = lower(text)"), msg)
+        // On a test's input: how the program decides it, as `loopai explain` shows it.
+        let test = hover("I want a refund now")
+        XCTAssertTrue(test.contains("**test passes**"), test)
+        XCTAssertTrue(test.contains("✔ wants_refund => refund   fired"), test)
+        XCTAssertTrue(test.contains("answer: refund (confidence 1.0000, decided by rule:wants_refund)"), test)
         // Nothing to say on a keyword or in a comment: null.
         let none = c.request("textDocument/hover", ["textDocument": ["uri": uri], "position": position(of: "Words of", in: Self.program)])
         XCTAssertTrue(none["result"] is NSNull, "\(none)")
