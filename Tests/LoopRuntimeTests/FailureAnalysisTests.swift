@@ -30,6 +30,45 @@ final class FailureAnalysisTests: XCTestCase {
         XCTAssertEqual(FailureAnalysis.of([v("fine", "ham", "ham")]).hypotheses, ["No failures among the recent validations."])
     }
 
+    /// Function words are in failures as in agreements: they never lead the list; negators stay.
+    func testStopWordsAreIgnoredAndNegatorsKept() {
+        var vs: [Validation] = []
+        for i in 0..<6 { vs.append(v("the food was not what they said \(i)", "positive", "negative")) }
+        for i in 0..<3 { vs.append(v("the service was fine \(i)", "positive", "positive")) }
+        let a = FailureAnalysis.of(vs)
+        let words = a.words.map(\.word)
+        for stop in ["the", "was", "what", "they"] { XCTAssertFalse(words.contains(stop), "\(stop) in \(words)") }
+        XCTAssertTrue(words.contains("not"), "\(words)")
+        XCTAssertTrue(words.contains("food"), "\(words)")
+    }
+
+    /// For a score program, the ticket's evidence names the table words that pushed each wrong
+    /// answer and counts them over the failures; a rule names itself.
+    func testFailureEvidenceNamesTheWordsAndRulesThatPushedTheWrongLabel() throws {
+        let source = """
+        program review
+        input text: text
+        labels positive, negative
+        let msg = lower(text)
+        const praise = {"good": 1, "great": 2}
+        const complaint = {"bad": 1.5}
+        rule shouting when contains(text, "!!!") => negative
+        score positive { sum_words(msg, praise) }
+        score negative { sum_words(msg, complaint) }
+        otherwise => positive
+
+        """
+        let program = try LoadedProgram(versionId: 1, source: source).program
+        func f(_ t: String, _ got: String, _ right: String) -> Counterexample { Counterexample(input: .object([("text", JSON(t))]), programLabel: got, expected: right, decidedBy: nil) }
+        let e = FailureEvidence.of(program: program, failures: [f("not good at all", "positive", "negative"), f("not great, not good", "positive", "negative"),
+                                                                 f("great!!! loved it", "negative", "positive")])
+        XCTAssertEqual(e.perFailure[0], ["word “good” (sum_words(msg, praise)) +1"])
+        XCTAssertEqual(e.perFailure[1], ["word “great” (sum_words(msg, praise)) +2", "word “good” (sum_words(msg, praise)) +1"])
+        XCTAssertEqual(e.perFailure[2], ["rule shouting"])
+        XCTAssertEqual(e.pushes.first, FailureEvidence.Push(evidence: "word “good” (sum_words(msg, praise))", toward: "positive", failures: 2, weight: 2))
+        XCTAssertEqual(e.pushes.count, 3)
+    }
+
     /// A cluster of failures around a word no seed example has, still there after an attempt,
     /// opens an escalation; the same cluster around a word the seed knows does not.
     func testANovelClusterAfterAFailedAttemptIsEscalated() throws {

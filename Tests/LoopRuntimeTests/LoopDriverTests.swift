@@ -202,6 +202,18 @@ final class LoopDriverTests: XCTestCase {
         let failureLines = try F.records(base + ".failures.jsonl")
         XCTAssertEqual(failureLines.count, failures.count)
         XCTAssertEqual(failureLines.map { $0["label"]?.string }, failures.map { $0["oracle"]?.string })
+        // Each line also says what the program answered, what decided and what pushed it there.
+        XCTAssertEqual(failureLines.map { $0["program"]?["label"]?.string }, failures.map { $0["program"]?.string })
+        XCTAssertEqual(failureLines.map { $0["program"]?["decided_by"]?.string }, failures.map { $0["decided_by"]?.string })
+        for l in failureLines where l["program"]?["decided_by"]?.string == "score" {
+            XCTAssertFalse(l["program"]?["pushed_by"]?.array?.isEmpty ?? true, "a score decision names its words: \(l)")
+        }
+        // The ticket says whether its list is cut, and what pushed the wrong labels.
+        let total = try XCTUnwrap(ticket["failures_total"]?.number)
+        XCTAssertGreaterThanOrEqual(Int(total), failures.count)
+        XCTAssertTrue(e.ticketMarkdown.contains(Int(total) > failures.count ? "(the \(failures.count) most recent of \(Int(total));" : "## Failing examples (\(failures.count))"), e.ticketMarkdown)
+        XCTAssertTrue(e.ticketMarkdown.contains("## What pushed the wrong label"), e.ticketMarkdown)
+        XCTAssertFalse(try XCTUnwrap(ticket["pushes"]?.array).isEmpty)
 
         // The webhook got a Slack-style POST naming the task.
         let posts = server.requests.filter { $0.method == "POST" && $0.path == "/hooks/loopai" }

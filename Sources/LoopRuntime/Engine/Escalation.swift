@@ -3,6 +3,7 @@ import LoopData
 import LoopGenerate
 import LoopLLM
 import LoopStore
+import LoopSema
 
 /// Tickets for people: the failing examples, what they have in common, every attempt with its
 /// diff, and the commands that reproduce it — in the store, as files, and to a webhook.
@@ -47,10 +48,17 @@ extension TaskEngine {
         let rules = state.sampler.precision.entries(level: task.validation.confidence).map {
             Ticket.RuleStat(rule: $0.rule, validated: $0.count, agreements: $0.agreements, precision: $0.precision)
         }
-        return Ticket(task: task.name, taskPath: task.path, reason: reason, requests: state.requests, activeVersion: state.activeVersion,
-                      program: activeProgram.source, failures: Array(state.failures.suffix(25)), analysis: analysis,
-                      rules: rules, attempts: attempts, storePath: store.location, streamPath: settings.streamPath,
-                      agreement: state.sampler.recent.estimate, oracle: settings.oracle.name)
+        let shown = Array(state.failures.suffix(25))
+        var t = Ticket(task: task.name, taskPath: task.path, reason: reason, requests: state.requests, activeVersion: state.activeVersion,
+                       program: activeProgram.source, failures: shown, analysis: analysis,
+                       rules: rules, attempts: attempts, storePath: store.location, streamPath: settings.streamPath,
+                       agreement: state.sampler.recent.estimate, oracle: settings.oracle.name)
+        t.failuresTotal = state.failures.count
+        // What pushed the wrong label, over every kept failure; per failure for the ones shown.
+        let all = FailureEvidence.of(program: activeProgram.program, failures: state.failures)
+        t.pushes = all.pushes
+        t.failureEvidence = Array(all.perFailure.suffix(shown.count))
+        return t
     }
 
     /// The recent validations of the active version (agreements and failures).
@@ -79,6 +87,12 @@ public struct Ticket {
     public var agreement: Double?
     /// The oracle's name (`labels:COLUMN` or `llm:...`), for the resume command.
     public var oracle: String = "llm"
+    /// How many failures were kept (the ticket shows the most recent 25 of them).
+    public var failuresTotal: Int = 0
+    /// What pushed the wrong label, over all kept failures.
+    public var pushes: [FailureEvidence.Push] = []
+    /// For each shown failure, its strongest pushes.
+    public var failureEvidence: [[String]] = []
 
     /// The analysis's hypotheses, with the per-rule precision from every validation (not only the recent ones).
     public var hypotheses: [String] {
@@ -108,10 +122,19 @@ public struct Ticket {
         s += "At request \(requests); active version v\(activeVersion)"
         if let a = agreement { s += String(format: "; recent agreement %.1f%%", a * 100) }
         s += ".\n\n## Hypotheses\n\n" + hypotheses.map { "- \($0)" }.joined(separator: "\n") + "\n"
-        s += "\n## Failing examples (\(failures.count) most recent)\n\n| input | program | oracle | decided by |\n|---|---|---|---|\n"
-        for f in failures {
+        let total = max(failuresTotal, failures.count)
+        s += "\n## Failing examples (" + (total > failures.count ? "the \(failures.count) most recent of \(total); all \(total) are in the store" : "\(failures.count)")
+        s += ")\n\n| input | program | oracle | decided by | pushed by |\n|---|---|---|---|---|\n"
+        for (i, f) in failures.enumerated() {
             let text = JSONWriter.string(f.input).replacingOccurrences(of: "|", with: "\\|")
-            s += "| \(text.prefix(160)) | \(f.programLabel) | \(f.expected) | \(f.decidedBy ?? "") |\n"
+            let pushed = i < failureEvidence.count ? failureEvidence[i].joined(separator: "; ").replacingOccurrences(of: "|", with: "\\|") : ""
+            s += "| \(text.prefix(160)) | \(f.programLabel) | \(f.expected) | \(f.decidedBy ?? "") | \(pushed) |\n"
+        }
+        if !pushes.isEmpty {
+            s += "\n## What pushed the wrong label (over the \(total) failures)\n\n| evidence | toward | failures | total weight |\n|---|---|---|---|\n"
+            for p in pushes {
+                s += "| \(p.evidence.replacingOccurrences(of: "|", with: "\\|")) | \(p.toward) | \(p.failures) | \(Formatter.formatNumber((p.weight * 1000).rounded() / 1000)) |\n"
+            }
         }
         if !analysis.pairs.isEmpty {
             s += "\n## Confusions\n\n" + analysis.pairs.map { "- program \($0.program), oracle \($0.oracle): \($0.count)" }.joined(separator: "\n") + "\n"
@@ -133,8 +156,12 @@ public struct Ticket {
     }
 
     public func json(id: Int64?) -> String {
-        let failuresJSON: [JSON] = failures.map { f in
-            JSON.object([("input", f.input), ("program", JSON(f.programLabel)), ("oracle", JSON(f.expected)), ("decided_by", JSON(f.decidedBy ?? ""))])
+        let failuresJSON: [JSON] = failures.enumerated().map { i, f in
+            JSON.object([("input", f.input), ("program", JSON(f.programLabel)), ("oracle", JSON(f.expected)), ("decided_by", JSON(f.decidedBy ?? "")),
+                         ("pushed_by", .array((i < failureEvidence.count ? failureEvidence[i] : []).map { JSON($0) }))])
+        }
+        let pushesJSON: [JSON] = pushes.map { p in
+            JSON.object([("evidence", JSON(p.evidence)), ("toward", JSON(p.toward)), ("failures", .number(Double(p.failures))), ("weight", .number(p.weight))])
         }
         let confusions: [JSON] = analysis.pairs.map { p in
             JSON.object([("program", JSON(p.program)), ("oracle", JSON(p.oracle)), ("count", JSON.number(Double(p.count)))])
@@ -157,6 +184,8 @@ public struct Ticket {
         fields.append(("agreement", agreement.map { JSON.number($0) } ?? JSON.null))
         fields.append(("hypotheses", JSON.array(hypotheses.map { JSON($0) })))
         fields.append(("failures", JSON.array(failuresJSON)))
+        fields.append(("failures_total", .number(Double(max(failuresTotal, failures.count)))))
+        fields.append(("pushes", JSON.array(pushesJSON)))
         fields.append(("confusions", JSON.array(confusions)))
         fields.append(("words", JSON.array(words)))
         fields.append(("rules", JSON.array(ruleStats)))
@@ -174,10 +203,15 @@ public enum EscalationFiles {
         try t.markdown(id: id).write(toFile: base + ".md", atomically: true, encoding: .utf8)
         try t.json(id: id).write(toFile: base + ".json", atomically: true, encoding: .utf8)
         try t.program.write(toFile: base + ".program.loop", atomically: true, encoding: .utf8)
-        let lines = t.failures.map { f -> String in
+        // Each line is an input with the oracle's `label` (so `loopai test --data` and `loopai run
+        // --input` read it as it is) and, under `program` (a keyword, so never an input field),
+        // the program's answer, what decided it and what pushed it.
+        let lines = t.failures.enumerated().map { i, f -> String in
             var fields: [(String, JSON)] = []
             if case .object(let kv) = f.input { fields = kv } else { fields = [("text", f.input)] }
             fields.append(("label", JSON(f.expected)))
+            fields.append(("program", .object([("label", JSON(f.programLabel)), ("decided_by", JSON(f.decidedBy ?? "")),
+                                               ("pushed_by", .array((i < t.failureEvidence.count ? t.failureEvidence[i] : []).map { JSON($0) }))])))
             return JSONWriter.string(.object(fields))
         }
         try (lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).write(toFile: base + ".failures.jsonl", atomically: true, encoding: .utf8)

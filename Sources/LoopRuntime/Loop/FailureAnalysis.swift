@@ -65,8 +65,22 @@ public struct FailureAnalysis: Sendable {
     static func words(_ inputJSON: String) -> [String] {
         let text: String
         if let j = try? JSONParser.parse(inputJSON) { text = strings(j).joined(separator: " ") } else { text = inputJSON }
-        return text.lowercased().split(whereSeparator: { !($0.isLetter || $0.isNumber) }).filter { $0.count >= 3 }.map(String.init)
+        return text.lowercased().split(whereSeparator: { !($0.isLetter || $0.isNumber) })
+            .filter { $0.count >= 3 && !stopWords.contains(String($0)) }.map(String.init)
     }
+
+    /// English function words: they are in failures as in agreements and explain nothing.
+    /// Negators (`not`, `nor`, `didn`, ...) are kept: when they stand out, negation is the problem.
+    static let stopWords: Set<String> = [
+        "the", "and", "for", "are", "but", "you", "all", "any", "can", "had", "her", "was", "one", "our", "out", "has", "him",
+        "his", "how", "its", "may", "she", "who", "did", "get", "got", "too", "use", "own", "off", "yet", "than", "then", "them",
+        "they", "this", "that", "these", "those", "there", "their", "theirs", "what", "when", "where", "which", "while", "whom", "whose",
+        "with", "would", "could", "should", "have", "been", "being", "were", "will", "shall", "from", "into", "onto", "upon", "about",
+        "above", "below", "after", "before", "again", "also", "just", "only", "very", "more", "most", "much", "many", "some", "such",
+        "each", "every", "both", "either", "neither", "other", "same", "because", "until", "over", "under", "through", "between",
+        "your", "yours", "mine", "ours", "himself", "herself", "itself", "myself", "yourself", "themselves", "ourselves", "does",
+        "doing", "done", "here", "why", "it's", "i'm",
+    ]
 
     static func strings(_ j: JSON) -> [String] {
         switch j {
