@@ -39,6 +39,10 @@ extension Emitter {
         }
         let counterDescs = low.counters.enumerated().map { emitCounterDescriptor($0.offset, $0.element.dfa!, $0.element.classMap!) }
         let counterWeights: [LLVMValueRef?] = low.counters.enumerated().map { k, c in c.weights.map { ir.constF64s("cnt\(k).weights", $0) } }
+        let negatedDescs = low.negated.enumerated().map { k, n in
+            (emitCounterDescriptor("neg\(k).table", n.tableDFA!, n.tableClasses!), emitCounterDescriptor("neg\(k).negators", n.negatorDFA!, n.negatorClasses!),
+             ir.constF64s("neg\(k).weights", n.weights))
+        }
 
         // void classify(const loop_value *in, loop_result *out, double *scores)
         let classifyT = ir.fnType(ir.void, [ir.ptr(valueT), ir.ptr(resultT), ir.ptr(ir.f64)])
@@ -63,6 +67,7 @@ extension Emitter {
         letMemo = Array(repeating: nil, count: low.lets.count)
         scanResults = Array(repeating: ir.i64c(0), count: low.scans.count)
         counterResults = Array(repeating: nil, count: low.counters.count)
+        negatedResults = Array(repeating: nil, count: low.negated.count)
         weightedResults = Array(repeating: nil, count: low.scans.count)
         weightedSums = Array(repeating: nil, count: low.scans.count)
         countArrays = low.scans.indices.map { k -> LLVMValueRef? in
@@ -122,6 +127,22 @@ extension Emitter {
                 ir.br(done)
                 ir.at(done)
                 counterResults[k] = ir.phi(ir.f64, [(ir.f64c(0), start), (v, run)])
+            }
+            for (k, n) in low.negated.enumerated() where n.source == si {
+                // Run it only when some table key occurs.
+                let gate = low.flags[n.gate!]
+                let gm = LLVMConstInt(ir.i64, UInt64(bitPattern: gate.bits.reduce(Int64(0)) { $0 | (Int64(1) << Int64($1)) }), 0)!
+                let present = ir.icmp(LLVMIntNE, ir.and(scanResults[gate.scan], gm), ir.i64c(0))
+                let start = ir.currentBlock
+                let run = ir.block(f, "negated\(k)"), done = ir.block(f, "negated\(k).done")
+                ir.condBr(present, run, done)
+                ir.at(run)
+                let (td, nd, ws) = negatedDescs[k]
+                let v = rtCall("loop_rt_count_negated", ir.f64, [ir.ptr(dfaT), ir.ptr(dfaT), ir.i8p, ir.i64, ir.ptr(ir.f64), ir.f64],
+                               [td, nd, value.0, value.1, ws, ir.f64c(n.scope)])
+                ir.br(done)
+                ir.at(done)
+                negatedResults[k] = ir.phi(ir.f64, [(ir.f64c(0), start), (v, run)])
             }
         }
         // Number and bool lets are computed once here; text lets are computed where a value is

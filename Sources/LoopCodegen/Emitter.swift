@@ -40,7 +40,7 @@ final class Emitter {
     static let pureHelpers: [String: Purity] = [
         "loop_rt_len": .reads, "loop_rt_upper_ratio": .reads, "loop_rt_digit_ratio": .reads, "loop_rt_punct_ratio": .reads,
         "loop_rt_word_count": .reads, "loop_rt_equal": .reads, "loop_rt_class": .reads,
-        "loop_rt_count": .reads, "loop_rt_exp": .computes,
+        "loop_rt_count": .reads, "loop_rt_count_negated": .reads, "loop_rt_exp": .computes,
     ]
     func rtCall(_ name: String, _ ret: LLVMTypeRef, _ params: [LLVMTypeRef], _ args: [LLVMValueRef]) -> LLVMValueRef {
         let (f, t) = rt(name, ret, params)
@@ -62,6 +62,7 @@ final class Emitter {
     var fields: [EV] = []
     var scanResults: [LLVMValueRef] = []
     var counterResults: [LLVMValueRef?] = []
+    var negatedResults: [LLVMValueRef?] = []
     var countArrays: [LLVMValueRef?] = []
     var weightedResults: [LLVMValueRef?] = []
     /// Per scan shared by several word tables: its sums (an array of doubles, filled by the scan).
@@ -195,6 +196,7 @@ final class Emitter {
             default: fatalError("bad constant predicate")
             }
         case .counter(let i): return .num(counterResults[i]!)
+        case .negated(let i): return .num(negatedResults[i]!)
         case .counted(let i):
             let fp = low.flags[i]
             let slot = ir.gep(ir.i32, countArrays[fp.scan]!, [ir.i64c(fp.bits[0])])
@@ -564,18 +566,20 @@ final class Emitter {
     }
 
     /// A constant `loop_rt_dfa` descriptor for a counting automaton.
-    func emitCounterDescriptor(_ k: Int, _ dfa: DFA, _ cm: ClassMap) -> LLVMValueRef {
+    func emitCounterDescriptor(_ k: Int, _ dfa: DFA, _ cm: ClassMap) -> LLVMValueRef { emitCounterDescriptor("cnt\(k)", dfa, cm) }
+
+    func emitCounterDescriptor(_ name: String, _ dfa: DFA, _ cm: ClassMap) -> LLVMValueRef {
         let fields: [LLVMValueRef] = [
             ir.i32c(cm.count), ir.i32c(cm.bounds.count),
-            ir.constI32s("cnt\(k).ascii", cm.ascii),
-            ir.bitcast0(ir.constI32s("cnt\(k).bounds", cm.bounds.map { Int32(bitPattern: $0) })),
-            ir.constI32s("cnt\(k).bclass", cm.boundClass),
-            ir.constI32s("cnt\(k).word", cm.isWord.map { $0 ? 1 : 0 }),
-            ir.constI32s("cnt\(k).trans", dfa.trans),
-            ir.constI32s("cnt\(k).out", dfa.out.map { Int32($0) }),
-            ir.constI32s("cnt\(k).final", dfa.finalOut.map { Int32($0) }),
-            ir.constI32s("cnt\(k).start", dfa.start),
-            ir.constBytes("cnt\(k).asciistart", (0..<128).map { b -> UInt8 in
+            ir.constI32s("\(name).ascii", cm.ascii),
+            ir.bitcast0(ir.constI32s("\(name).bounds", cm.bounds.map { Int32(bitPattern: $0) })),
+            ir.constI32s("\(name).bclass", cm.boundClass),
+            ir.constI32s("\(name).word", cm.isWord.map { $0 ? 1 : 0 }),
+            ir.constI32s("\(name).trans", dfa.trans),
+            ir.constI32s("\(name).out", dfa.out.map { Int32($0) }),
+            ir.constI32s("\(name).final", dfa.finalOut.map { Int32($0) }),
+            ir.constI32s("\(name).start", dfa.start),
+            ir.constBytes("\(name).asciistart", (0..<128).map { b -> UInt8 in
                 // Can a match begin with this byte (not at the very start of the text), whatever came before?
                 let c = Int(cm.ascii[b])
                 for pw in 0..<2 {
@@ -587,7 +591,7 @@ final class Emitter {
         ]
         var fs: [LLVMValueRef?] = fields
         let initv = fs.withUnsafeMutableBufferPointer { LLVMConstNamedStruct(dfaT, $0.baseAddress, UInt32(fields.count)) }!
-        let g = LLVMAddGlobal(ir.module, dfaT, "cnt\(k)")!
+        let g = LLVMAddGlobal(ir.module, dfaT, "\(name)")!
         LLVMSetInitializer(g, initv)
         LLVMSetGlobalConstant(g, 1)
         LLVMSetLinkage(g, LLVMPrivateLinkage)

@@ -19,7 +19,8 @@ public enum ExplainReport {
                 let text = p.scores[term.label][term.term].text
                 s += "  \(term.fired ? "+" : "·") \(p.labels[term.label]): \(text)" + (term.fired ? "   = \(Formatter.formatNumber(term.value))" : "") + "\n"
                 for w in term.words {
-                    s += "      \(Formatter.quote(w.word)) ×\(w.count) × \(Formatter.formatNumber(w.weight)) = \(Formatter.formatNumber(w.contribution))\n"
+                    s += "      \(w.negated ? "not " : "")\(Formatter.quote(w.word)) ×\(w.count) × \(Formatter.formatNumber(w.weight)) = \(Formatter.formatNumber(w.contribution))"
+                        + (w.negated ? "   (negated)" : "") + "\n"
                 }
             }
         }
@@ -41,7 +42,7 @@ public enum ExplainReport {
                          ("fired", .bool($0.fired)), ("value", .number($0.value)),
                          ("words", .array($0.words.map { w in
                              .object([("word", JSON(w.word)), ("count", .number(Double(w.count))), ("weight", .number(w.weight)),
-                                      ("contribution", .number(w.contribution))])
+                                      ("contribution", .number(w.contribution)), ("negated", .bool(w.negated))])
                          }))])
             })),
             ("scores", .object(zip(p.labels, d.scores).map { ($0, .number($1)) })),

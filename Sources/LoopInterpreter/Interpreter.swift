@@ -35,6 +35,11 @@ public struct Trace: Sendable {
     /// One word of a table found in the text: `count` whole-word occurrences at `weight` each.
     public struct WordHit: Sendable, Equatable {
         public let word: String; public let count: Int; public let weight: Double
+        /// Found after a negator (`sum_words_negated`): `weight` is the table's weight flipped.
+        public var negated = false
+        public init(word: String, count: Int, weight: Double, negated: Bool = false) {
+            self.word = word; self.count = count; self.weight = weight; self.negated = negated
+        }
         public var contribution: Double { Double(count) * weight }
     }
     public var rules: [RuleStep] = []
@@ -112,12 +117,18 @@ public final class Interpreter: @unchecked Sendable {
     /// The table words behind the `sum_words` calls of a score term (outside function bodies),
     /// summed per word over the calls, largest absolute contribution first.
     func wordHits(_ e: TExpr, _ env: inout Env) -> [Trace.WordHit] {
-        var counts: [Int: [Int: Int]] = [:]   // table → word index → count
+        var counts: [Int: [Int: Int]] = [:]   // table → word index (negated: -1 - index) → count
         func walk(_ e: TExpr) {
             switch e.kind {
             case .builtin(.sum_words, let args) where args.count == 2:
                 let text = eval(args[0], &env, []).asText, table = eval(args[1], &env, []).asTable
                 tableSets[table].scan(text, wholeWords: true) { counts[table, default: [:]][$0, default: 0] += 1 }
+            case .builtin(.sum_words_negated, let args) where args.count == 4:
+                let text = eval(args[0], &env, []).asText, table = eval(args[1], &env, []).asTable
+                let negators = keywordSets[eval(args[2], &env, []).asList], scope = eval(args[3], &env, []).asNumber
+                _ = tableSets[table].negatedSum(text, negators: negators, scope: scope) { k, negated in
+                    counts[table, default: [:]][negated ? -1 - k : k, default: 0] += 1
+                }
             case .builtin(_, let args), .call(_, let args): args.forEach(walk)
             case .not(let x), .neg(let x): walk(x)
             case .and(let a, let b), .or(let a, let b), .compare(_, let a, let b), .arith(_, let a, let b): walk(a); walk(b)
@@ -130,7 +141,9 @@ public final class Interpreter: @unchecked Sendable {
         for (table, words) in counts.sorted(by: { $0.key < $1.key }) {
             let set = tableSets[table]
             for (w, n) in words.sorted(by: { $0.key < $1.key }) {
-                hits.append(Trace.WordHit(word: String(decoding: set.words[w], as: UTF8.self), count: n, weight: set.weights[w]))
+                let k = w < 0 ? -1 - w : w
+                hits.append(Trace.WordHit(word: String(decoding: set.words[k], as: UTF8.self), count: n, weight: w < 0 ? -set.weights[k] : set.weights[k],
+                                          negated: w < 0))
             }
         }
         return hits.sorted { abs($0.contribution) > abs($1.contribution) || (abs($0.contribution) == abs($1.contribution) && $0.word < $1.word) }
@@ -208,6 +221,8 @@ public final class Interpreter: @unchecked Sendable {
         case .matches: return .bool(vms[a[1].asRegex].matches(units(a[0].asText, &env)))
         case .count_matches: return .number(Double(vms[a[1].asRegex].countMatches(units(a[0].asText, &env))))
         case .sum_words: return .number(tableSets[a[1].asTable].sum(a[0].asText))
+        case .sum_words_negated:
+            return .number(tableSets[a[1].asTable].negatedSum(a[0].asText, negators: keywordSets[a[2].asList], scope: a[3].asNumber))
         case .min: return .number(Swift.min(a[0].asNumber, a[1].asNumber))
         case .max: return .number(Swift.max(a[0].asNumber, a[1].asNumber))
         case .abs: return .number(Swift.abs(a[0].asNumber))

@@ -154,6 +154,50 @@ public final class KeywordSet {
         }
     }
 
+    /// Like `scan`, with each occurrence's byte range.
+    public func scanSpans(_ t: [UInt8], wholeWords: Bool, _ hit: (_ keyword: Int, _ start: Int, _ end: Int) -> Void) {
+        let view = wholeWords ? TextOps.WordView(t) : nil
+        var i = 0
+        while i < t.count {
+            if let k = longest(at: i, in: t, whole: view) { hit(k, i, i + words[k].count); i += words[k].count } else { i += 1 }
+        }
+    }
+
+    /// `sum_words_negated`: the table's weights over whole-word occurrences (leftmost-longest, in
+    /// text order), each flipped when the latest negator occurrence that ends at or before it is
+    /// in the same clause (no `.` `,` `;` `:` `!` `?` between) with fewer than `scope` words
+    /// between them. `hit` sees each occurrence and whether it was negated.
+    public func negatedSum(_ t: [UInt8], negators: KeywordSet, scope: Double, _ hit: ((Int, Bool) -> Void)? = nil) -> Double {
+        var ends: [Int] = []
+        negators.scanSpans(t, wholeWords: true) { _, _, e in ends.append(e) }
+        var total = 0.0
+        var next = 0, last = -1
+        var gap = 0, words = 0, inWord = false, clauseEnded = false
+        t.withUnsafeBufferPointer { b in
+            scanSpans(t, wholeWords: true) { k, s, _ in
+                while next < ends.count && ends[next] <= s {
+                    last = ends[next]; gap = last; words = 0; inWord = false; clauseEnded = false
+                    next += 1
+                }
+                var negated = false
+                if last >= 0 {
+                    while gap < s && !clauseEnded {
+                        let (u, n) = TextSemantics.decode(b, gap)
+                        if u == 0x2E || u == 0x2C || u == 0x3B || u == 0x3A || u == 0x21 || u == 0x3F { clauseEnded = true }
+                        let w = TextSemantics.isWord(u)
+                        if w && !inWord { words += 1 }
+                        inWord = w
+                        gap += n
+                    }
+                    negated = !clauseEnded && Double(words) < scope
+                }
+                total += negated ? -weights[k] : weights[k]
+                hit?(k, negated)
+            }
+        }
+        return total
+    }
+
     public func count(_ t: [UInt8], wholeWords: Bool) -> Int {
         var n = 0
         scan(t, wholeWords: wholeWords) { _ in n += 1 }

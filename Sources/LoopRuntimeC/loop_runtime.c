@@ -204,10 +204,12 @@ static inline int32_t unit_class(const loop_rt_dfa *d, const uint8_t *p, int64_t
     return loop_rt_class(d->bounds, d->bound_class, d->nbounds, u);
 }
 
-double loop_rt_count(const loop_rt_dfa *d, const uint8_t *p, int64_t len, const double *weights) {
-    double total = 0.0;
-    int64_t pos = 0;
-    int32_t prev_word = 0;
+/* The next non-overlapping leftmost-longest match of an anchored automaton at or after *pos
+   (unit starts, left to right); 0 when there is none. *pos and *prev_word carry the scan on. */
+static int dfa_next(const loop_rt_dfa *d, const uint8_t *p, int64_t len, int64_t *pos_io, int32_t *prev_word_io,
+                    int64_t *m_start, int64_t *m_end, int32_t *m_pat) {
+    int64_t pos = *pos_io;
+    int32_t prev_word = *prev_word_io;
     while (pos < len) {
         if (pos > 0 && p[pos] < 0x80 && !d->ascii_start[p[pos]]) {
             /* Skip the run of ASCII bytes that cannot begin a match. */
@@ -242,14 +244,56 @@ double loop_rt_count(const loop_rt_dfa *d, const uint8_t *p, int64_t len, const 
             i += n;
         }
         if (best_end > pos) {
-            total += weights ? weights[best_pat - 1] : 1.0;
-            prev_word = best_pw;
-            pos = best_end;
-        } else {
-            if (first_len == 0) { int32_t c0 = unit_class(d, p, len, pos, &first_len); first_word = d->word_class[c0]; }
-            prev_word = first_word;
-            pos += first_len;
+            *m_start = pos; *m_end = best_end; *m_pat = best_pat - 1;
+            *prev_word_io = best_pw;
+            *pos_io = best_end;
+            return 1;
         }
+        if (first_len == 0) { int32_t c0 = unit_class(d, p, len, pos, &first_len); first_word = d->word_class[c0]; }
+        prev_word = first_word;
+        pos += first_len;
+    }
+    *pos_io = pos;
+    *prev_word_io = prev_word;
+    return 0;
+}
+
+double loop_rt_count(const loop_rt_dfa *d, const uint8_t *p, int64_t len, const double *weights) {
+    double total = 0.0;
+    int64_t pos = 0, ms, me;
+    int32_t prev_word = 0, pat;
+    while (dfa_next(d, p, len, &pos, &prev_word, &ms, &me, &pat)) total += weights ? weights[pat] : 1.0;
+    return total;
+}
+
+double loop_rt_count_negated(const loop_rt_dfa *table, const loop_rt_dfa *negators, const uint8_t *p, int64_t len,
+                             const double *weights, double scope) {
+    double total = 0.0;
+    int64_t tpos = 0, npos = 0, ms, me, ns = 0, ne = 0;
+    int32_t tpw = 0, npw = 0, mp, np;
+    int has_neg = dfa_next(negators, p, len, &npos, &npw, &ns, &ne, &np);
+    /* The latest negator that ends at or before the current match, and the gap read from it. */
+    int64_t last = -1, gap = 0, words = 0;
+    int in_word = 0, clause_ended = 0;
+    while (dfa_next(table, p, len, &tpos, &tpw, &ms, &me, &mp)) {
+        while (has_neg && ne <= ms) {
+            last = ne; gap = ne; words = 0; in_word = 0; clause_ended = 0;
+            has_neg = dfa_next(negators, p, len, &npos, &npw, &ns, &ne, &np);
+        }
+        int negated = 0;
+        if (last >= 0) {
+            while (gap < ms && !clause_ended) {
+                int64_t k;
+                uint32_t u = p[gap] < 0x80 ? (k = 1, p[gap]) : loop_rt_decode(p, len, gap, &k);
+                if (u == '.' || u == ',' || u == ';' || u == ':' || u == '!' || u == '?') clause_ended = 1;
+                int w = loop_rt_is_word(u);
+                if (w && !in_word) words++;
+                in_word = w;
+                gap += k;
+            }
+            negated = !clause_ended && (double)words < scope;
+        }
+        total += negated ? -weights[mp] : weights[mp];
     }
     return total;
 }
@@ -341,7 +385,7 @@ const loop_rt_symbol *loop_rt_symbols(int32_t *count) {
         {"loop_rt_digit_ratio", (void *)loop_rt_digit_ratio}, {"loop_rt_punct_ratio", (void *)loop_rt_punct_ratio},
         {"loop_rt_equal", (void *)loop_rt_equal}, {"loop_rt_alloc", (void *)loop_rt_alloc},
         {"loop_rt_free", (void *)loop_rt_free}, {"loop_rt_exp", (void *)loop_rt_exp},
-        {"loop_rt_count", (void *)loop_rt_count}, {"loop_rt_nfa_scan", (void *)loop_rt_nfa_scan},
+        {"loop_rt_count", (void *)loop_rt_count}, {"loop_rt_count_negated", (void *)loop_rt_count_negated}, {"loop_rt_nfa_scan", (void *)loop_rt_nfa_scan},
         /* LLVM may turn runs of stores and copies (a row of sums set to zero) into these. */
         {"memset", (void *)memset}, {"memcpy", (void *)memcpy}, {"memmove", (void *)memmove},
     };

@@ -320,6 +320,11 @@ extension Checker {
             targs.append(t)
         }
         guard ok else { return nil }
+        if builtin == .sum_words_negated, case .literal(.number) = targs[3].kind {} else if builtin == .sum_words_negated {
+            error("E0407", "the scope of `sum_words_negated` must be a constant number", file, args[3].range, label: "known only when an input arrives",
+                  hints: ["write a number such as 3, or a `const`"])
+            return nil
+        }
         if let b = builtin { return foldBuiltin(b, targs, result, range) }
         return TExpr(.call(fnIndex!, targs), result, range)
     }

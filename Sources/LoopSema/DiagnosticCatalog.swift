@@ -28,6 +28,7 @@ public enum DiagnosticCatalog {
         "E0404": "list element is not a text constant",
         "E0405": "malformed table",
         "E0406": "empty keyword",
+        "E0407": "argument must be a constant",
         "E0501": "regex feature outside the linear-time subset",
         "E0502": "malformed regex",
         "E0503": "unknown regex flag",

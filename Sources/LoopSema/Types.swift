@@ -43,6 +43,8 @@ public enum Builtin: String, CaseIterable, Sendable {
     case matches, count_matches
     // (text, table) → number
     case sum_words
+    // (text, table, [text], number) → number
+    case sum_words_negated
     // numbers
     case min, max, abs, clamp
 
@@ -57,6 +59,7 @@ public enum Builtin: String, CaseIterable, Sendable {
         case .matches: return ([.text, .regex], .bool)
         case .count_matches: return ([.text, .regex], .number)
         case .sum_words: return ([.text, .table], .number)
+        case .sum_words_negated: return ([.text, .table, .list, .number], .number)
         case .min, .max: return ([.number, .number], .number)
         case .abs: return ([.number], .number)
         case .clamp: return ([.number, .number, .number], .number)
@@ -91,6 +94,7 @@ public enum Builtin: String, CaseIterable, Sendable {
         case .matches: return "the regex matches somewhere in the text"
         case .count_matches: return "non-empty, non-overlapping leftmost-longest regex matches"
         case .sum_words: return "sum of the table's weights over whole-word occurrences, leftmost-longest"
+        case .sum_words_negated: return "sum_words, with the weight of an occurrence flipped when a negator comes fewer than `scope` words before it in the same clause"
         case .min: return "the smaller number"
         case .max: return "the larger number"
         case .abs: return "absolute value"
@@ -104,6 +108,7 @@ public enum Builtin: String, CaseIterable, Sendable {
         switch ps.count {
         case 1: names = self == .abs ? ["x"] : ["t"]
         case 3: names = ["x", "lo", "hi"]
+        case 4: names = ["t", "weights", "negators", "scope"]
         default:
             if ps[0] == .number { names = ["a", "b"] }
             else { names = ["t", ps[1] == .list ? "words" : ps[1] == .regex ? "re" : ps[1] == .table ? "weights" : "s"] }

@@ -51,4 +51,5 @@ final class ConformanceTests: XCTestCase {
     func testRegexes() throws { try runCase("regexes") }
     func testRecords() throws { try runCase("records") }
     func testManyLabels() throws { try runCase("many_labels") }
+    func testNegation() throws { try runCase("negation") }
 }

@@ -56,7 +56,8 @@ enum RandomPrograms {
                            "clamp(\(numExpr(&r, d - 1)), 0, 4)", "(if \(boolExpr(&r, d - 1)) then 1.5 else -0.25)"])
         }
         let t = textExpr(&r)
-        switch r.int(12) {
+        switch r.int(13) {
+        case 11: return "sum_words_negated(\(t), {\"free\": 1.5, \"win\": -0.5, \"café\": 2, \"call now\": 3, \"σοφία\": 0.25}, [\"no\", \"n\", \"win\", \"ΣΟΦΙΑ\", \"x\"], \(r.int(4)))"
         case 0: return "count(\(t), \(Formatter.quote(r.pick(words))))"
         case 1: return "count_any(\(t), \(list(&r)))"
         case 2: return "count_words(\(t), \(list(&r)))"

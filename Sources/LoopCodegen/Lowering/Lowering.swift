@@ -36,6 +36,8 @@ public final class LoweredProgram {
         case counter(Int)
         /// A `sum_words` over keys of word characters only, summed in text order by its own scan.
         case weighted(Int)
+        /// A `sum_words_negated`: the table's and the negators' anchored automata, run together.
+        case negated(Int)
         case constant(Value)
     }
 
@@ -74,6 +76,21 @@ public final class LoweredProgram {
         var dfa: DFA? = nil
         var classMap: ClassMap? = nil
     }
+    /// `sum_words_negated(t, table, negators, scope)`: two anchored automata (the table's keys
+    /// with their weights, and the negators) read by one runtime call.
+    struct NegatedPredicate {
+        let source: Int
+        let table: [Pattern]
+        let weights: [Double]
+        let negators: [Pattern]
+        let scope: Double
+        /// A flag predicate that tells whether any table key occurs at all.
+        var gate: Int? = nil
+        var tableDFA: DFA? = nil, tableClasses: ClassMap? = nil
+        var negatorDFA: DFA? = nil, negatorClasses: ClassMap? = nil
+    }
+    var negated: [NegatedPredicate] = []
+
     struct ScanPlan {
         let source: Int
         /// A DFA, or nil when the group runs as an NFA simulation (its DFA would be too large).
@@ -142,7 +159,7 @@ public final class LoweredProgram {
 
     static let flagBuiltins: Set<Builtin> = [.contains, .starts_with, .ends_with, .contains_word, .contains_any, .contains_all,
                                              .contains_any_word, .starts_with_any, .ends_with_any, .one_of, .matches]
-    static let counterBuiltins: Set<Builtin> = [.count, .count_word, .count_any, .count_words, .count_matches, .sum_words]
+    static let counterBuiltins: Set<Builtin> = [.count, .count_word, .count_any, .count_words, .count_matches, .sum_words, .sum_words_negated]
 
     /// A structural key for an expression (equal keys, equal values for every input).
     func key(_ e: TExpr) -> String { TypedDump.expr(e, program) }
@@ -248,6 +265,15 @@ public final class LoweredProgram {
                 } else {
                     counter(entries.map { word($0.key) }, weights: entries.map(\.weight))
                 }
+            case .sum_words_negated:
+                guard case .literal(.table(let t)) = arg.kind, case .literal(.list(let l)) = xs[2].kind,
+                      case .literal(.number(let scope)) = xs[3].kind else { return }
+                let entries = program.tables[t]
+                var n = NegatedPredicate(source: si, table: entries.map { word($0.key) }, weights: entries.map(\.weight),
+                                         negators: program.lists[l].map(word), scope: scope)
+                flags.append(FlagPredicate(source: si, patterns: [.alt(n.table)], all: false))
+                n.gate = flags.count - 1
+                negated.append(n); predicateOf[k] = .negated(negated.count - 1)
             default: return
             }
         }
@@ -408,6 +434,17 @@ public final class LoweredProgram {
             counters[i].dfa = try build(nfa, cm, unanchored: false, budget: LoweredProgram.stateBudget)
             totalStates += counters[i].dfa!.stateCount
         }
+        for i in negated.indices {
+            var tn = NFA(), nn = NFA()
+            for (k, p) in negated[i].table.enumerated() { tn.add(p, id: k) }
+            for (k, p) in negated[i].negators.enumerated() { nn.add(p, id: k) }
+            let tc = ClassMap(sets: tn.sets), nc = ClassMap(sets: nn.sets)
+            negated[i].tableClasses = tc
+            negated[i].negatorClasses = nc
+            negated[i].tableDFA = try build(tn, tc, unanchored: false, budget: LoweredProgram.stateBudget)
+            negated[i].negatorDFA = try build(nn, nc, unanchored: false, budget: LoweredProgram.stateBudget)
+            totalStates += negated[i].tableDFA!.stateCount + negated[i].negatorDFA!.stateCount
+        }
         if totalStates > LoweredProgram.totalStateBudget {
             throw CodegenError.tooLarge("its automata need \(totalStates) states in all (the limit is \(LoweredProgram.totalStateBudget))")
         }
@@ -515,6 +552,8 @@ public final class LoweredProgram {
             case .counted(let i): s += "  counted#\(i) scan#\(flags[i].scan) bit \(flags[i].bits)  \(k)\n"
             case .weighted(let i): s += "  weighted#\(i) scan#\(weighted[i].scan)\(weighted[i].slot.map { " sum \($0)" } ?? "") \(weighted[i].keys.count) keys  \(k)\n"
             case .counter(let i): s += "  counter#\(i) source#\(counters[i].source) \(counters[i].dfa!.stateCount) states  \(k)\n"
+            case .negated(let i):
+                s += "  negated#\(i) source#\(negated[i].source) \(negated[i].tableDFA!.stateCount)+\(negated[i].negatorDFA!.stateCount) states  \(k)\n"
             case .constant(let v): s += "  constant \(v)  \(k)\n"
             }
         }

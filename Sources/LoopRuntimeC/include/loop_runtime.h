@@ -84,4 +84,10 @@ uint64_t loop_rt_nfa_scan(const loop_rt_nfa *nfa, const uint8_t *p, int64_t len)
 /* Counts non-overlapping leftmost-longest matches of an anchored automaton, scanning unit starts
    left to right. With weights, returns the sum of weights[pattern] of the matches instead. */
 double loop_rt_count(const loop_rt_dfa *dfa, const uint8_t *p, int64_t len, const double *weights);
+
+/* sum_words_negated: the weighted matches of `table` in text order, each weight flipped when the
+   latest match of `negators` that ends at or before it is in the same clause (no . , ; : ! ?
+   between) with fewer than `scope` words between them. */
+double loop_rt_count_negated(const loop_rt_dfa *table, const loop_rt_dfa *negators, const uint8_t *p, int64_t len,
+                             const double *weights, double scope);
 #endif
