@@ -661,6 +661,7 @@ Signatures use `t` for the text argument. "Characters" are decoded as described 
 | function | result |
 |---|---|
 | `sum_words(t: text, weights: table) -> number` | the sum of the weights of the keys found by leftmost-longest whole-word scanning. `sum_words(lower("Good food, great service, bad parking"), {"great": 2, "good": 1, "bad": -2})` = 1; `sum_words("new york", {"new": 1, "new york": 5})` = 5; `sum_words("cafés", {"café": 2})` = 0 |
+| `sum_words_negated(t: text, weights: table, negators: [text], scope: number) -> number` | `sum_words`, except that an occurrence counts its weight negated when the latest negator (a keyword of `negators`, found by the same whole-word leftmost-longest scan) that ends before it is in the same clause (no `.` `,` `;` `:` `!` `?` between them) with fewer than `scope` words between them. `scope` must be a constant (E0407). `sum_words_negated("not good", {"good": 1}, ["not"], 3)` = -1; `sum_words_negated("not very good", {"good": 1}, ["not"], 1)` = 1; `sum_words_negated("not bad. good", {"good": 1, "bad": -2}, ["not"], 3)` = 3; `sum_words_negated("didn't disappoint", {"disappoint": -1}, ["didn't"], 3)` = 1 |
 
 ### Numbers
 

@@ -31,6 +31,9 @@ fn is_blank(t: text) -> bool = len(trim(t)) == 0
 
 // Ends with a question mark (ignoring trailing white space).
 fn is_question(t: text) -> bool = ends_with(trim(t), "?")
+
+// sum_words with English negation: a table word's weight is flipped when a negator ("not", "no", "never", "without", "didn't", "isn’t", ...) comes fewer than 3 words before it in the same clause. Give it lowercased text.
+fn sum_words_negating(t: text, weights: table) -> number = sum_words_negated(t, weights, ["not", "no", "never", "nothing", "nobody", "none", "neither", "nor", "without", "hardly", "cannot", "can't", "can’t", "don't", "don’t", "doesn't", "doesn’t", "didn't", "didn’t", "isn't", "isn’t", "wasn't", "wasn’t", "aren't", "aren’t", "weren't", "weren’t", "won't", "won’t", "wouldn't", "wouldn’t", "shouldn't", "shouldn’t", "couldn't", "couldn’t", "haven't", "haven’t", "hasn't", "hasn’t", "hadn't", "hadn’t", "ain't", "ain’t"], 3)
 """#,
         "std.validate": #"""
 module std.validate
