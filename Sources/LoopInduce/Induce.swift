@@ -128,12 +128,24 @@ public enum Inducer {
         public var lengthFeature = true
         /// Significant digits of the emitted weights.
         public var significantDigits = 3
+        /// Count a word as −1 after an English negator ("not good"), as std.text's
+        /// `sum_words_negating` does; the program then scores with that function.
+        public var negation = false
         /// Number of `test` lines (hardest correctly classified training examples).
         public var testCount = 8
         /// Longest example (in bytes) used for a `test` line.
         public var maxTestLength = 200
         public init() {}
     }
+
+    /// The negators of std.text's `sum_words_negating` (a test keeps the two lists equal), and its scope.
+    public static let englishNegators = [
+        "not", "no", "never", "nothing", "nobody", "none", "neither", "nor", "without", "hardly", "cannot", "can't", "can’t",
+        "don't", "don’t", "doesn't", "doesn’t", "didn't", "didn’t", "isn't", "isn’t", "wasn't", "wasn’t", "aren't", "aren’t",
+        "weren't", "weren’t", "won't", "won’t", "wouldn't", "wouldn’t", "shouldn't", "shouldn’t", "couldn't", "couldn’t",
+        "haven't", "haven’t", "hasn't", "hasn’t", "hadn't", "hadn’t", "ain't", "ain’t",
+    ]
+    public static let negationScope = 3.0
 
     // MARK: tokenization
 
@@ -230,11 +242,23 @@ public enum Inducer {
         }
         let V = vocab.count, E = extraNames.count, F = V + E
 
-        // Sparse rows: (feature, value).
+        // Sparse rows: (feature, value). With negation, an occurrence after a negator counts −1:
+        // the very scan `sum_words_negating(msg, table)` does, so the program's score is the model's.
+        let negated: [[Int: Double]]? = options.negation ? {
+            let table = KeywordSet(vocab), negators = KeywordSet(Inducer.englishNegators.map { Array($0.utf8) })
+            return examples.map { e in
+                var counts: [Int: Double] = [:]
+                _ = table.negatedSum(TextSemantics.mapCase(e.text, TextSemantics.lower), negators: negators, scope: Inducer.negationScope) { k, neg in
+                    counts[k, default: 0] += neg ? -1 : 1
+                }
+                return counts
+            }
+        }() : nil
         var rows: [[(Int, Double)]] = []
         for (d, ws) in docWords.enumerated() {
             var counts: [Int: Double] = [:]
-            for w in ws { if let j = wordIndex[w] { counts[j, default: 0] += 1 } }
+            if let negated { counts = negated[d].filter { $0.value != 0 } }
+            else { for w in ws { if let j = wordIndex[w] { counts[j, default: 0] += 1 } } }
             var r = counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             for k in 0..<E where extraCols[k][d] != 0 { r.append((V + k, extraCols[k][d])) }
             rows.append(r)
@@ -476,7 +500,7 @@ struct Emitter {
     func source(tests: [([UInt8], String)]) -> String {
         let f = Inducer.format
         let usesWords = tables.contains { !$0.isEmpty }
-        let usesStd = extras.contains { $0.contains { !$0.name.hasPrefix("#") } }
+        let usesStd = extras.contains { $0.contains { !$0.name.hasPrefix("#") } } || (options.negation && usesWords)
         var s = "// Induced offline by LoopInduce from \(trainingSize) labeled examples: multinomial logistic\n"
         s += "// regression (L2 \(f(options.l2))) over whole-word counts of the lowercased text"
         s += usesStd || options.lengthFeature ? " and a few std.text features.\n" : ".\n"
@@ -487,7 +511,8 @@ struct Emitter {
         if usesStd { s += "use std.text\n\n" }
         if usesWords { s += "let msg = lower(text)\n\n" }
         for (l, t) in tables.enumerated() where !t.isEmpty {
-            s += "// Words that count towards `\(labels[l])` (weight per whole-word occurrence).\n"
+            s += "// Words that count towards `\(labels[l])` (weight per whole-word occurrence"
+                + (options.negation ? ", flipped after a negator such as \"not\").\n" : ").\n")
             // The `loopai fmt` layout, so that the generated file, the formatted file and a diff agree.
             let items = t.map { Formatter.quote(String(decoding: $0.word, as: UTF8.self)) + ": " + f($0.weight) }
             let flat = "const \(labels[l])_words = {" + items.joined(separator: ", ") + "}"
@@ -497,7 +522,7 @@ struct Emitter {
             s += "score \(labels[l]) {\n"
             var terms: [String] = []
             if bias[l] != 0 || (tables[l].isEmpty && extras[l].isEmpty) { terms.append(f(bias[l])) }
-            if !tables[l].isEmpty { terms.append("sum_words(msg, \(labels[l])_words)") }
+            if !tables[l].isEmpty { terms.append("\(options.negation ? "sum_words_negating" : "sum_words")(msg, \(labels[l])_words)") }
             for e in extras[l] {
                 if e.name == "#len" { terms.append("\(f(e.weight)) * min(len(text), 400) / 100") }
                 else { terms.append("\(f(e.weight)) when \(e.name)(text)") }

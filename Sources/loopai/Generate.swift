@@ -71,6 +71,9 @@ struct Generate: ParsableCommand {
     @Option(help: "Inducer: at most this many words per label.")
     var maxWords: Int = 300
 
+    @Flag(help: "Inducer: count a word as -1 after an English negator (\"not good\"); the program scores with std.text's sum_words_negating.")
+    var negation = false
+
     enum GrammarChoice: String, ExpressibleByArgument, CaseIterable { case auto, on, off }
 
     func validate() throws {
@@ -223,6 +226,7 @@ struct Generate: ParsableCommand {
         options.engine = { JITEngine.preferred($0) }   // the same answers as the interpreter, faster
         options.programName = name ?? spec?.name ?? "induced"
         options.maxWordsPerLabel = maxWords
+        options.negation = negation
         let result: InducedProgram
         do { result = try Inducer.induce(examples: train, labels: spec?.labelNames, options: options) }
         catch { throw CLIError("the inducer failed: \(error)", code: 1) }
