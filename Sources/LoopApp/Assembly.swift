@@ -75,6 +75,8 @@ public struct TaskAssembly {
         var o = GenerationOptions()
         o.maxRepairRounds = spec.generator.maxRepairRounds
         o.maxExamples = spec.generator.maxExamples
+        o.minExamplesPerLabel = spec.generator.minExamplesPerLabel
+        o.exampleTokenBudget = spec.generator.exampleTokenBudget
         o.maxTokens = spec.generator.maxTokens
         o.temperature = spec.generator.endpoint.temperature
         return o

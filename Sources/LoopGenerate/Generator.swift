@@ -11,6 +11,10 @@ public struct GenerationOptions: Sendable {
     public var maxRepairRounds = 3
     /// Examples in the prompt (balanced across labels).
     public var maxExamples = 40
+    /// Every label gets at least this many (its hardest) within `exampleTokenBudget`.
+    public var minExamplesPerLabel = 2
+    /// Tokens (4 bytes each, estimated) the prompt's examples may take.
+    public var exampleTokenBudget = 8000
     public var maxTokens = 4096
     public var temperature = 0.2
     /// Tier 2 passes when every embedded test passes and the examples reach this accuracy.
@@ -75,16 +79,18 @@ public final class LLMGenerator {
 
     /// The first request `generate` would send.
     public func initialRequest(examples: [Example]) -> ChatRequest {
-        request([.system(PromptBuilder.system()), .user(PromptBuilder.task(task, examples: promptExamples(examples)))], purpose: .generate)
+        request([.system(PromptBuilder.system()), .user(PromptBuilder.task(task, selection: promptExamples(examples)))], purpose: .generate)
     }
 
     public func improvementRequest(current: String, failures: [Counterexample], examples: [Example]) -> ChatRequest {
         request([.system(PromptBuilder.system()),
-                 .user(PromptBuilder.improve(task, current: current, failures: failures, examples: promptExamples(examples)))], purpose: .generate)
+                 .user(PromptBuilder.improve(task, current: current, failures: failures, selection: promptExamples(examples)))], purpose: .generate)
     }
 
-    func promptExamples(_ examples: [Example]) -> [Example] {
-        PromptBuilder.balanced(examples, labels: task.labelNames, cap: options.maxExamples)
+    /// The examples the prompt shows: every label's hardest first, then balanced (see `PromptBuilder.select`).
+    public func promptExamples(_ examples: [Example]) -> ExampleSelection {
+        PromptBuilder.select(examples, labels: task.labelNames, cap: options.maxExamples, minPerLabel: options.minExamplesPerLabel,
+                             tokenBudget: options.exampleTokenBudget)
     }
 
     func request(_ messages: [ChatMessage], purpose: CallPurpose) -> ChatRequest {

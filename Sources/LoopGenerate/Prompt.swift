@@ -52,6 +52,11 @@ public enum PromptBuilder {
     }
 
     public static func task(_ task: TaskSpec, examples: [Example]) -> String {
+        self.task(task, selection: ExampleSelection(examples: examples, short: []))
+    }
+
+    public static func task(_ task: TaskSpec, selection: ExampleSelection) -> String {
+        let examples = selection.examples
         var s = "# Task: \(task.name)\n\n\(task.description.trimmingCharacters(in: .whitespacesAndNewlines))\n\n"
         s += "## Input\n\n"
         for f in task.input {
@@ -62,6 +67,10 @@ public enum PromptBuilder {
         if !examples.isEmpty {
             s += "\n## Examples (\(examples.count); input as JSON => label)\n\n"
             s += examples.map(exampleLine).joined(separator: "\n") + "\n"
+        }
+        if !selection.short.isEmpty {
+            s += "\nLabels with fewer than \(selection.minPerLabel) examples here (rely on their descriptions): "
+            s += selection.short.map { "`\($0.label)` (\($0.count))" }.joined(separator: ", ") + "\n"
         }
         s += """
 
@@ -80,7 +89,11 @@ public enum PromptBuilder {
 
     /// The first request of an improvement: the current program and the inputs it gets wrong.
     public static func improve(_ task: TaskSpec, current: String, failures: [Counterexample], examples: [Example]) -> String {
-        var s = self.task(task, examples: examples)
+        improve(task, current: current, failures: failures, selection: ExampleSelection(examples: examples, short: []))
+    }
+
+    public static func improve(_ task: TaskSpec, current: String, failures: [Counterexample], selection: ExampleSelection) -> String {
+        var s = self.task(task, selection: selection)
         s += "\n\n## The current program\n\n```loop\n\(current.trimmingCharacters(in: .whitespacesAndNewlines))\n```\n\n"
         s += "## Where it is wrong (\(failures.count) validated inputs; input as JSON: program answer, correct answer, what decided)\n\n"
         s += failures.map(\.line).joined(separator: "\n")
@@ -115,6 +128,86 @@ public enum PromptBuilder {
     public static let noProgram = """
         Your reply contains no Loop program. Reply with the whole program in one ```loop fenced block, starting with `program`.
         """
+
+    /// The prompt's examples: first, for every label in turn, its hardest examples (those whose
+    /// words lean most towards other labels: the cases a program must tell apart) until each has
+    /// `minPerLabel`, even past `cap`; then more, balanced across labels, up to `cap`; all within
+    /// `tokenBudget` tokens (4 bytes a token). Labels left with fewer than `minPerLabel` are listed.
+    public static func select(_ examples: [Example], labels: [String], cap: Int, minPerLabel: Int, tokenBudget: Int) -> ExampleSelection {
+        var byLabel: [String: [Example]] = [:]
+        for e in examples { byLabel[e.label, default: []].append(e) }
+        // How much each example's words lean towards another label: for every word, the share of
+        // its occurrences under each label; an example's hardness is the mean, over its words, of
+        // the largest share of a label other than its own.
+        var wordLabels: [String: [String: Int]] = [:]
+        func words(_ e: Example) -> Set<String> {
+            Set(FailureWords.of(e.input))
+        }
+        let exampleWords = examples.map(words)
+        for (e, ws) in zip(examples, exampleWords) { for w in ws { wordLabels[w, default: [:]][e.label, default: 0] += 1 } }
+        func hardness(_ e: Example, _ ws: Set<String>) -> Double {
+            guard !ws.isEmpty else { return 0 }
+            var sum = 0.0
+            for w in ws {
+                guard let counts = wordLabels[w] else { continue }
+                let total = Double(counts.values.reduce(0, +))
+                let other = counts.filter { $0.key != e.label }.values.max() ?? 0
+                sum += Double(other) / total
+            }
+            return sum / Double(ws.count)
+        }
+        var hardest: [String: [Example]] = [:]
+        var wordsOf: [String: [Set<String>]] = [:]
+        for (e, ws) in zip(examples, exampleWords) { wordsOf[e.label, default: []].append(ws) }
+        for l in labels {
+            guard let list = byLabel[l] else { continue }
+            let ws = wordsOf[l] ?? []
+            let scored = list.indices.map { (i: $0, h: hardness(list[$0], ws[$0])) }
+            hardest[l] = scored.sorted { $0.h != $1.h ? $0.h > $1.h : $0.i < $1.i }.map { list[$0.i] }
+        }
+        var out: [Example] = []
+        var taken: [String: Int] = [:]
+        var budget = tokenBudget * 4
+        func take(_ e: Example) -> Bool {
+            let cost = exampleLine(e).utf8.count + 1
+            guard cost <= budget else { return false }
+            budget -= cost
+            out.append(e); taken[e.label, default: 0] += 1
+            return true
+        }
+        var full = false
+        for round in 0..<minPerLabel where !full {
+            for l in labels {
+                guard let list = hardest[l], round < list.count else { continue }
+                if !take(list[round]) { full = true; break }
+            }
+        }
+        // Then balanced, from each label's remaining examples in their given order.
+        if !full {
+            var used = Set<String>()
+            for e in out { used.insert(exampleLine(e)) }
+            var index: [String: Int] = [:]
+            outer: while out.count < cap {
+                var added = false
+                for l in labels {
+                    guard let list = byLabel[l], out.count < cap else { continue }
+                    var i = index[l, default: 0]
+                    while i < list.count && used.contains(exampleLine(list[i])) { i += 1 }
+                    guard i < list.count else { index[l] = i; continue }
+                    index[l] = i + 1
+                    used.insert(exampleLine(list[i]))
+                    if !take(list[i]) { break outer }
+                    added = true
+                }
+                if !added { break }
+            }
+        }
+        let short = labels.compactMap { l -> (label: String, count: Int)? in
+            let n = taken[l] ?? 0
+            return n < minPerLabel ? (l, n) : nil
+        }
+        return ExampleSelection(examples: out, short: short, minPerLabel: minPerLabel)
+    }
 
     /// At most `cap` examples, balanced across labels (round-robin over labels, in the order given),
     /// so a rare label is not crowded out.
@@ -182,5 +275,32 @@ public enum ProgramExtractor {
 
     static func trimmed(_ b: [Substring]) -> String {
         b.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines) + "\n"
+    }
+}
+
+/// The examples a prompt shows, and the labels left with too few of them.
+public struct ExampleSelection: Sendable {
+    public var examples: [Example]
+    /// Labels with fewer than `minPerLabel` examples in `examples` (too few in the data, or the token budget ran out).
+    public var short: [(label: String, count: Int)]
+    public var minPerLabel: Int
+    public init(examples: [Example], short: [(label: String, count: Int)], minPerLabel: Int = 2) {
+        self.examples = examples; self.short = short; self.minPerLabel = minPerLabel
+    }
+}
+
+/// Lower-case words (letters and digits, 3 characters or more) of an input's text values.
+enum FailureWords {
+    static func of(_ j: JSON) -> [String] {
+        func strings(_ j: JSON) -> [String] {
+            switch j {
+            case .string: return [j.string ?? ""]
+            case .object(let kv): return kv.flatMap { strings($0.1) }
+            case .array(let a): return a.flatMap(strings)
+            default: return []
+            }
+        }
+        return strings(j).joined(separator: " ").lowercased().split(whereSeparator: { !($0.isLetter || $0.isNumber) })
+            .filter { $0.count >= 3 }.map(String.init)
     }
 }

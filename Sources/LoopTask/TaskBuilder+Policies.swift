@@ -10,13 +10,15 @@ extension TaskBuilder {
 
     func generator(_ it: Item) -> GeneratorSpec {
         var g = GeneratorSpec()
-        guard let m = r.mapping(it, allowed: ["kind"] + Self.endpointKeys + ["max_repair_rounds", "max_examples", "max_tokens"])
+        guard let m = r.mapping(it, allowed: ["kind"] + Self.endpointKeys + ["max_repair_rounds", "max_examples", "max_tokens", "min_examples_per_label", "example_token_budget"])
         else { return g }
         if let x = m["kind"], let v = r.choice(x, GeneratorSpec.Kind.self) { g.kind = v }
         g.endpoint = endpoint(m, temperature: g.endpoint.temperature)
         if let x = m["max_repair_rounds"], let v = r.integer(x, atLeast: 0) { g.maxRepairRounds = v }
         if let x = m["max_examples"], let v = r.integer(x, atLeast: 0) { g.maxExamples = v }
         if let x = m["max_tokens"], let v = r.integer(x, atLeast: 1) { g.maxTokens = v }
+        if let x = m["min_examples_per_label"], let v = r.integer(x, atLeast: 0) { g.minExamplesPerLabel = v }
+        if let x = m["example_token_budget"], let v = r.integer(x, atLeast: 0) { g.exampleTokenBudget = v }
         return g
     }
 

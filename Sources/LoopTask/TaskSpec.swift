@@ -119,10 +119,16 @@ public struct GeneratorSpec: Equatable, Sendable {
     public var maxExamples: Int
     /// Completion token limit for one program.
     public var maxTokens: Int
+    /// Every label gets at least this many examples in the prompt (its hardest), even past
+    /// `maxExamples`, as long as `exampleTokenBudget` allows.
+    public var minExamplesPerLabel: Int
+    /// The examples of a prompt stay within this many tokens (estimated at 4 bytes a token).
+    public var exampleTokenBudget: Int
     public init(kind: Kind = .auto, endpoint: LLMEndpoint = LLMEndpoint(temperature: 0.2), maxRepairRounds: Int = 3,
-                maxExamples: Int = 40, maxTokens: Int = 4096) {
+                maxExamples: Int = 40, maxTokens: Int = 4096, minExamplesPerLabel: Int = 2, exampleTokenBudget: Int = 8000) {
         self.kind = kind; self.endpoint = endpoint; self.maxRepairRounds = maxRepairRounds
         self.maxExamples = maxExamples; self.maxTokens = maxTokens
+        self.minExamplesPerLabel = minExamplesPerLabel; self.exampleTokenBudget = exampleTokenBudget
     }
 }
 

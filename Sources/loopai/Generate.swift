@@ -135,7 +135,13 @@ struct Generate: ParsableCommand {
             return printRequest(g.initialRequest(examples: evaluation), to: "\(resolved.provider.name) \(resolved.baseURL), model \(resolved.model)")
         }
         g.progress = { printErr("generate: " + $0) }
-        printErr("generate: asking \(resolved.provider.name) (\(resolved.model)) with \(min(evaluation.count, options.maxExamples)) examples in the prompt, \(evaluation.count) to test against")
+        let selection = g.promptExamples(evaluation)
+        printErr("generate: asking \(resolved.provider.name) (\(resolved.model)) with \(selection.examples.count) examples in the prompt, \(evaluation.count) to test against")
+        if !selection.short.isEmpty {
+            printErr("generate: labels with fewer than \(selection.minPerLabel) examples in the prompt: "
+                     + selection.short.map { "\($0.label) (\($0.count))" }.joined(separator: ", ")
+                     + " (too few in the data, or generator.example_token_budget reached)")
+        }
         let result: GenerationResult
         do { result = try g.generate(examples: evaluation) }
         catch {

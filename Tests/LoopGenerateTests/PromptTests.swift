@@ -48,6 +48,38 @@ final class PromptTests: XCTestCase {
         XCTAssertEqual(PromptBuilder.balanced(Array(many.prefix(4)), labels: ["spam", "ham"], cap: 10).count, 4)
     }
 
+    /// A many-label task (the 14 HDFS templates) with room for only 10 examples: every label still
+    /// gets two (its hardest: those whose words lean towards other labels), a label the data has
+    /// once gets one and is named in the prompt as short, and a tight token budget is honoured.
+    func testAManyLabelPromptGivesEveryLabelTwoExamplesWithinTheBudget() throws {
+        let spec = try TaskLoader.load(path: Self.root + "/Examples/hdfs_logs/task.yaml")
+        let data = try spec.examplesFromData(path: nil, labelKey: nil)
+        let counts = Dictionary(grouping: data, by: \.label).mapValues(\.count)
+        XCTAssertEqual(spec.labelNames.count, 14)
+        let s = PromptBuilder.select(data, labels: spec.labelNames, cap: 10, minPerLabel: 2, tokenBudget: 8000)
+        let picked = Dictionary(grouping: s.examples, by: \.label).mapValues(\.count)
+        for l in spec.labelNames {
+            XCTAssertEqual(picked[l] ?? 0, min(2, counts[l] ?? 0), "label \(l)")
+        }
+        XCTAssertEqual(s.short.map(\.label).sorted(), spec.labelNames.filter { (counts[$0] ?? 0) < 2 }.sorted())
+        XCTAssertFalse(s.short.isEmpty, "HDFS has templates seen once")
+        let message = PromptBuilder.task(spec, selection: s)
+        XCTAssertTrue(message.contains("## Examples (\(s.examples.count);"), message)
+        XCTAssertTrue(message.contains("Labels with fewer than 2 examples here (rely on their descriptions): "), message)
+        for e in s.examples { XCTAssertTrue(message.contains(PromptBuilder.exampleLine(e)), PromptBuilder.exampleLine(e)) }
+        // A budget of 200 tokens (800 bytes) holds only the first few.
+        let tight = PromptBuilder.select(data, labels: spec.labelNames, cap: 10, minPerLabel: 2, tokenBudget: 200)
+        XCTAssertLessThanOrEqual(tight.examples.map { PromptBuilder.exampleLine($0).utf8.count + 1 }.reduce(0, +), 800)
+        XCTAssertGreaterThan(tight.short.count, s.short.count)
+        // Two-label tasks keep what they had: balanced up to the cap.
+        let sms = try TaskLoader.load(path: Self.root + "/Examples/sms_spam/task.yaml")
+        let smsData = try sms.examplesFromData(path: nil, labelKey: nil)
+        let smsPick = PromptBuilder.select(smsData, labels: sms.labelNames, cap: 40, minPerLabel: 2, tokenBudget: 8000)
+        XCTAssertEqual(smsPick.examples.count, 40)
+        XCTAssertEqual(smsPick.examples.filter { $0.label == "spam" }.count, 20)
+        XCTAssertTrue(smsPick.short.isEmpty)
+    }
+
     func testProgramExtraction() {
         let p = "program x\ninput text: text\nlabels a, b\notherwise => a"
         XCTAssertEqual(ProgramExtractor.extract("Sure!\n```loop\n\(p)\n```\nDone."), p + "\n")
