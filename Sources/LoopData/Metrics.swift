@@ -81,8 +81,25 @@ public struct Evaluation: Sendable {
                 for j in labels.indices { s += " " + lpad(String(confusion[i][j]), cw) }
                 s += "\n"
             }
+        } else {
+            // Too many labels for a matrix: the largest confusions instead.
+            let top = largestConfusions(limit: 15)
+            if !top.isEmpty {
+                s += "\nlargest confusions (of \(total - correct - errors) wrong answers)\n"
+                let cw = max(w, 9)
+                s += pad("expected", cw) + "  " + pad("predicted", cw) + "  count\n"
+                for c in top { s += pad(labels[c.expected], cw) + "  " + pad(labels[c.predicted], cw) + "  " + lpad(String(c.count), 5) + "\n" }
+            }
         }
         return s
+    }
+
+    /// The off-diagonal cells of the confusion matrix, largest first (ties in label order).
+    public func largestConfusions(limit: Int) -> [(expected: Int, predicted: Int, count: Int)] {
+        var cells: [(expected: Int, predicted: Int, count: Int)] = []
+        for i in labels.indices { for j in labels.indices where i != j && confusion[i][j] > 0 { cells.append((i, j, confusion[i][j])) } }
+        cells.sort { $0.count != $1.count ? $0.count > $1.count : ($0.expected, $0.predicted) < ($1.expected, $1.predicted) }
+        return Array(cells.prefix(limit))
     }
 }
 

@@ -109,6 +109,8 @@ public enum Inducer {
         public var engine: @Sendable (TypedProgram) -> ClassifierEngine = { Interpreter($0) }
         /// The `program` name in the emitted source.
         public var programName = "induced"
+        /// The name of the program's one text input (a task's field, e.g. `message`).
+        public var inputName = "text"
         /// A description string for the program header.
         public var programDescription = "Induced offline from labeled examples (logistic regression over word counts)."
         /// A word becomes a candidate when it occurs in at least this many training examples.
@@ -507,9 +509,11 @@ struct Emitter {
         s += "// \(vocabularySize) candidate words (in >= \(options.minDocumentFrequency) examples); at most \(options.maxWordsPerLabel) kept per label;\n"
         s += "// weights rounded to \(options.significantDigits) significant digits. Scores are log-odds: the label with the largest sum wins.\n"
         s += "program \(options.programName)\n  \(Formatter.quote(options.programDescription))\n\n"
-        s += "input text: text\nlabels \(labels.joined(separator: ", "))\n\n"
+        let input = options.inputName
+        let msg = input == "msg" ? "msg_lower" : "msg"
+        s += "input \(input): text\nlabels \(labels.joined(separator: ", "))\n\n"
         if usesStd { s += "use std.text\n\n" }
-        if usesWords { s += "let msg = lower(text)\n\n" }
+        if usesWords { s += "let \(msg) = lower(\(input))\n\n" }
         for (l, t) in tables.enumerated() where !t.isEmpty {
             s += "// Words that count towards `\(labels[l])` (weight per whole-word occurrence"
                 + (options.negation ? ", flipped after a negator such as \"not\").\n" : ").\n")
@@ -522,10 +526,10 @@ struct Emitter {
             s += "score \(labels[l]) {\n"
             var terms: [String] = []
             if bias[l] != 0 || (tables[l].isEmpty && extras[l].isEmpty) { terms.append(f(bias[l])) }
-            if !tables[l].isEmpty { terms.append("\(options.negation ? "sum_words_negating" : "sum_words")(msg, \(labels[l])_words)") }
+            if !tables[l].isEmpty { terms.append("\(options.negation ? "sum_words_negating" : "sum_words")(\(msg), \(labels[l])_words)") }
             for e in extras[l] {
-                if e.name == "#len" { terms.append("\(f(e.weight)) * min(len(text), 400) / 100") }
-                else { terms.append("\(f(e.weight)) when \(e.name)(text)") }
+                if e.name == "#len" { terms.append("\(f(e.weight)) * min(len(\(input)), 400) / 100") }
+                else { terms.append("\(f(e.weight)) when \(e.name)(\(input))") }
             }
             for t in terms { s += "  \(t)\n" }
             s += "}\n\n"

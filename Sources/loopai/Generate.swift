@@ -71,6 +71,9 @@ struct Generate: ParsableCommand {
     @Option(help: "Inducer: at most this many words per label.")
     var maxWords: Int = 300
 
+    @Flag(help: "Inducer: do not add the task's examples and label descriptions to the training data.")
+    var noTaskEvidence = false
+
     @Flag(help: "Inducer: count a word as -1 after an English negator (\"not good\"); the program scores with std.text's sum_words_negating.")
     var negation = false
 
@@ -227,10 +230,26 @@ struct Generate: ParsableCommand {
         let textKey = spec?.input.first?.name ?? column
         let examples = try wrapIO { try Inducer.loadJSONL(dataPath, textKey: textKey, labelKey: labelKey) }
         guard !examples.isEmpty else { throw CLIError("\(dataPath): no record has both `\(textKey)` and `\(labelKey)`", code: 2) }
-        let (train, held) = trainFraction < 1 ? Inducer.split(examples, trainFraction: trainFraction) : (examples, [])
+        var (train, held) = trainFraction < 1 ? Inducer.split(examples, trainFraction: trainFraction) : (examples, [])
+        // The task is evidence too: its examples, and each label's description twice (a log
+        // template's description is its text), so a label absent from the data can be answered
+        // and the words of a rare label pass the two-example threshold.
+        var evidence = 0
+        if let spec, !noTaskEvidence {
+            for e in spec.examples {
+                guard let t = e.input.string ?? e.input[spec.input[0].name]?.string else { continue }
+                train.append((Array(t.utf8), e.label)); evidence += 1
+            }
+            for l in spec.labels where !l.description.trimmingCharacters(in: .whitespaces).isEmpty {
+                for _ in 0..<2 { train.append((Array(l.description.utf8), l.name)) }
+                evidence += 2
+            }
+        }
         var options = Inducer.Options()
         options.engine = { JITEngine.preferred($0) }   // the same answers as the interpreter, faster
         options.programName = name ?? spec?.name ?? "induced"
+        // With a task, the program's input is the task's field (`message`, not `text`).
+        if let field = spec?.input.first?.name { options.inputName = field }
         options.maxWordsPerLabel = maxWords
         options.negation = negation
         let result: InducedProgram
@@ -240,6 +259,7 @@ struct Generate: ParsableCommand {
         do { try result.source.write(toFile: output, atomically: true, encoding: .utf8) }
         catch { throw CLIError("cannot write \(output): \(error.localizedDescription)", code: 2) }
         var summary = "wrote \(output): \(result.labels.count) labels, \(result.wordCount) words, trained on \(train.count) examples"
+            + (evidence > 0 ? " (\(evidence) from the task: its examples and each label's description twice)" : "")
         summary += String(format: ", training accuracy %.2f%%", result.trainingAccuracy * 100)
         if !held.isEmpty {
             let ev = result.evaluate(held)
