@@ -36,3 +36,27 @@ enum LoopNames {
         return out
     }
 }
+
+/// Loop identifiers for an application's label strings (`reverted_card_payment?`,
+/// `not spam`): stable (the same strings give the same names), collision-free and readable.
+public enum LabelIdentifiers {
+    /// Why `name` is not usable as a label as it is, or nil when it is.
+    public static func problem(_ name: String) -> String? { LoopNames.problem(name)?.reason }
+
+    /// One identifier per label, in order: the label itself when it is one, else the label with
+    /// every other character made `_` (a keyword gets a trailing `_`), then `_2`, `_3`... where
+    /// two would collide.
+    public static func derive(_ labels: [String]) -> [String] {
+        var taken = Set(labels.filter { LoopNames.problem($0) == nil })
+        var out: [String] = []
+        for (i, l) in labels.enumerated() {
+            if LoopNames.problem(l) == nil { out.append(l); continue }
+            let base = LoopNames.sanitized(l).map { $0.hasSuffix("_") && $0.count > 1 && !LoopNames.keywords.contains(String($0.dropLast())) ? String($0.dropLast()) : $0 } ?? "label_\(i + 1)"
+            var name = base, k = 2
+            while taken.contains(name) || LoopNames.keywords.contains(name) { name = "\(base)_\(k)"; k += 1 }
+            taken.insert(name)
+            out.append(name)
+        }
+        return out
+    }
+}

@@ -11,7 +11,7 @@ struct LoopAI: ParsableCommand {
         abstract: "Check, run and test .loop classifier programs.",
         discussion: "Exit status: 0 success, 1 errors in the program or its data (or failed tests), 2 usage or I/O errors.",
         version: version,
-        subcommands: [Check.self, Fmt.self, Run.self, Test.self, Explain.self, Dump.self, Compile.self, Bench.self, Generate.self, OracleCommand.self, LoopCommand.self, ServeCommand.self, LSPCommand.self, Status.self, History.self, Escalations.self, TaskCheck.self, Doctor.self])
+        subcommands: [Check.self, Fmt.self, Run.self, Test.self, Explain.self, Dump.self, Compile.self, Bench.self, Generate.self, OracleCommand.self, LoopCommand.self, ServeCommand.self, LSPCommand.self, TaskGroup.self, Status.self, History.self, Escalations.self, TaskCheck.self, Doctor.self])
 }
 
 /// A failure the user must see, with the exit status it implies.

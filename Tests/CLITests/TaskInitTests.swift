@@ -1,0 +1,65 @@
+import Foundation
+import LoopData
+import XCTest
+
+/// `loopai task init`: a first task file from labeled data, whatever the labels look like.
+final class TaskInitTests: XCTestCase {
+    /// The SMS collection with its labels written as an application might ("ham" → "not spam",
+    /// "spam" → "spam!"): the task gets identifiers, the data a copy with them, and the next
+    /// commands it prints work.
+    func testAFirstTaskFromDataWithApplicationLabels() throws {
+        let lines = try String(contentsOf: repositoryRoot.appendingPathComponent("Examples/sms_spam/data.jsonl"), encoding: .utf8)
+            .split(separator: "\n").prefix(1500)
+        let relabeled = try lines.map { line -> String in
+            let j = try JSONParser.parse(String(line))
+            let label = j["label"]?.string == "ham" ? "not spam" : "spam!"
+            return JSONWriter.string(.object([("sms", j["text"]!), ("class", JSON(label))]))
+        }
+        let dir = try CLI.tempDir(["sms.jsonl": relabeled.joined(separator: "\n") + "\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["task", "init", "sms.jsonl", "--input-field", "sms", "--label-field", "class", "-o", "task.yaml"], cwd: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("not spam → not_spam"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("spam! → spam"), r.stderr)
+        XCTAssertTrue(r.stdout.contains("loopai generate --generator induce --task task.yaml"), r.stdout)
+        let task = try String(contentsOf: dir.appendingPathComponent("task.yaml"), encoding: .utf8)
+        XCTAssertTrue(task.contains("input:\n  sms: {type: text}"), task)
+        XCTAssertTrue(task.contains("(the data's label \\\"not spam\\\")"), task)
+        XCTAssertTrue(task.contains("data: \"sms.task.jsonl\""), task)
+        XCTAssertEqual(try CLI.run(["check-task", "task.yaml"], cwd: dir).status, 0)
+        let copy = try String(contentsOf: dir.appendingPathComponent("sms.task.jsonl"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(copy.count, 1500)
+        XCTAssertEqual(Set(copy.compactMap { (try? JSONParser.parse(String($0)))?["label"]?.string }), ["not_spam", "spam"])
+        // The printed next steps: a program from the task, tested on the data.
+        let g = try CLI.run(["generate", "--generator", "induce", "--task", "task.yaml", "--train-fraction", "0.8", "-o", "program.loop"], cwd: dir)
+        XCTAssertEqual(g.status, 0, g.stderr)
+        let t = try CLI.run(["test", "program.loop", "--data", "sms.task.jsonl", "--format", "json"], cwd: dir)
+        XCTAssertGreaterThan(try JSONParser.parse(t.stdout)["accuracy"]?.number ?? 0, 0.9, t.stdout)
+
+        // An existing file is kept unless --force; fields that are not there are named.
+        let again = try CLI.run(["task", "init", "sms.jsonl", "--input-field", "sms", "--label-field", "class", "-o", "task.yaml"], cwd: dir)
+        XCTAssertEqual(again.status, 2)
+        XCTAssertTrue(again.stderr.contains("--force"), again.stderr)
+        let wrong = try CLI.run(["task", "init", "sms.jsonl", "-o", "other.yaml"], cwd: dir)
+        XCTAssertEqual(wrong.status, 1)
+        XCTAssertTrue(wrong.stderr.contains("no record has a text `text` and a `label` (the fields are sms, class)"), wrong.stderr)
+    }
+
+    /// CSV data and a CSV of descriptions (a log's template list), and labels that collide once made identifiers.
+    func testCSVDataDescriptionsAndCollidingLabels() throws {
+        let data = "Content,EventId\n\"Served block 7 to /10.0.0.1\",a b\nServed block 9 to /10.0.0.2,a b\nDeleting block 3,a_b\nDeleting block 5,a_b\nVerified 3,rule\n"
+        let descriptions = "EventId,EventTemplate\na b,Served block <*> to /<*>\na_b,Deleting block <*>\n"
+        let dir = try CLI.tempDir(["log.csv": data, "templates.csv": descriptions])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["task", "init", "log.csv", "--input-field", "Content", "--label-field", "EventId", "--descriptions", "templates.csv", "-o", "t/task.yaml"], cwd: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("a b → a_b_2"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("rule → rule_"), "a keyword: \(r.stderr)")
+        XCTAssertTrue(r.stderr.contains("no description for 1 label(s): rule"), r.stderr)
+        let task = try String(contentsOf: dir.appendingPathComponent("t/task.yaml"), encoding: .utf8)
+        XCTAssertTrue(task.contains("  a_b_2: \"Served block <*> to /<*> (the data's label \\\"a b\\\")\""), task)
+        XCTAssertTrue(task.contains("  a_b: \"Deleting block <*>\""), task)
+        XCTAssertTrue(task.contains("data: \"log.task.jsonl\""), task)
+        XCTAssertEqual(try CLI.run(["check-task", "t/task.yaml"], cwd: dir).status, 0)
+    }
+}
