@@ -71,6 +71,9 @@ struct Generate: ParsableCommand {
     @Option(help: "Inducer: at most this many words per label.")
     var maxWords: Int = 300
 
+    @Option(help: "Inducer: write the training and held-out parts of the data to DIR/train.jsonl and DIR/held.jsonl (for baselines on the same split).")
+    var writeSplit: String?
+
     @Flag(help: "Inducer: do not add the task's examples and label descriptions to the training data.")
     var noTaskEvidence = false
 
@@ -231,6 +234,15 @@ struct Generate: ParsableCommand {
         let examples = try wrapIO { try Inducer.loadJSONL(dataPath, textKey: textKey, labelKey: labelKey) }
         guard !examples.isEmpty else { throw CLIError("\(dataPath): no record has both `\(textKey)` and `\(labelKey)`", code: 2) }
         var (train, held) = trainFraction < 1 ? Inducer.split(examples, trainFraction: trainFraction) : (examples, [])
+        if let dir = writeSplit {
+            do {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                for (name, part) in [("train", train), ("held", held)] {
+                    let lines = part.map { JSONWriter.string(.object([("text", JSON(String(decoding: $0.text, as: UTF8.self))), ("label", JSON($0.label))])) }
+                    try (lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).write(toFile: dir + "/\(name).jsonl", atomically: true, encoding: .utf8)
+                }
+            } catch { throw CLIError("cannot write the split to \(dir): \(error.localizedDescription)", code: 2) }
+        }
         // The task is evidence too: its examples, and each label's description twice (a log
         // template's description is its text), so a label absent from the data can be answered
         // and the words of a rare label pass the two-example threshold.
