@@ -71,6 +71,12 @@ struct Generate: ParsableCommand {
     @Option(help: "Inducer: at most this many words per label.")
     var maxWords: Int = 300
 
+    @Option(help: "Inducer: L2 regularisation strength on the mean cross-entropy (default 0.001; smaller fits the data more closely).")
+    var l2: Double?
+
+    @Option(help: "Inducer: optimisation passes over the data (default 400).")
+    var iterations: Int?
+
     @Option(help: "Inducer: write the training and held-out parts of the data to DIR/train.jsonl and DIR/held.jsonl (for baselines on the same split).")
     var writeSplit: String?
 
@@ -85,6 +91,8 @@ struct Generate: ParsableCommand {
     func validate() throws {
         if !(trainFraction > 0 && trainFraction <= 1) { throw ValidationError("--train-fraction is in (0, 1]") }
         if maxWords < 1 { throw ValidationError("--max-words is at least 1") }
+        if let l2, !(l2 >= 0 && l2.isFinite) { throw ValidationError("--l2 is a number ≥ 0") }
+        if let iterations, iterations < 1 { throw ValidationError("--iterations is at least 1") }
         if let m = maxRounds, m < 0 { throw ValidationError("--max-rounds is at least 0") }
         if examples < 0 { throw ValidationError("--examples is at least 0") }
         if let name, name.isEmpty || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) || name.first!.isNumber {
@@ -264,6 +272,8 @@ struct Generate: ParsableCommand {
         if let field = spec?.input.first?.name { options.inputName = field }
         options.maxWordsPerLabel = maxWords
         options.negation = negation
+        if let l2 { options.l2 = l2 }
+        if let iterations { options.iterations = iterations }
         let result: InducedProgram
         do { result = try Inducer.induce(examples: train, labels: spec?.labelNames, options: options) }
         catch { throw CLIError("the inducer failed: \(error)", code: 1) }
@@ -273,6 +283,7 @@ struct Generate: ParsableCommand {
         var summary = "wrote \(output): \(result.labels.count) labels, \(result.wordCount) words, trained on \(train.count) examples"
             + (evidence > 0 ? " (\(evidence) from the task: its examples and each label's description twice)" : "")
         summary += String(format: ", training accuracy %.2f%%", result.trainingAccuracy * 100)
+        if !result.validation.isEmpty { summary += ", L2 \(result.l2) (chosen on a held-out seventh)" }
         if !held.isEmpty {
             let ev = result.evaluate(held)
             summary += String(format: ", held-out accuracy %.2f%% (%d/%d)", ev.accuracy * 100, ev.correct, ev.total)
