@@ -24,7 +24,24 @@ final class LSPNeovimTests: XCTestCase {
     for _, r in pairs(hover or {}) do
       if r.result and r.result.contents then table.insert(result, 'hover ' .. (r.result.contents.value:gsub('\\n', ' | '))) end
     end
-    -- 3. Format on save: a messy but valid program, written with :w.
+    -- 3. Jump to a constant and list a label's uses, through the client (the cursor on the use of
+    --    `refund_words` in the rule, then on the label `refund` of the `labels` line).
+    vim.api.nvim_win_set_cursor(0, {15, 45})
+    local def = vim.lsp.buf_request_sync(0, 'textDocument/definition', vim.lsp.util.make_position_params(), 10000)
+    for _, r in pairs(def or {}) do
+      local loc = r.result and (r.result[1] or r.result)
+      if loc and loc.range then table.insert(result, string.format('definition %d:%d', loc.range.start.line, loc.range.start.character)) end
+    end
+    vim.api.nvim_win_set_cursor(0, {5, 8})
+    local params = vim.lsp.util.make_position_params()
+    params.context = { includeDeclaration = true }
+    local refs = vim.lsp.buf_request_sync(0, 'textDocument/references', params, 10000)
+    for _, r in pairs(refs or {}) do table.insert(result, 'references ' .. #(r.result or {})) end
+    local lenses = vim.lsp.buf_request_sync(0, 'textDocument/codeLens', { textDocument = vim.lsp.util.make_text_document_params() }, 10000)
+    for _, r in pairs(lenses or {}) do
+      for _, l in ipairs(r.result or {}) do table.insert(result, 'lens ' .. l.command.title) end
+    end
+    -- 4. Format on save: a messy but valid program, written with :w.
     vim.cmd('edit ' .. dir .. '/messy.loop')
     vim.lsp.buf_attach_client(0, client)
     vim.wait(30000, function() return vim.lsp.buf_is_attached(0, client) and vim.b.changedtick ~= nil end, 20)
@@ -78,6 +95,10 @@ final class LSPNeovimTests: XCTestCase {
         XCTAssertTrue(diags.first?.contains("did you mean `refund`?") == true, report)
         XCTAssertTrue(lines.contains { $0.hasPrefix("hover ") && $0.contains("lower(t: text) -> text") }, report)
         XCTAssertTrue(lines.contains("saved"), report)
+        let def = try XCTUnwrap(position(of: "refund_words =", in: broken) as? [String: Int])
+        XCTAssertTrue(lines.contains("definition \(def["line"]!):\(def["character"]!)"), "jump to the constant: \(report)")
+        XCTAssertTrue(lines.contains("references 2"), "the label `refund` on the labels line and in the test (the broken rule says refnud): \(report)")
+        XCTAssertTrue(lines.contains("lens not run: the program has errors"), report)
         XCTAssertEqual(try String(contentsOf: dir.appendingPathComponent("messy.loop"), encoding: .utf8), LSPServerTests.program, "formatted on save")
     }
 }
