@@ -129,10 +129,15 @@ public enum Inducer {
         /// Strengths tried, strongest first, on a regularisation path: a model is fitted to 6/7 of
         /// the training examples with the first, then, starting from its weights, with each next one
         /// for a third of the iterations; the one most accurate on the other 1/7 is kept (the
-        /// strongest on ties). Empty: `l2` as it is.
+        /// strongest on ties). Empty: `l2` as it is. Only with `validationMinimum` examples or
+        /// more: a seventh of fewer cannot tell the strengths apart, and `l2` is kept.
         public var l2Grid: [Double] = [1e-3, 3e-4, 1e-4, 3e-5]
+        public var validationMinimum = 2000
+        /// The iterations when the strength is chosen (large data sets: each pass sees more, and
+        /// the path and two fits must stay within the time of two fits of `iterations`).
+        public var validatedIterations = 200
         /// Full-batch Adam iterations, and again for the refit after selection.
-        public var iterations = 200
+        public var iterations = 400
         public var learningRate = 0.05
         /// Binary std.text predicates offered as features (each `fn NAME(t: text) -> bool`).
         public var predicates = ["has_currency", "has_url", "has_phone", "has_email", "has_number", "is_shouting"]
@@ -280,7 +285,8 @@ public enum Inducer {
         // The regularisation strength, chosen on a held-out share of the training examples.
         var options = options
         var validation: [(l2: Double, accuracy: Double)] = []
-        if options.l2Grid.count > 1 && N >= 14 {
+        if options.l2Grid.count > 1 && N >= max(14, options.validationMinimum) {
+            options.iterations = options.validatedIterations
             let held = Set(stride(from: 3, to: N, by: 7))
             let fitRows = rows.indices.filter { !held.contains($0) }, heldRows = held.sorted()
             var path = Model(labels: L, features: F)
@@ -333,7 +339,7 @@ public enum Inducer {
         let majority = counts.indices.max { counts[$0] != counts[$1] ? counts[$0] < counts[$1] : $0 > $1 }!
 
         let emitter = Emitter(options: options, labels: labels, bias: bias, tables: tables, extras: extras,
-                              majority: majority, trainingSize: N, vocabularySize: V)
+                              majority: majority, trainingSize: N, vocabularySize: V, chosenL2: !validation.isEmpty)
         // First without tests, to find the hardest correctly classified examples.
         let draft = try emitter.check(emitter.source(tests: []))
         let decisions = options.engine(draft).classifyBatch(examples.map { [.text($0.text)] })
@@ -524,13 +530,15 @@ struct Emitter {
     let majority: Int
     let trainingSize: Int
     let vocabularySize: Int
+    /// The L2 strength was chosen on held-out examples (the header says so).
+    var chosenL2 = false
 
     func source(tests: [([UInt8], String)]) -> String {
         let f = Inducer.format
         let usesWords = tables.contains { !$0.isEmpty }
         let usesStd = extras.contains { $0.contains { !$0.name.hasPrefix("#") } } || (options.negation && usesWords)
         var s = "// Induced offline by LoopInduce from \(trainingSize) labeled examples: multinomial logistic\n"
-        s += "// regression (L2 \(f(options.l2))\(options.l2Grid.count > 1 ? ", chosen on a held-out seventh of the examples" : "")) over whole-word counts of the lowercased text"
+        s += "// regression (L2 \(f(options.l2))\(chosenL2 ? ", chosen on a held-out seventh of the examples" : "")) over whole-word counts of the lowercased text"
         s += usesStd || options.lengthFeature ? " and a few std.text features.\n" : ".\n"
         s += "// \(vocabularySize) candidate words (in >= \(options.minDocumentFrequency) examples); at most \(options.maxWordsPerLabel) kept per label;\n"
         s += "// weights rounded to \(options.significantDigits) significant digits. Scores are log-odds: the label with the largest sum wins.\n"
