@@ -53,7 +53,10 @@ final class FailureAnalysisTests: XCTestCase {
         const praise = {"good": 1, "great": 2}
         const complaint = {"bad": 1.5}
         rule shouting when contains(text, "!!!") => negative
-        score positive { sum_words(msg, praise) }
+        score positive {
+          sum_words(msg, praise)
+          0.5
+        }
         score negative { sum_words(msg, complaint) }
         otherwise => positive
 
@@ -66,7 +69,9 @@ final class FailureAnalysisTests: XCTestCase {
         XCTAssertEqual(e.perFailure[1], ["word “great” (sum_words(msg, praise)) +2", "word “good” (sum_words(msg, praise)) +1"])
         XCTAssertEqual(e.perFailure[2], ["rule shouting"])
         XCTAssertEqual(e.pushes.first, FailureEvidence.Push(evidence: "word “good” (sum_words(msg, praise))", toward: "positive", failures: 2, weight: 2))
-        XCTAssertEqual(e.pushes.count, 3)
+        XCTAssertEqual(e.pushes.count, 3, "the constant 0.5 (an intercept) is not evidence: \(e.pushes)")
+        XCTAssertEqual(e.pushes.map(\.evidence), ["word “good” (sum_words(msg, praise))", "word “great” (sum_words(msg, praise))", "rule shouting"],
+                       "heaviest first, then the most frequent")
     }
 
     /// A cluster of failures around a word no seed example has, still there after an attempt,

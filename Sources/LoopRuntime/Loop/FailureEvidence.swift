@@ -21,7 +21,7 @@ public struct FailureEvidence: Sendable {
     }
     /// Per failure (in order), its strongest pushes, strongest first, at most three.
     public var perFailure: [[String]]
-    /// Over all failures, most frequent first.
+    /// Over all failures, the largest total contribution first; constant terms (intercepts) are left out.
     public var pushes: [Push]
 
     public static func of(program p: TypedProgram, failures: [Counterexample], limit: Int = 12) -> FailureEvidence {
@@ -40,7 +40,10 @@ public struct FailureEvidence: Sendable {
             case .otherwise: found.append(("otherwise (no score term fired)", 1))
             case .score:
                 for t in trace.terms where t.fired && t.label == d.label && t.value > 0 {
-                    let text = p.scores[t.label][t.term].text
+                    // A constant term is the label's intercept: in every answer, evidence of none.
+                    let term = p.scores[t.label][t.term]
+                    if term.condition == nil, case .literal = term.value.kind { continue }
+                    let text = term.text
                     if t.words.isEmpty { found.append((text, t.value)); continue }
                     for w in t.words where w.contribution > 0 {
                         found.append(("word “\(w.word)” (\(text))", w.contribution))
@@ -55,7 +58,8 @@ public struct FailureEvidence: Sendable {
                 totals[x.key]!.weight += x.weight
             }
         }
-        let ranked = order.compactMap { totals[$0] }.sorted { ($0.failures, $0.weight) > ($1.failures, $1.weight) }
+        // Heaviest first: what added most to wrong labels over all failures (then the most frequent).
+        let ranked = order.compactMap { totals[$0] }.sorted { ($0.weight, $0.failures) > ($1.weight, $1.failures) }
         return FailureEvidence(perFailure: perFailure, pushes: Array(ranked.prefix(limit)))
     }
 }
