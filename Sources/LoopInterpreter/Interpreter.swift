@@ -118,25 +118,30 @@ public final class Interpreter: @unchecked Sendable {
     /// summed per word over the calls, largest absolute contribution first.
     func wordHits(_ e: TExpr, _ env: inout Env) -> [Trace.WordHit] {
         var counts: [Int: [Int: Int]] = [:]   // table → word index (negated: -1 - index) → count
-        func walk(_ e: TExpr) {
+        // Through the bodies of the functions called (a Stdlib `sum_words_negating`), with their
+        // arguments as parameters; Loop has no recursion, so this ends.
+        func walk(_ e: TExpr, _ params: [Value]) {
             switch e.kind {
             case .builtin(.sum_words, let args) where args.count == 2:
-                let text = eval(args[0], &env, []).asText, table = eval(args[1], &env, []).asTable
+                let text = eval(args[0], &env, params).asText, table = eval(args[1], &env, params).asTable
                 tableSets[table].scan(text, wholeWords: true) { counts[table, default: [:]][$0, default: 0] += 1 }
             case .builtin(.sum_words_negated, let args) where args.count == 4:
-                let text = eval(args[0], &env, []).asText, table = eval(args[1], &env, []).asTable
-                let negators = keywordSets[eval(args[2], &env, []).asList], scope = eval(args[3], &env, []).asNumber
+                let text = eval(args[0], &env, params).asText, table = eval(args[1], &env, params).asTable
+                let negators = keywordSets[eval(args[2], &env, params).asList], scope = eval(args[3], &env, params).asNumber
                 _ = tableSets[table].negatedSum(text, negators: negators, scope: scope) { k, negated in
                     counts[table, default: [:]][negated ? -1 - k : k, default: 0] += 1
                 }
-            case .builtin(_, let args), .call(_, let args): args.forEach(walk)
-            case .not(let x), .neg(let x): walk(x)
-            case .and(let a, let b), .or(let a, let b), .compare(_, let a, let b), .arith(_, let a, let b): walk(a); walk(b)
-            case .ifElse(let a, let b, let c): walk(a); walk(b); walk(c)
+            case .builtin(_, let args): args.forEach { walk($0, params) }
+            case .call(let f, let args):
+                args.forEach { walk($0, params) }
+                walk(program.functions[f].body, args.map { eval($0, &env, params) })
+            case .not(let x), .neg(let x): walk(x, params)
+            case .and(let a, let b), .or(let a, let b), .compare(_, let a, let b), .arith(_, let a, let b): walk(a, params); walk(b, params)
+            case .ifElse(let a, let b, let c): walk(a, params); walk(b, params); walk(c, params)
             case .literal, .field, .letRef, .param: break
             }
         }
-        walk(e)
+        walk(e, [])
         var hits: [Trace.WordHit] = []
         for (table, words) in counts.sorted(by: { $0.key < $1.key }) {
             let set = tableSets[table]

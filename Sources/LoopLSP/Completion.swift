@@ -58,6 +58,12 @@ extension LanguageServer {
                 items.append(CompletionItem(label: f.name, kind: 3, detail: f.signature + "  (\(m))", documentation: f.doc))
             }
         }
+        // Inside a function's body: its parameters.
+        for d in a.unit.decls where d.range.start <= offset && offset <= d.range.end {
+            if case .fn(let f, let ps, _, _) = d.kind {
+                for p in ps { items.append(CompletionItem(label: p.name.name, kind: 6, detail: "parameter of \(f.name): \(LanguageServer.typeName(p.type))")) }
+            }
+        }
         for d in a.unit.decls {
             switch d.kind {
             case .const(let id, let e): items.append(CompletionItem(label: id.name, kind: 21, detail: "const = " + String(Formatter.exprInline(e).prefix(80))))

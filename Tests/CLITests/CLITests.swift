@@ -151,6 +151,14 @@ final class CLITests: XCTestCase {
             for w in words { XCTAssertEqual(w["contribution"]?.number, (w["count"]?.number ?? 0) * (w["weight"]?.number ?? 0)) }
         }
         XCTAssertEqual(terms.last?["words"]?.array?.first?["word"]?.string, "bad")
+
+        // Through a function: std.text's sum_words_negating, as `generate --negation` writes it.
+        let neg = "program n\ninput text: text\nlabels positive, negative\nuse std.text\nlet msg = lower(text)\n"
+            + "score positive { sum_words_negating(msg, {\"good\": 1, \"great\": 2}) }\notherwise => negative\n"
+        let d2 = try CLI.tempDir(["n.loop": neg])
+        let n = try CLI.run(["explain", "n.loop", "Not good, but great"], cwd: d2)
+        XCTAssertEqual(n.status, 0, n.stderr)
+        XCTAssertTrue(n.stdout.contains("      \"great\" ×1 × 2 = 2\n      not \"good\" ×1 × -1 = -1   (negated)\n"), n.stdout)
     }
 }
 

@@ -318,6 +318,13 @@ final class LSPServerTests: XCTestCase {
         XCTAssertEqual(labels(at: position(of: "/https?:/", in: text, offset: 9)), ["i"])
         let expr = labels(at: position(of: "contains_any(", in: text))
         for name in ["contains_any", "sum_words", "lower", "refund_words", "msg", "text"] { XCTAssertTrue(expr.contains(name), "\(name) in \(expr)") }
+        XCTAssertFalse(expr.contains("t"), "a parameter only inside its function")
+        // Inside a function's body, its parameters too.
+        let withFn = text + "fn loud(t: text, n: number) -> bool = upper_ratio(t) > n\n"
+        c.change(uri, version: 2, [["text": withFn]])
+        _ = c.diagnostics(uri, version: 2)
+        let inBody = labels(at: position(of: "upper_ratio(t)", in: withFn, offset: 12))
+        XCTAssertTrue(inBody.contains("t") && inBody.contains("n"), "\(inBody)")
         XCTAssertEqual(c.shutdownAndExit(), 0)
     }
 
