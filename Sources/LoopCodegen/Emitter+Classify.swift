@@ -113,36 +113,32 @@ extension Emitter {
                     scanResults[k] = ir.call(scanFns[k]!.0, scanFns[k]!.1, [value.0, value.1, countArrays[k] ?? ir.nullPtr(ir.ptr(ir.i32))])
                 }
             }
-            for (k, c) in low.counters.enumerated() where c.source == si {
-                // Run the counter only when its gate flag says some pattern occurs.
-                let gate = low.flags[c.gate!]
+            /// A number computed only when the gate flag says some pattern occurs (0 otherwise).
+            func gated(_ gateFlag: Int, _ name: String, _ compute: () -> LLVMValueRef) -> LLVMValueRef {
+                let gate = low.flags[gateFlag]
                 let gm = LLVMConstInt(ir.i64, UInt64(bitPattern: gate.bits.reduce(Int64(0)) { $0 | (Int64(1) << Int64($1)) }), 0)!
                 let present = ir.icmp(LLVMIntNE, ir.and(scanResults[gate.scan], gm), ir.i64c(0))
                 let start = ir.currentBlock
-                let run = ir.block(f, "count\(k)"), done = ir.block(f, "count\(k).done")
+                let run = ir.block(f, name), done = ir.block(f, name + ".done")
                 ir.condBr(present, run, done)
                 ir.at(run)
-                let v = rtCall("loop_rt_count", ir.f64, [ir.ptr(dfaT), ir.i8p, ir.i64, ir.ptr(ir.f64)],
-                               [counterDescs[k], value.0, value.1, counterWeights[k] ?? ir.nullPtr(ir.ptr(ir.f64))])
+                let v = compute()
                 ir.br(done)
                 ir.at(done)
-                counterResults[k] = ir.phi(ir.f64, [(ir.f64c(0), start), (v, run)])
+                return ir.phi(ir.f64, [(ir.f64c(0), start), (v, run)])
+            }
+            for (k, c) in low.counters.enumerated() where c.source == si {
+                counterResults[k] = gated(c.gate!, "count\(k)") {
+                    rtCall("loop_rt_count", ir.f64, [ir.ptr(dfaT), ir.i8p, ir.i64, ir.ptr(ir.f64)],
+                           [counterDescs[k], value.0, value.1, counterWeights[k] ?? ir.nullPtr(ir.ptr(ir.f64))])
+                }
             }
             for (k, n) in low.negated.enumerated() where n.source == si {
-                // Run it only when some table key occurs.
-                let gate = low.flags[n.gate!]
-                let gm = LLVMConstInt(ir.i64, UInt64(bitPattern: gate.bits.reduce(Int64(0)) { $0 | (Int64(1) << Int64($1)) }), 0)!
-                let present = ir.icmp(LLVMIntNE, ir.and(scanResults[gate.scan], gm), ir.i64c(0))
-                let start = ir.currentBlock
-                let run = ir.block(f, "negated\(k)"), done = ir.block(f, "negated\(k).done")
-                ir.condBr(present, run, done)
-                ir.at(run)
                 let (td, nd, ws) = negatedDescs[k]
-                let v = rtCall("loop_rt_count_negated", ir.f64, [ir.ptr(dfaT), ir.ptr(dfaT), ir.i8p, ir.i64, ir.ptr(ir.f64), ir.f64],
-                               [td, nd, value.0, value.1, ws, ir.f64c(n.scope)])
-                ir.br(done)
-                ir.at(done)
-                negatedResults[k] = ir.phi(ir.f64, [(ir.f64c(0), start), (v, run)])
+                negatedResults[k] = gated(n.gate!, "negated\(k)") {
+                    rtCall("loop_rt_count_negated", ir.f64, [ir.ptr(dfaT), ir.ptr(dfaT), ir.i8p, ir.i64, ir.ptr(ir.f64), ir.f64],
+                           [td, nd, value.0, value.1, ws, ir.f64c(n.scope)])
+                }
             }
         }
         // Number and bool lets are computed once here; text lets are computed where a value is

@@ -141,7 +141,7 @@ public enum PromptBuilder {
         // the largest share of a label other than its own.
         var wordLabels: [String: [String: Int]] = [:]
         func words(_ e: Example) -> Set<String> {
-            Set(FailureWords.of(e.input))
+            Set(TextWords.of(e.input))
         }
         let exampleWords = examples.map(words)
         for (e, ws) in zip(examples, exampleWords) { for w in ws { wordLabels[w, default: [:]][e.label, default: 0] += 1 } }
@@ -289,9 +289,10 @@ public struct ExampleSelection: Sendable {
     }
 }
 
-/// Lower-case words (letters and digits, 3 characters or more) of an input's text values.
-enum FailureWords {
-    static func of(_ j: JSON) -> [String] {
+/// Lower-case words (letters and digits, 3 characters or more) of an input's text values: what
+/// prompts weigh examples by and tickets count among failures.
+public enum TextWords {
+    public static func of(_ j: JSON) -> [String] {
         func strings(_ j: JSON) -> [String] {
             switch j {
             case .string: return [j.string ?? ""]

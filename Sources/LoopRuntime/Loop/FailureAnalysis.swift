@@ -1,5 +1,6 @@
 import Foundation
 import LoopData
+import LoopGenerate
 
 /// One validated execution: what the program said and what the oracle said.
 public struct Validation: Codable, Equatable, Sendable {
@@ -61,12 +62,10 @@ public struct FailureAnalysis: Sendable {
                                words: Array(words.prefix(12)), systematic: bad.count >= 3 && Double(top) >= 0.7 * Double(bad.count))
     }
 
-    /// Lowercased words (letters and digits) of the input's text values.
+    /// Lowercased words (letters and digits, 3 or more) of the input's text values, function words left out.
     static func words(_ inputJSON: String) -> [String] {
-        let text: String
-        if let j = try? JSONParser.parse(inputJSON) { text = strings(j).joined(separator: " ") } else { text = inputJSON }
-        return text.lowercased().split(whereSeparator: { !($0.isLetter || $0.isNumber) })
-            .filter { $0.count >= 3 && !stopWords.contains(String($0)) }.map(String.init)
+        let j = (try? JSONParser.parse(inputJSON)) ?? JSON(inputJSON)
+        return TextWords.of(j).filter { !stopWords.contains($0) }
     }
 
     /// English function words: they are in failures as in agreements and explain nothing.
@@ -81,15 +80,6 @@ public struct FailureAnalysis: Sendable {
         "your", "yours", "mine", "ours", "himself", "herself", "itself", "myself", "yourself", "themselves", "ourselves", "does",
         "doing", "done", "here", "why", "it's", "i'm",
     ]
-
-    static func strings(_ j: JSON) -> [String] {
-        switch j {
-        case .string: return [j.string ?? ""]
-        case .object(let kv): return kv.flatMap { strings($0.1) }
-        case .array(let a): return a.flatMap(strings)
-        default: return []
-        }
-    }
 
     /// Plain-language hypotheses for the ticket.
     public var hypotheses: [String] {
