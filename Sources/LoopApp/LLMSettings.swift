@@ -51,7 +51,7 @@ public struct LLMSettings: Sendable {
     public func makeOracle(_ choice: String, _ spec: TaskSpec, batchSize: Int?, keepsLedger: Bool = true) throws -> (Oracle, LLMClient?, Pricing?) {
         var pricing = spec.oracle.endpoint.prices.map { Pricing(inputPerMillion: $0.inputPerMillion, outputPerMillion: $0.outputPerMillion) }
         if choice.hasPrefix("labels:") {
-            return (LabelsOracle(column: String(choice.dropFirst(7)), labels: spec.labelNames), nil, pricing)
+            return (LabelsOracle(column: String(choice.dropFirst(7)), labels: spec.labelNames, names: spec.answerNames), nil, pricing)
         }
         guard choice == "llm" else { throw AppError("the oracle is llm or labels:FIELD, not \(choice)", code: 2) }
         guard let r = try resolve(spec.oracle.endpoint) else {

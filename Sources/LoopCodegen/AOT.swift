@@ -42,7 +42,10 @@ public enum AOT {
         s += "/* Input fields, in the order classify expects them. */\n"
         for (i, f) in p.fields.enumerated() { s += "#define LOOP_FIELD_\(f.name.uppercased()) \(i) /* \(f.type) */\n" }
         s += "#define LOOP_FIELD_COUNT \(p.fields.count)\n\n/* Labels. */\n"
-        for (i, l) in p.labels.enumerated() { s += "#define LOOP_LABEL_\(l.uppercased()) \(i)\n" }
+        for (i, l) in p.labels.enumerated() {
+            let name = p.labelNames[i] == l ? "" : " /* answers \(cComment(p.labelNames[i])) */"
+            s += "#define LOOP_LABEL_\(l.uppercased()) \(i)\(name)\n"
+        }
         s += "#define LOOP_LABEL_COUNT \(p.labels.count)\n\n"
         s += """
         /* Classifies one input: `fields` points to LOOP_FIELD_COUNT values. `scores` may be NULL;
@@ -52,7 +55,7 @@ public enum AOT {
         void loop_classify_batch(const loop_value *fields, int64_t n, loop_result *out, double *scores);
         int32_t loop_abi_version(void);
         int32_t loop_label_count(void);
-        const char *loop_label_name(int32_t i);   /* NULL when out of range */
+        const char *loop_label_name(int32_t i);   /* the label as the application names it; NULL when out of range */
         int32_t loop_field_count(void);
         const char *loop_field_name(int32_t i);
         const char *loop_field_type(int32_t i);   /* "text", "number" or "bool" */
@@ -104,4 +107,9 @@ public enum AOT {
         p.waitUntilExit()
         if p.terminationStatus != 0 { throw CodegenError.llvm("\(args.joined(separator: " ")) failed: \(msg)") }
     }
+}
+
+/// Text safe inside a C block comment (no `*/`, no line breaks).
+func cComment(_ s: String) -> String {
+    "\"" + s.replacingOccurrences(of: "*/", with: "* /").replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ") + "\""
 }

@@ -275,7 +275,7 @@ extension Emitter {
         constFn("abi_version", ir.i32c(Codegen.abiVersion), ir.i32)
         constFn("label_count", ir.i32c(p.labels.count), ir.i32)
         constFn("field_count", ir.i32c(p.fields.count), ir.i32)
-        stringTable("label_name", p.labels)
+        stringTable("label_name", p.labelNames)
         stringTable("field_name", p.fields.map(\.name))
         stringTable("field_type", p.fields.map { $0.type.rawValue })
         let hash = ir.constBytes("program.hash", Array(p.sourceHash.utf8))

@@ -27,13 +27,15 @@ public enum ExplainReport {
         if case .rule = d.decidedBy {} else if p.hasScore.contains(true) {
             s += "scores: " + zip(p.labels, d.scores).map { "\($0) \(Formatter.formatNumber($1))" }.joined(separator: ", ") + "\n"
         }
-        s += "answer: \(p.labels[d.label]) (confidence \(String(format: "%.4f", d.confidence)), decided by \(d.decidedByText(p)))\n"
+        let name = p.labelNames[d.label] == p.labels[d.label] ? "" : " as " + Formatter.quote(p.labelNames[d.label])
+        s += "answer: \(p.labels[d.label])\(name) (confidence \(String(format: "%.4f", d.confidence)), decided by \(d.decidedByText(p)))\n"
         return s
     }
 
     public static func json(_ p: TypedProgram, _ d: Decision, _ t: Trace) -> JSON {
         .object([
-            ("label", JSON(p.labels[d.label])),
+            ("label", JSON(p.labelNames[d.label])),
+            ("identifier", JSON(p.labels[d.label])),
             ("confidence", .number(d.confidence)),
             ("decided_by", JSON(d.decidedByText(p))),
             ("rules", .array(t.rules.map { .object([("rule", JSON(p.rules[$0.rule].name)), ("fired", .bool($0.fired))]) })),

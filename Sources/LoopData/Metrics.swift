@@ -10,13 +10,24 @@ public struct Evaluation: Sendable {
     public private(set) var unknownExpected: [String: Int] = [:]
     public private(set) var errors = 0
 
+    /// Expected labels read from data: each label's string and identifier.
+    private let lookup: [String: Int]
+
     public init(labels: [String]) {
         self.labels = labels
+        lookup = Dictionary(labels.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        confusion = Array(repeating: Array(repeating: 0, count: labels.count), count: labels.count)
+    }
+
+    /// Reported under the application's strings; data may give either those or the identifiers.
+    public init(program p: TypedProgram) {
+        labels = p.labelNames
+        lookup = p.labelLookup
         confusion = Array(repeating: Array(repeating: 0, count: labels.count), count: labels.count)
     }
 
     public mutating func add(expected: String, predicted: Int) {
-        guard let e = labels.firstIndex(of: expected) else { unknownExpected[expected, default: 0] += 1; return }
+        guard let e = lookup[expected] else { unknownExpected[expected, default: 0] += 1; return }
         confusion[e][predicted] += 1
     }
     public mutating func addError() { errors += 1 }
@@ -103,15 +114,15 @@ public struct Evaluation: Sendable {
     }
 }
 
-/// The JSON object `loopai run` prints for one decision.
+/// The JSON object `loopai run` prints for one decision. Labels are the application's strings.
 public func decisionJSON(_ d: Decision, program p: TypedProgram, line: Int?) -> JSON {
     var kv: [(String, JSON)] = []
     if let line { kv.append(("line", .number(Double(line)))) }
-    kv.append(("label", JSON(p.labels[d.label])))
+    kv.append(("label", JSON(p.labelNames[d.label])))
     kv.append(("confidence", .number(d.confidence)))
     kv.append(("decided_by", JSON(d.decidedByText(p))))
     if d.decidedBy == .score {
-        kv.append(("scores", .object(zip(p.labels, d.scores).map { ($0, .number($1)) })))
+        kv.append(("scores", .object(zip(p.labelNames, d.scores).map { ($0, .number($1)) })))
     }
     return .object(kv)
 }
@@ -128,9 +139,9 @@ public struct DecisionLineWriter {
 
     public init(program p: TypedProgram) {
         func quoted(_ s: String) -> [UInt8] { var b: [UInt8] = []; JSONWriter.string(Array(s.utf8), bytes: &b); return b }
-        labels = p.labels.map { Array(#","label":"#.utf8) + quoted($0) + Array(#","confidence":"#.utf8) }
+        labels = p.labelNames.map { Array(#","label":"#.utf8) + quoted($0) + Array(#","confidence":"#.utf8) }
         rules = p.rules.map { Array(#","decided_by":"#.utf8) + quoted("rule:" + $0.name) }
-        scoreKeys = p.labels.map { quoted($0) + [0x3A] }
+        scoreKeys = p.labelNames.map { quoted($0) + [0x3A] }
     }
 
     /// One decision as `decisionJSON(d, program:, line:)` writes it, with its newline.

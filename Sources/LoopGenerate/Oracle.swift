@@ -36,15 +36,20 @@ extension Oracle {
 public final class LabelsOracle: Oracle {
     public let column: String
     public let labels: [String]
+    let matcher: LabelMatcher
     public var name: String { "labels:\(column)" }
-    public init(column: String, labels: [String]) { self.column = column; self.labels = labels }
+    /// `labels` are the identifiers; `names` the application's strings for them (the column may
+    /// hold either; verdicts carry identifiers).
+    public init(column: String, labels: [String], names: [String]? = nil) {
+        self.column = column; self.labels = labels; self.matcher = LabelMatcher(labels, names: names)
+    }
 
     public func judge(_ inputs: [JSON], log: CallLog?) throws -> [OracleVerdict] {
         inputs.map { input in
             guard let l = input[column]?.string else {
                 return OracleVerdict(label: nil, raw: "", source: "labels", problem: "the record has no string `\(column)`")
             }
-            guard let m = LabelMatcher(labels).match(l) else {
+            guard let m = matcher.match(l) else {
                 return OracleVerdict(label: nil, raw: l, source: "labels", problem: "`\(l)` is not one of the task's labels")
             }
             return OracleVerdict(label: m, raw: l, source: "labels")
@@ -52,15 +57,27 @@ public final class LabelsOracle: Oracle {
     }
 }
 
-/// Exact, then case-insensitive matching of an answer against the label set.
+/// Exact, then case-insensitive matching of an answer against the label set: the application's
+/// strings first, then the identifiers. The match is the label's identifier.
 public struct LabelMatcher {
     public let labels: [String]
-    public init(_ labels: [String]) { self.labels = labels }
+    /// The application's string per label (the identifier when it has none).
+    public let names: [String]
+    public init(_ labels: [String], names: [String]? = nil) {
+        self.labels = labels
+        self.names = names.map { $0.count == labels.count ? $0 : labels } ?? labels
+    }
 
     public func match(_ s: String) -> String? {
-        let t = s.trimmingCharacters(in: CharacterSet.whitespacesAndNewlines.union(CharacterSet(charactersIn: "\"'`.*")))
-        if labels.contains(t) { return t }
-        return labels.first { $0.lowercased() == t.lowercased() }
+        if let i = names.firstIndex(of: s) ?? labels.firstIndex(of: s) { return labels[i] }
+        let t = s.trimmingCharacters(in: CharacterSet.whitespacesAndNewlines.union(CharacterSet(charactersIn: "\"'`*")))
+        if let i = names.firstIndex(of: t) ?? labels.firstIndex(of: t) { return labels[i] }
+        // A trailing period is prose ("spam."), unless a label itself ends with one.
+        let u = t.hasSuffix(".") ? String(t.dropLast()) : t
+        if let i = names.firstIndex(of: u) ?? labels.firstIndex(of: u) { return labels[i] }
+        let lower = u.lowercased()
+        if let i = names.firstIndex(where: { $0.lowercased() == lower }) ?? labels.firstIndex(where: { $0.lowercased() == lower }) { return labels[i] }
+        return nil
     }
 }
 
@@ -94,11 +111,11 @@ public final class LLMOracle: Oracle {
         \(task.description.trimmingCharacters(in: .whitespacesAndNewlines))
 
         Labels:
-        \(task.labels.map { "- \($0.name): \($0.description)" }.joined(separator: "\n"))
+        \(task.labels.map { "- \($0.answer): \($0.description)" }.joined(separator: "\n"))
 
         Each input is given as `ID: JSON`. Answer with JSON only, no prose: \
         {"answers": [{"id": ID, "label": "LABEL"}, ...]} with one answer per input, and LABEL exactly one of: \
-        \(task.labelNames.joined(separator: ", ")).
+        \(task.hasAnswerNames ? task.answerNames.map { JSONWriter.string(JSON($0)) }.joined(separator: ", ") : task.labelNames.joined(separator: ", ")).
         """
         if strict {
             s += "\nYour previous answer could not be used. Reply with the JSON object only, using exactly one of the labels listed."
@@ -120,7 +137,7 @@ public final class LLMOracle: Oracle {
         let answer = JSON.object([
             ("type", JSON("object")),
             ("properties", .object([("id", .object([("type", JSON("integer"))])),
-                                    ("label", .object([("type", JSON("string")), ("enum", .array(task.labelNames.map { JSON($0) }))]))])),
+                                    ("label", .object([("type", JSON("string")), ("enum", .array(task.answerNames.map { JSON($0) }))]))])),
             ("required", .array([JSON("id"), JSON("label")])), ("additionalProperties", .bool(false)),
         ])
         return .object([("type", JSON("object")),
@@ -161,11 +178,11 @@ public final class LLMOracle: Oracle {
 
     func judgeBatch(_ batch: [JSON], log: CallLog?) throws -> [OracleVerdict] {
         let reply = try client.complete(request(batch), log: log).text
-        var verdicts = Self.parse(reply, count: batch.count, labels: task.labelNames)
+        var verdicts = Self.parse(reply, count: batch.count, labels: task.labelNames, names: task.answerNames)
         for i in verdicts.indices where verdicts[i].label == nil {
             // One retry per input, alone and with the stricter prompt.
             if let again = try? client.complete(request([batch[i]], strict: true), log: log).text {
-                let v = Self.parse(again, count: 1, labels: task.labelNames)[0]
+                let v = Self.parse(again, count: 1, labels: task.labelNames, names: task.answerNames)[0]
                 verdicts[i] = v.label != nil ? v : OracleVerdict(label: nil, raw: again, source: "llm", problem: v.problem)
             }
         }
@@ -176,8 +193,8 @@ public final class LLMOracle: Oracle {
     /// block or surrounded by prose), a bare JSON array of answers, or, for a single input, a bare
     /// label. Answers are aligned by `id`; an input without a valid answer gets an invalid verdict
     /// that keeps the raw reply.
-    public static func parse(_ reply: String, count: Int, labels: [String]) -> [OracleVerdict] {
-        let matcher = LabelMatcher(labels)
+    public static func parse(_ reply: String, count: Int, labels: [String], names: [String]? = nil) -> [OracleVerdict] {
+        let matcher = LabelMatcher(labels, names: names)
         var out = [OracleVerdict](repeating: OracleVerdict(label: nil, raw: reply, source: "llm", problem: "no answer for this input in the reply"),
                                   count: count)
         if let json = firstJSON(in: reply) {
@@ -193,7 +210,7 @@ public final class LLMOracle: Oracle {
                     out[id - 1] = OracleVerdict(label: l, raw: JSONWriter.string(item), source: "llm")
                 } else {
                     out[id - 1] = OracleVerdict(label: nil, raw: JSONWriter.string(item), source: "llm",
-                                                problem: "`\(text)` is not one of the labels (\(labels.joined(separator: ", ")))")
+                                                problem: "`\(text)` is not one of the labels (\(matcher.names.joined(separator: ", ")))")
                 }
             }
         } else if count == 1, let l = matcher.match(reply) {
@@ -236,7 +253,7 @@ public struct OracleTokenModel: Sendable {
 
     public init(task: TaskSpec) {
         systemBytes = LLMOracle.system(task, strict: false).utf8.count
-        let answer = #"{"answers": [{"id": 1, "label": ""# + (task.labelNames.max { $0.count < $1.count } ?? "") + #""}]}"#
+        let answer = #"{"answers": [{"id": 1, "label": ""# + (task.answerNames.max { $0.count < $1.count } ?? "") + #""}]}"#
         singleAnswerTokens = TokenEstimate.tokens(answer)
     }
 

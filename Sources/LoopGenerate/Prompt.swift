@@ -17,7 +17,7 @@ public enum PromptBuilder {
 
     /// The first three lines every generated program must start with.
     public static func header(_ task: TaskSpec) -> String {
-        "program \(task.name)\n\(inputDeclaration(task))\nlabels \(task.labelNames.joined(separator: ", "))"
+        "program \(task.name)\n\(inputDeclaration(task))\nlabels \(TaskContract.labelDeclarations(task).joined(separator: ", "))"
     }
 
     public static func system() -> String {

@@ -63,7 +63,7 @@ error (E0103).
 **Keywords** are reserved and cannot be used as names:
 
 ```
-program module input labels use const let fn rule when score otherwise test
+program module input labels as use const let fn rule when score otherwise test
 confidence and or not if then else true false
 ```
 
@@ -109,7 +109,7 @@ order of `rule`s is their priority and the order of `test`s is the order they ru
 |---|---|---|
 | header | `program NAME` optionally followed by a description text | exactly one, first |
 | input | `input NAME: TYPE` or `input { f1: T1, f2: T2, ... }` | exactly one |
-| labels | `labels a, b, c` | exactly one, at least two distinct labels |
+| labels | `labels a, b, c` or `labels a as "A?", b` | exactly one, at least two distinct labels |
 | use | `use std.MODULE` | any |
 | const | `const NAME = EXPR` | any |
 | let | `let NAME = EXPR` | any |
@@ -156,6 +156,29 @@ The closed set of answers, at least two, all distinct. Label names live in their
 namespace: they appear after `=>`, after `score`, and in tests, never as values (using one as a
 value is E0301). The declaration order matters: it breaks ties between scores and is the order
 in which scores are summed and reported.
+
+Applications name their labels as they like (`not spam`, `card_payment_fee_charged?`). A label
+may carry that string after `as`; the program names the label by its identifier, and every answer
+leaves the program as the string:
+
+```loop
+program banking_intents
+
+input text: text
+labels card_arrival, fee_charged as "card_payment_fee_charged?", other as "not banking"
+
+rule fee when contains(lower(text), "fee") => fee_charged
+
+otherwise => other
+
+test "why was I charged a fee" => fee_charged
+```
+
+`loopai run`, `loopai test --data`, the C library (`loop_label_name`), the Python module, the SQL
+translations and `loopai serve` answer `card_payment_fee_charged?`; rules, scores and tests keep
+writing `fee_charged`. Labels read back from outside (labeled data, an oracle's answer, feedback)
+may be either the string or the identifier. Each string is non-empty and names one label only: it
+may not be another label's string or identifier (E0613).
 
 ### const
 
@@ -859,7 +882,8 @@ input_field      = IDENTIFIER ":" type ;
    `[text]`. *)
 type             = IDENTIFIER | "[" TEXT_TYPE "]" ;
 
-labels_decl      = "labels" IDENTIFIER { "," IDENTIFIER } ;
+labels_decl      = "labels" label_item { "," label_item } ;
+label_item       = IDENTIFIER [ "as" STRING ] ;
 use_decl         = "use" module_path ;
 const_decl       = "const" IDENTIFIER "=" expression ;
 let_decl         = "let" IDENTIFIER "=" expression ;
@@ -966,7 +990,7 @@ table_entry       = expression ":" expression ;
    separated from the next word or number by whitespace, a comment or punctuation. *)
 TOKEN         = KEYWORD | IDENTIFIER | NUMBER | STRING | REGEX | PUNCTUATION ;
 
-KEYWORD       = "program" | "module" | "input" | "labels" | "use" | "const" | "let" | "fn"
+KEYWORD       = "program" | "module" | "input" | "labels" | "as" | "use" | "const" | "let" | "fn"
               | "rule" | "when" | "score" | "otherwise" | "test" | "confidence"
               | "and" | "or" | "not" | "if" | "then" | "else" | "true" | "false" ;
 
@@ -1058,7 +1082,7 @@ ANY_CHAR      = ? any Unicode scalar value ? ;
 #   4. A binary `-` stays on the line of its left operand (no line break or comment before
 #      it).  This keeps the score-block rule (a `-` that starts a line starts a new term)
 #      from ever applying by surprise.
-#   5. `program`, `input`, `labels`, `use`, `const`, `let`, `fn`, `rule`, `score`, `test`,
+#   5. `program`, `input`, `labels`, `as`, `use`, `const`, `let`, `fn`, `rule`, `score`, `test`,
 #      `when`, `not`, `if`, `then`, `else`, `and`, `or` and `confidence` are followed by
 #      whitespace (a space, line break or comment); `when`, `then`, `else`, `and`, `or` and
 #      `confidence` are preceded by it too, and so is each side of a binary `/`.  A call's `(`
@@ -1100,7 +1124,8 @@ input-rec   ::= "{" ws (field-type (ws "," ws field-type)* (ws ",")? ws)? "}"
 field-type  ::= ident ws ":" ws type
 type        ::= ident | "[" ws "text" ws "]"
 
-labels-decl ::= "labels" ws1 ident (ws "," ws ident)*
+labels-decl ::= "labels" ws1 label-item (ws "," ws label-item)*
+label-item  ::= ident (ws1 "as" ws1 string)?
 use-decl    ::= "use" ws1 ident (ws "." ws ident)*
 const-decl  ::= "const" ws1 ident ws "=" ws expr
 let-decl    ::= "let" ws1 ident ws "=" ws expr
@@ -1166,7 +1191,7 @@ regex-esc   ::= "\\" [^\n]
 # after a prefix that the keyword suffixes X and Y could still complete (`0`: a whole keyword
 # was read); `ident-rest` takes any rest.
 # BEGIN GENERATED IDENTIFIER RULES
-ident ::= "a" id-nd |
+ident ::= "a" id-nd-s |
     "c" id-onfidence-onst |
     "e" id-lse |
     "f" id-alse-n |
@@ -1183,7 +1208,7 @@ ident ::= "a" id-nd |
     "w" id-hen |
     [A-Z_bdghjkqvx-z] ident-rest
 ident-rest ::= [0-9A-Z_a-z]*
-id-nd ::= ("n" id-d | [0-9A-Z_a-mo-z] ident-rest)?
+id-nd-s ::= ("n" id-d | "s" id-0 | [0-9A-Z_a-mo-rt-z] ident-rest)?
 id-onfidence-onst ::= ("o" id-nfidence-nst | [0-9A-Z_a-np-z] ident-rest)?
 id-lse ::= ("l" id-se | [0-9A-Z_a-km-z] ident-rest)?
 id-alse-n ::= ("a" id-lse | "n" id-0 | [0-9A-Z_b-mo-z] ident-rest)?
@@ -1199,8 +1224,8 @@ id-est-hen-rue ::= ("e" id-st | "h" id-en | "r" id-ue | [0-9A-Z_a-dfgi-qs-z] ide
 id-se ::= ("s" id-e | [0-9A-Z_a-rt-z] ident-rest)?
 id-hen ::= ("h" id-en | [0-9A-Z_a-gi-z] ident-rest)?
 id-d ::= ("d" id-0 | [0-9A-Z_a-ce-z] ident-rest)?
-id-nfidence-nst ::= ("n" id-fidence-st | [0-9A-Z_a-mo-z] ident-rest)?
 id-0 ::= [0-9A-Z_a-z] ident-rest
+id-nfidence-nst ::= ("n" id-fidence-st | [0-9A-Z_a-mo-z] ident-rest)?
 id-put ::= ("p" id-ut | [0-9A-Z_a-oq-z] ident-rest)?
 id-bels ::= ("b" id-els | [0-9A-Z_ac-z] ident-rest)?
 id-t ::= ("t" id-0 | [0-9A-Z_a-su-z] ident-rest)?

@@ -72,7 +72,7 @@ public enum HybridRefit {
         var rows: [(x: [Double], y: Int)] = []
         var correctBefore = 0, usable = 0
         for e in examples {
-            guard case .success(let values) = decoder.decode(.json(e.input)), let y = program.labels.firstIndex(of: e.label) else { continue }
+            guard case .success(let values) = decoder.decode(.json(e.input)), let y = program.labelIndex(named: e.label) else { continue }
             usable += 1
             let (d, trace) = interp.explain(values)
             if d.label == y { correctBefore += 1 }
@@ -107,8 +107,8 @@ public enum HybridRefit {
         let newDecoder = RecordDecoder(program: refitted)
         var correctAfter = 0
         for e in examples {
-            guard case .success(let v) = newDecoder.decode(.json(e.input)), program.labels.contains(e.label) else { continue }
-            if refitted.labels[after.evaluate(v).label] == e.label { correctAfter += 1 }
+            guard case .success(let v) = newDecoder.decode(.json(e.input)), let y = refitted.labelIndex(named: e.label) else { continue }
+            if after.evaluate(v).label == y { correctAfter += 1 }
         }
         let n = Double(max(usable, 1))
         return Result(source: newSource, program: refitted, before: Double(correctBefore) / n, after: Double(correctAfter) / n,
@@ -122,7 +122,7 @@ public enum HybridRefit {
         let interp = Interpreter(p), decoder = RecordDecoder(program: p)
         var right = 0
         for e in examples {
-            if case .success(let v) = decoder.decode(.json(e.input)), p.labels[interp.evaluate(v).label] == e.label { right += 1 }
+            if case .success(let v) = decoder.decode(.json(e.input)), interp.evaluate(v).label == p.labelIndex(named: e.label) { right += 1 }
         }
         return examples.isEmpty ? 0 : Double(right) / Double(examples.count)
     }

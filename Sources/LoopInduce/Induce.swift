@@ -93,12 +93,10 @@ public struct LabeledEvaluation: CustomStringConvertible {
     public static func of(program: TypedProgram, examples: [LabeledExample]) -> LabeledEvaluation {
         let interp = Interpreter(program)
         let labels = program.labels
-        var index: [String: Int] = [:]
-        for (i, l) in labels.enumerated() { index[l] = i }
         var conf = Array(repeating: Array(repeating: 0, count: labels.count), count: labels.count)
         var unknown = 0
         for e in examples {
-            guard let y = index[e.label] else { unknown += 1; continue }
+            guard let y = program.labelIndex(named: e.label) else { unknown += 1; continue }
             conf[y][interp.evaluate([.text(e.text)]).label] += 1
         }
         return LabeledEvaluation(labels: labels, confusion: conf, unknownLabel: unknown)
@@ -113,6 +111,9 @@ public enum Inducer {
         public var engine: @Sendable (TypedProgram) -> ClassifierEngine = { Interpreter($0) }
         /// The `program` name in the emitted source.
         public var programName = "induced"
+        /// The application's string per label, parallel to the labels (`labels id as "string"`);
+        /// nil when every label is named by its identifier.
+        public var labelNames: [String]? = nil
         /// The name of the program's one text input (a task's field, e.g. `message`).
         public var inputName = "text"
         /// A description string for the program header.
@@ -218,9 +219,19 @@ public enum Inducer {
         if givenLabels == nil {
             for e in examples where !labels.contains(e.label) { labels.append(e.label) }
         }
-        for l in labels where !isIdentifier(l) { throw InduceError.badLabel(l) }
+        var options = options
         var labelIndex: [String: Int] = [:]
         for (i, l) in labels.enumerated() { labelIndex[l] = i }
+        if labels.contains(where: { !isIdentifier($0) }) {
+            // The application's own strings (`not spam`, `card_payment_fee_charged?`): the program
+            // names them by derived identifiers and answers with the strings (`labels id as "..."`).
+            guard options.labelNames == nil else { throw InduceError.badLabel(labels.first { !isIdentifier($0) }!) }
+            options.labelNames = labels
+            labels = LabelIdentifiers.derive(labels)
+        } else if let names = options.labelNames {
+            // Examples may carry the application's strings as well as the identifiers.
+            for (i, n) in names.enumerated() where i < labels.count && labelIndex[n] == nil { labelIndex[n] = i }
+        }
         var y: [Int] = []
         for e in examples {
             guard let i = labelIndex[e.label] else { throw InduceError.unknownLabel(e.label) }
@@ -283,7 +294,7 @@ public enum Inducer {
 
         // Train, center per feature, select, refit on the selection.
         // The regularisation strength, chosen on a held-out share of the training examples.
-        var options = options
+        // (`options` is already a local copy.)
         var validation: [(l2: Double, accuracy: Double)] = []
         if options.l2Grid.count > 1 && N >= max(14, options.validationMinimum) {
             options.iterations = options.validatedIterations
@@ -545,7 +556,8 @@ struct Emitter {
         s += "program \(options.programName)\n  \(Formatter.quote(options.programDescription))\n\n"
         let input = options.inputName
         let msg = input == "msg" ? "msg_lower" : "msg"
-        s += "input \(input): text\nlabels \(labels.joined(separator: ", "))\n\n"
+        let names = options.labelNames.flatMap { $0.count == labels.count ? $0 : nil } ?? labels
+        s += "input \(input): text\n" + Formatter.labelsDeclaration(zip(labels, names).map { $0 == $1 ? $0 : $0 + " as " + Formatter.quote($1) }) + "\n\n"
         if usesStd { s += "use std.text\n\n" }
         if usesWords { s += "let \(msg) = lower(\(input))\n\n" }
         for (l, t) in tables.enumerated() where !t.isEmpty {

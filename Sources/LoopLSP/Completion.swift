@@ -15,7 +15,7 @@ extension LanguageServer {
         let prefix = String(decoding: file.bytes[min(lineStart, offset)..<offset], as: UTF8.self)
         let trimmed = prefix.trimmingCharacters(in: .whitespaces)
         var items: [CompletionItem] = []
-        let labels = a.unit.decls.flatMap { d -> [Ident] in if case .labels(let ls) = d.kind { return ls }; return [] }
+        let labels = a.unit.decls.flatMap { d -> [Ident] in if case .labels(let ls, _) = d.kind { return ls }; return [] }
         func labelItems() -> [CompletionItem] {
             labels.map { CompletionItem(label: $0.name, kind: 20, detail: "label", documentation: context(for: a.document).labelDescription($0.name)) }
         }

@@ -20,7 +20,7 @@ extension LanguageServer {
                 let children = fs.map { f in DocumentSymbol(name: f.name.name, detail: LanguageServer.typeName(f.type), kind: 8,
                                                             range: doc.range(f.name.range.union(f.type.range)), selectionRange: doc.range(f.name.range)) }
                 out.append(sym("input", nil, 23, d, SourceRange(d.range.start, d.range.start + 5), children))
-            case .labels(let ls):
+            case .labels(let ls, _):
                 let children = ls.map { DocumentSymbol(name: $0.name, detail: "label", kind: 22, range: doc.range($0.range), selectionRange: doc.range($0.range)) }
                 out.append(sym("labels", nil, 10, d, SourceRange(d.range.start, d.range.start + 6), children))
             case .use(let parts): out.append(sym("use " + parts.map(\.name).joined(separator: "."), nil, 2, d, d.range))

@@ -55,7 +55,7 @@ struct SymbolIndex {
             }
         }
         var labels = Set<String>()
-        for d in unit.decls { if case .labels(let ls) = d.kind { for l in ls { labels.insert(l.name) } } }
+        for d in unit.decls { if case .labels(let ls, _) = d.kind { for l in ls { labels.insert(l.name) } } }
 
         func define(_ key: SymbolKey, _ range: SourceRange, _ decl: Decl) {
             if definitions[key] == nil { definitions[key] = range; declarations[key] = decl }
@@ -91,7 +91,7 @@ struct SymbolIndex {
             case .program, .module: break
             case .input(.single(let id, _)): define(.field(id.name), id.range, d)
             case .input(.record(let fs)): for f in fs { define(.field(f.name.name), f.name.range, d) }
-            case .labels(let ls): for l in ls { define(.label(l.name), l.range, d) }
+            case .labels(let ls, _): for l in ls { define(.label(l.name), l.range, d) }
             case .use(let parts):
                 guard let first = parts.first, let last = parts.last else { break }
                 use(.module(parts.map(\.name).joined(separator: ".")), first.range.union(last.range))

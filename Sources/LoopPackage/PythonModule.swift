@@ -39,7 +39,7 @@ enum PythonModule {
         ABI_VERSION = \(abiVersion)
         PROGRAM_NAME = \(literal(p.name))
         PROGRAM_HASH = \(literal(p.sourceHash))
-        LABELS = \(tuple(p.labels.map(literal)))
+        LABELS = \(tuple(p.labelNames.map(literal)))
         RULES = \(tuple(p.rules.map { literal($0.name) }))
         #: (name, type) of each input field; type is "text", "number" or "bool".
         FIELDS = \(tuple(fields))

@@ -97,7 +97,7 @@ public enum Wheel {
         Description-Content-Type: text/plain
 
         The Loop program `\(p.name)` (source hash \(p.sourceHash)) compiled to native code by loopai.
-        Labels: \(p.labels.joined(separator: ", ")). Inputs: \(p.fields.map { "\($0.name) (\($0.type.rawValue))" }.joined(separator: ", ")).
+        Labels: \(p.labelNames.joined(separator: ", ")). Inputs: \(p.fields.map { "\($0.name) (\($0.type.rawValue))" }.joined(separator: ", ")).
 
         """
     }

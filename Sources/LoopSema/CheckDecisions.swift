@@ -2,6 +2,28 @@ import LoopDiagnostics
 import LoopSyntax
 
 extension Checker {
+    /// `as "..."` strings: not empty, and each names one label only (an answer read back from data
+    /// or an oracle must map to one label, whether it is written as a string or an identifier).
+    func checkLabelNames(_ file: SourceFile) {
+        var owner: [String: Int] = [:]
+        for (i, l) in labels.enumerated() { owner[l] = i }
+        for (i, n) in labelNameDecls.enumerated() {
+            guard let n else { continue }
+            if n.text.isEmpty || n.text.allSatisfy({ $0.isWhitespace }) {
+                error("E0613", "label `\(labels[i])` has an empty string", file, n.range, label: "empty string",
+                      hints: ["an answer must be a non-empty string; drop `as \"\"` to answer with the identifier"])
+                continue
+            }
+            if let j = owner[n.text], j != i {
+                let what = labels[j] == n.text ? "the identifier of label `\(labels[j])`" : "the string of label `\(labels[j])`"
+                let at = labelNameDecls[j].flatMap { $0.text == n.text ? $0.range : nil } ?? labelRanges[j]
+                error("E0613", "\(Formatter.quote(n.text)) is already \(what)", file, n.range, label: "names two labels",
+                      notes: [DiagnosticNote(file: file, range: at, message: "first used here")],
+                      hints: ["every label's string must differ from every other label's string and identifier"])
+            } else { owner[n.text] = i }
+        }
+    }
+
     func labelIndex(_ l: Ident, _ file: SourceFile, context: String) -> Int? {
         if let i = labels.firstIndex(of: l.name) { return i }
         if labels.isEmpty { return nil }

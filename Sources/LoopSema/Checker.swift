@@ -27,6 +27,8 @@ public final class Checker {
     var fieldRanges: [SourceRange] = []
     var singleInput = true
     var labels: [String] = []
+    /// Each declared label's `as "..."` string, parallel to `labels`.
+    var labelNameDecls: [LabelName?] = []
     var labelRanges: [SourceRange] = []
 
     var constDecls: [ValueDecl] = []
@@ -149,14 +151,15 @@ public final class Checker {
                   fixes: [FixIt(range: insertionPointAfterHeader(), replacement: (insertionPointAfterHeader().start == unit.file.bytes.count && unit.file.bytes.last != UInt8(ascii: "\n") ? "\n" : "") + "input text: text\n", message: "declare a text input")])
         }
         // Labels.
-        if let d = labelsDecl, case .labels(let ls) = d.kind {
-            for l in ls {
+        if let d = labelsDecl, case .labels(let ls, let names) = d.kind {
+            for (l, n) in zip(ls, names) {
                 if let j = labels.firstIndex(of: l.name) {
                     error("E0604", "label `\(l.name)` is declared twice", file, l.range, label: "duplicate label",
                           notes: [DiagnosticNote(file: file, range: labelRanges[j], message: "first declared here")],
                           fixes: [FixIt(range: removalRange(l.range, in: file), replacement: "", message: "remove the duplicate")])
-                } else { labels.append(l.name); labelRanges.append(l.range) }
+                } else { labels.append(l.name); labelRanges.append(l.range); labelNameDecls.append(n) }
             }
+            checkLabelNames(file)
             if labels.count < 2 {
                 error("E0603", "a classifier needs at least two labels", file, d.range, label: "only \(labels.count) label")
             }
@@ -184,7 +187,7 @@ public final class Checker {
                                   result: fnSigs[i]!.result, body: fnBodies[i]!, module: f.module)
         }
         return TypedProgram(name: name.name, description: description, file: file, fields: fields, singleInput: singleInput,
-                            labels: labels, lets: lets, functions: fns, rules: rules, scores: scores, hasScore: hasScore,
+                            labels: labels, labelNames: zip(labels, labelNameDecls).map { $1?.text ?? $0 }, lets: lets, functions: fns, rules: rules, scores: scores, hasScore: hasScore,
                             otherwise: fb, tests: tests, lists: lists, tables: tables, regexes: regexes, modules: loadedModules)
     }
 

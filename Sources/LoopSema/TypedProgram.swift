@@ -11,7 +11,14 @@ public final class TypedProgram: @unchecked Sendable {
     public let fields: [Field]
     /// True for `input NAME: TYPE` (accepts bare strings), false for a record.
     public let singleInput: Bool
+    /// The labels' identifiers, as rules, scores and tests name them.
     public let labels: [String]
+    /// The application's string for each label (`labels b as "b?"`), its identifier when the
+    /// program declares none. Answers leave the program under these names.
+    public let labelNames: [String]
+    /// Label index by application string and by identifier (strings first, so a string that
+    /// happens to spell another label's identifier is read as the string).
+    public let labelLookup: [String: Int]
     public let lets: [Binding]
     public let functions: [Function]
     public let rules: [Rule]
@@ -50,14 +57,25 @@ public final class TypedProgram: @unchecked Sendable {
         public let range: SourceRange
     }
 
-    init(name: String, description: String?, file: SourceFile, fields: [Field], singleInput: Bool, labels: [String],
+    init(name: String, description: String?, file: SourceFile, fields: [Field], singleInput: Bool, labels: [String], labelNames: [String],
          lets: [Binding], functions: [Function], rules: [Rule], scores: [[Term]], hasScore: [Bool], otherwise: Fallback,
          tests: [TestCase], lists: [[[UInt8]]], tables: [[(key: [UInt8], weight: Double)]], regexes: [LoopRegex], modules: [String]) {
         self.name = name; self.description = description; self.file = file; self.fields = fields; self.singleInput = singleInput
-        self.labels = labels; self.lets = lets; self.functions = functions; self.rules = rules; self.scores = scores
+        self.labels = labels; self.labelNames = labelNames; self.lets = lets; self.functions = functions; self.rules = rules; self.scores = scores
         self.hasScore = hasScore; self.otherwise = otherwise; self.tests = tests; self.lists = lists; self.tables = tables
         self.regexes = regexes; self.modules = modules
+        var lookup: [String: Int] = [:]
+        for (i, l) in labels.enumerated() { lookup[l] = i }
+        for (i, n) in labelNames.enumerated() { lookup[n] = i }
+        self.labelLookup = lookup
     }
+
+    /// True when some label declares an application string different from its identifier.
+    public var hasLabelNames: Bool { labelNames != labels }
+
+    /// The label a string from outside names (data, an oracle, feedback): its application string
+    /// or its identifier.
+    public func labelIndex(named s: String) -> Int? { labelLookup[s] }
 
     /// A stable hash of the program's source (FNV-1a 64), naming compiled code and versions.
     public lazy var sourceHash: String = StableHash.hex(file.bytes)

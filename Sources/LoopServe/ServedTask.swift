@@ -65,7 +65,7 @@ final class ServedTask: @unchecked Sendable {
         oracleName = settings.oracle.name
         generatorName = settings.generator.name
         inputFields = Set(spec.input.map(\.name))
-        labelSet = Set(spec.labelNames)
+        labelSet = Set(spec.labelNames + spec.answerNames)
         if resume { log("\(spec.name): resumed run \(engine.run.id ?? 0) at request \(engine.state.requests), v\(engine.state.activeVersion) active") }
         else { log("\(spec.name): new run \(engine.run.id ?? 0), v\(engine.state.activeVersion) active") }
     }

@@ -289,7 +289,7 @@ public final class LoopServer: Sendable {
                 throw API.Refusal(.unprocessableContent, "missing_field", "this server validates with labels from the `\(f)` field of each request (--oracle labels:\(f)), and it is missing")
             }
             guard let name = truth.string, t.labelSet.contains(name) else {
-                throw API.Refusal(.unprocessableContent, "invalid_label", "`\(f)` is one of the task's labels (\(t.spec.labelNames.joined(separator: ", "))), not \(JSONWriter.string(truth))")
+                throw API.Refusal(.unprocessableContent, "invalid_label", "`\(f)` is one of the task's labels (\(t.spec.answerNames.map { JSONWriter.string(JSON($0)) }.joined(separator: ", "))), not \(JSONWriter.string(truth))")
             }
             input = record.removing([f])
         }
@@ -302,8 +302,8 @@ public final class LoopServer: Sendable {
         case .failure(let e):
             throw API.Refusal(.unprocessableContent, "invalid_input", e.message)
         case .success(let a):
-            metrics.request(task: t.name, version: a.versionId, label: a.label, decidedBy: a.decidedBy)
-            return .object([("id", JSON(key.text)), ("label", JSON(a.label)), ("confidence", API.number(a.confidence)),
+            metrics.request(task: t.name, version: a.versionId, label: a.name, decidedBy: a.decidedBy)
+            return .object([("id", JSON(key.text)), ("label", JSON(a.name)), ("confidence", API.number(a.confidence)),
                             ("decided_by", JSON(a.decidedBy)), ("version", API.int64(a.versionId))])
         }
     }
@@ -410,7 +410,7 @@ public final class LoopServer: Sendable {
             case .success(let k):
                 switch served[k].result {
                 case .success(let a):
-                    counts[AnswerKind(version: a.versionId, label: a.label, decidedBy: a.decidedBy), default: 0] += 1
+                    counts[AnswerKind(version: a.versionId, label: a.name, decidedBy: a.decidedBy), default: 0] += 1
                     Self.writeAnswer(id: batch.prepared[k].key.text, a, into: &out)
                     continue
                 case .failure(let e): refusal = API.Refusal(.unprocessableContent, "invalid_input", e.message)
@@ -432,7 +432,7 @@ public final class LoopServer: Sendable {
         out += AnswerBytes.id
         JSONWriter.string(id, bytes: &out)
         out += AnswerBytes.label
-        JSONWriter.string(a.label, bytes: &out)
+        JSONWriter.string(a.name, bytes: &out)
         out += AnswerBytes.confidence
         if a.confidence.isFinite { JSONWriter.number(a.confidence, bytes: &out) } else { out += AnswerBytes.null }
         out += AnswerBytes.decidedBy
@@ -493,7 +493,8 @@ public final class LoopServer: Sendable {
         let (given, answered) = (input, programLabel)
         do { try await t.runner.perform { try $0.recordFeedback(input: given, label: label, programLabel: answered) } }
         catch let e as LoopError { throw API.Refusal(.unprocessableContent, "invalid_label", "\(e)") }
-        return API.json(.object([("stored", .bool(true)), ("label", JSON(label)), ("program", programLabel.map { JSON($0) } ?? .null)]))
+        let stored = t.spec.labelIdentifier(label).map(t.spec.answerName) ?? label
+        return API.json(.object([("stored", .bool(true)), ("label", JSON(stored)), ("program", programLabel.map { JSON(t.spec.answerName($0)) } ?? .null)]))
     }
 
     func admin(_ t: ServedTask, _ action: String) async throws -> Response {

@@ -5,6 +5,13 @@ import LoopDiagnostics
 /// checker turns it into a different, typed tree (`LoopSema.TypedProgram`).
 
 /// A name as written, with where it was written.
+/// The application's string for a label (`as "not spam"`), with the literal's range.
+public struct LabelName: Equatable, Sendable {
+    public var text: String
+    public var range: SourceRange
+    public init(_ text: String, _ range: SourceRange) { self.text = text; self.range = range }
+}
+
 public struct Ident: Equatable, Sendable, CustomStringConvertible {
     public var name: String
     public var range: SourceRange
@@ -98,7 +105,9 @@ public enum DeclKind: Sendable {
     /// `module std.text "description"` (Stdlib files)
     case module([Ident], description: String?)
     case input(InputShape)
-    case labels([Ident])
+    /// `labels a, b as "b?"`: each label's identifier and, parallel to it, the application's
+    /// string for it when the program declares one (`as "..."`).
+    case labels([Ident], names: [LabelName?])
     case use([Ident])
     case const(Ident, Expr)
     case `let`(Ident, Expr)

@@ -101,8 +101,8 @@ public struct Formatter {
             if one.count <= Formatter.width { out += one } else {
                 out += "input {\n" + inner.map { Formatter.indent + $0 + ",\n" }.joined() + "}"
             }
-        case .labels(let ls):
-            out += "labels " + ls.map(\.name).joined(separator: ", ")
+        case .labels(let ls, let names):
+            out += Formatter.labelsDeclaration(zip(ls, names).map { l, n in l.name + (n.map { " as " + Formatter.quote($0.text) } ?? "") })
         case .use(let path):
             out += "use " + path.map(\.name).joined(separator: ".")
         case .const(let n, let e):
@@ -218,6 +218,14 @@ public struct Formatter {
         }
         if line.count > indent.count { s += line + "\n" }
         return s + close
+    }
+
+    /// `labels a, b as "b?"` on one line when it fits, else one label per line (no trailing
+    /// comma). Items are `id` or `id as "string"`.
+    public static func labelsDeclaration(_ items: [String]) -> String {
+        let flat = "labels " + items.joined(separator: ", ")
+        if flat.count <= width { return flat }
+        return "labels\n" + items.enumerated().map { indent + $0.element + ($0.offset < items.count - 1 ? ",\n" : "") }.joined()
     }
 
     public static func exprInline(_ e: Expr) -> String {

@@ -167,8 +167,12 @@ public struct Parser {
             kind = .input(try parseInputShape())
         case .labels:
             var names = [try expectIdent("a label name")]
-            while eat(.comma) { names.append(try expectIdent("a label name")) }
-            kind = .labels(names)
+            var display = [try parseLabelName()]
+            while eat(.comma) {
+                names.append(try expectIdent("a label name"))
+                display.append(try parseLabelName())
+            }
+            kind = .labels(names, names: display)
         case .use:
             var path = [try expectIdent("a module name")]
             while eat(.dot) { path.append(try expectIdent("a module name")) }
@@ -253,6 +257,17 @@ public struct Parser {
     func isRecordLiteralAhead() -> Bool {
         if case .identifier = peekKind(1), peekKind(2) == .punct(.colon) { return true }
         return peekKind(1) == .punct(.rbrace)
+    }
+
+    /// `as "the application's string"` after a label.
+    mutating func parseLabelName() throws -> LabelName? {
+        guard eat(.as) else { return nil }
+        guard case .string(let s) = tok.kind else {
+            throw fail("E0201", "expected the label's string after `as`, found \(tok.display)", label: "expected a string",
+                       hints: ["write the application's name for the label in quotes, e.g. `not_spam as \"not spam\"`"])
+        }
+        let t = advance()
+        return LabelName(s, t.range)
     }
 
     mutating func parseOptionalDescription() -> String? {

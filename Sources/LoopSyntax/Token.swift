@@ -17,7 +17,7 @@ public enum TokenKind: Equatable, Sendable {
 
 /// Reserved words. The list is mirrored by Grammar/loop.ebnf and checked by a test.
 public enum Keyword: String, CaseIterable, Sendable {
-    case program, module, input, labels, use, const, `let`, fn, rule, when, score, otherwise, test
+    case program, module, input, labels, `as`, use, const, `let`, fn, rule, when, score, otherwise, test
     case confidence, and, or, not, `if`, then, `else`, `true`, `false`
 
     /// The lexer's lookup (a hash table rather than the comparisons of `init(rawValue:)`).

@@ -1,6 +1,7 @@
 import Foundation
 import LoopData
 import LoopDiagnostics
+import LoopSema
 import Yams
 
 /// Builds a `TaskSpec` from the YAML tree: the top level, the input, labels, examples and data.
@@ -22,7 +23,9 @@ struct TaskBuilder {
         if let it = m["input"] { input = self.input(it) } else { input = [InputField(name: "text", type: .text)] }
         var declared: [String] = []
         let labels = m["labels"].flatMap { self.labels($0, declared: &declared) }
-        let examples = m["examples"].map { self.examples($0, input: input, labels: declared) } ?? []
+        var known: [String: String] = Dictionary(declared.map { ($0, $0) }, uniquingKeysWith: { a, _ in a })
+        for l in labels ?? [] { if let a = l.applicationName { known[a] = l.name } }
+        let examples = m["examples"].map { self.examples($0, input: input, labels: declared, known: known) } ?? []
         let data = m["data"].flatMap(self.data)
         var program = r.resolve("program.loop")
         if let it = m["program"], let p = r.string(it) { program = r.resolve(p) }
@@ -105,13 +108,14 @@ struct TaskBuilder {
 
     // MARK: - labels
 
-    /// `labels: {name: description, ...}` or `labels: [name, ...]`. `declared` receives every
-    /// name written, valid or not, so examples are checked against them even when a label is wrong.
+    /// `labels: {name: description, ...}`, `labels: {name: {name: "app string", description: ...}}`
+    /// or `labels: [name, ...]`. `declared` receives every name written, valid or not, so examples
+    /// are checked against them even when a label is wrong.
     func labels(_ it: Item, declared: inout [String]) -> [LabelSpec]? {
         var out: [LabelSpec] = []
         var first: [String: Node] = [:]
         var ok = true
-        func add(_ nameNode: Node, _ description: String?) {
+        func add(_ nameNode: Node, _ description: String?, answer: (String, Node)? = nil) {
             let item = Item(path: "labels", node: nameNode, key: nil)
             guard let name = r.scalarText(item) else { ok = false; return }
             if let earlier = first[name] {
@@ -123,13 +127,28 @@ struct TaskBuilder {
             first[name] = nameNode
             declared.append(name)
             guard identifier(item, what: "label") != nil, let description else { ok = false; return }
-            out.append(LabelSpec(name: name, description: description))
+            out.append(LabelSpec(name: name, description: description, applicationName: answer?.0))
         }
+        var answerNodes: [String: Node] = [:]
         switch it.node {
         case .mapping(let m):
             for (k, v) in m {
-                let d = r.isNull(v) ? "" : r.string(Item(path: "labels.\(k.scalar?.string ?? "?")", node: v, key: k), allowEmpty: true)
-                add(k, d)
+                let path = "labels.\(k.scalar?.string ?? "?")"
+                if case .mapping = v {
+                    // `{name: "the application's string", description: ...}`
+                    guard let lm = r.mapping(Item(path: path, node: v, key: k), allowed: ["name", "description"]) else { ok = false; continue }
+                    let d = lm["description"].map { r.isNull($0.node) ? "" : r.string($0, allowEmpty: true) } ?? ""
+                    var answer: (String, Node)?
+                    if let n = lm["name"] {
+                        guard let s = r.string(n) else { ok = false; continue }
+                        answer = (s, n.node)
+                        if let key = k.scalar?.string { answerNodes[key] = n.node }
+                    }
+                    add(k, d, answer: answer)
+                } else {
+                    let d = r.isNull(v) ? "" : r.string(Item(path: path, node: v, key: k), allowEmpty: true)
+                    add(k, d)
+                }
             }
         case .sequence(let s):
             for n in s { add(n, "") }
@@ -145,18 +164,32 @@ struct TaskBuilder {
                     hints: ["a classifier chooses between two or more answers; add one, e.g. `other: everything else`"])
             return nil
         }
+        // Each application string names one label: not another label's string or identifier.
+        var owner: [String: String] = [:]
+        for l in out { owner[l.name] = l.name }
+        for l in out {
+            guard let a = l.applicationName, let node = answerNodes[l.name] else { continue }
+            if let other = owner[a], other != l.name {
+                r.error(TaskCode.duplicateLabel, "label `\(l.name)` is named \(JSONWriter.string(JSON(a))), which already names label `\(other)`",
+                        at: node, label: "names two labels",
+                        hints: ["every label's `name` must differ from every other label's name and identifier"])
+                ok = false
+            } else { owner[a] = l.name }
+        }
         return ok ? out : nil
     }
 
     // MARK: - examples
 
-    func examples(_ it: Item, input: [InputField]?, labels names: [String]) -> [TaskExample] {
+    /// `known` maps every string an example's label may be (identifier or application string) to
+    /// the identifier; examples are stored with identifiers.
+    func examples(_ it: Item, input: [InputField]?, labels names: [String], known: [String: String]) -> [TaskExample] {
         guard let items = r.list(it) else { return [] }
         var out: [TaskExample] = []
         for e in items {
             guard let m = r.mapping(e, allowed: ["input", "label"], required: ["input", "label"]) else { continue }
             var label = m["label"].flatMap { r.string($0) }
-            if let l = label, let labelItem = m["label"], !names.isEmpty, !names.contains(l) {
+            if let l = label, let id = known[l] { label = id } else if let l = label, let labelItem = m["label"], !names.isEmpty {
                 let close = suggestions(for: l, among: names)
                 r.error(TaskCode.badExample, "`\(labelItem.path)` is `\(l)`, which is not one of the labels", at: labelItem.node,
                         label: "unknown label",

@@ -74,10 +74,10 @@ struct DataLineReader {
         guard let label = labelValue.string else {
             return problem("the `\(labelKey)` of line \(line) must be a string, found \(labelValue.kindName)", whole)
         }
-        guard task.labelNames.contains(label) else {
-            let close = suggestions(for: label, among: task.labelNames)
-            return problem("line \(line) has the label `\(label)`, which is not one of the task's labels", whole,
-                           hints: (close.first.map { ["did you mean `\($0)`?"] } ?? []) + ["the labels are \(quotedList(task.labelNames))"])
+        guard let label = task.labelIdentifier(label) else {
+            let close = suggestions(for: label, among: task.answerNames)
+            return problem("line \(line) has the label \(JSONWriter.string(JSON(label))), which is not one of the task's labels", whole,
+                           hints: (close.first.map { ["did you mean \(JSONWriter.string(JSON($0)))?"] } ?? []) + ["the labels are \(quotedList(task.answerNames))"])
         }
         var fields: [(String, JSON)] = []
         for f in task.input {

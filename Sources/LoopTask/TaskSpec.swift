@@ -33,7 +33,21 @@ public struct TaskSpec: Sendable {
         self.oracle = oracle; self.validation = validation; self.improvement = improvement; self.path = path
     }
 
+    /// The labels' identifiers, as the program names them.
     public var labelNames: [String] { labels.map(\.name) }
+    /// The labels as the application names them (`labels: {id: {name: "..."}}`), in order; the
+    /// identifier where the task gives no name.
+    public var answerNames: [String] { labels.map(\.answer) }
+    /// True when some label's application string differs from its identifier.
+    public var hasAnswerNames: Bool { labels.contains { $0.answer != $0.name } }
+
+    /// The identifier of the label that `s` names: its application string, or its identifier.
+    public func labelIdentifier(_ s: String) -> String? {
+        if let l = labels.first(where: { $0.answer == s }) { return l.name }
+        return labels.first { $0.name == s }?.name
+    }
+    /// Identifier → application string.
+    public func answerName(_ identifier: String) -> String { labels.first { $0.name == identifier }?.answer ?? identifier }
     /// True when the input is a single text field (the program declares `input text`).
     public var isSingleText: Bool { input.count == 1 && input[0].type == .text }
 }
@@ -49,9 +63,18 @@ public struct InputField: Equatable, Sendable {
 }
 
 public struct LabelSpec: Equatable, Sendable {
+    /// The identifier the program uses (`reverted_card_payment`).
     public var name: String
     public var description: String
-    public init(name: String, description: String) { self.name = name; self.description = description }
+    /// The application's string for the label (`reverted_card_payment?`), when it differs from
+    /// the identifier: answers carry it, and data and oracles may use it.
+    public var applicationName: String?
+    public init(name: String, description: String, applicationName: String? = nil) {
+        self.name = name; self.description = description
+        self.applicationName = applicationName == name ? nil : applicationName
+    }
+    /// What answers carry: the application's string, else the identifier.
+    public var answer: String { applicationName ?? name }
 }
 
 /// One example: the input as a JSON object (field → value) and its label.

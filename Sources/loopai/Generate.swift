@@ -270,6 +270,9 @@ struct Generate: ParsableCommand {
         options.programName = name ?? spec?.name ?? "induced"
         // With a task, the program's input is the task's field (`message`, not `text`).
         if let field = spec?.input.first?.name { options.inputName = field }
+        // The task's names for its labels; without a task, labels that are not identifiers get
+        // derived ones and the program answers with the data's strings.
+        if let spec, spec.hasAnswerNames { options.labelNames = spec.answerNames }
         options.maxWordsPerLabel = maxWords
         options.negation = negation
         if let l2 { options.l2 = l2 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LoopData
+import LoopGenerate
 import LoopInterpreter
 import LoopRuntime
 import LoopStore
@@ -158,8 +159,8 @@ struct Escalations: ParsableCommand {
             let p = try loadProgram(program)
             if let task {
                 let spec = try loadTask(task)
-                guard spec.labelNames == p.labels else {
-                    throw CLIError("the task's labels (\(spec.labelNames.joined(separator: ", "))) are not the program's (\(p.labels.joined(separator: ", ")))", code: 1)
+                if case .labels(let program, let wanted)? = TaskContract.check(p, spec, labelOrderMatters: true) {
+                    throw CLIError("the task's labels (\(wanted.joined(separator: ", "))) are not the program's (\(program.joined(separator: ", ")))", code: 1)
                 }
             }
             let engine = Interpreter(p)

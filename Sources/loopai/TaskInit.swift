@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LoopData
 import LoopDiagnostics
+import LoopSema
 import LoopTask
 
 /// `loopai task init|check`.
@@ -18,8 +19,9 @@ struct TaskInit: ParsableCommand {
         discussion: """
         Labels come from the data, in order of first appearance; descriptions from --descriptions (a CSV whose \
         first two columns are label and description, such as a log template list) or else one example each. A \
-        label that is not a Loop identifier (`reverted_card_payment?`) gets one (`reverted_card_payment`), and \
-        the data is copied beside the task with those names. CSV data is copied as JSON Lines. \
+        label that is not a Loop identifier (`reverted_card_payment?`) gets one (`reverted_card_payment`) for \
+        the program, and the task maps it to the data's string, which answers carry (`name:`). CSV data is \
+        copied beside the task as JSON Lines. \
         Exit status: 0 written, 1 nothing usable in the data, 2 a file cannot be read or written.
         """)
 
@@ -80,14 +82,17 @@ struct TaskInit: ParsableCommand {
         var described: [String: String] = [:]
         if let descriptions { described = try readDescriptions(descriptions) }
 
-        // The data the task points to: the file itself, or a JSON Lines copy with the label names.
+        // The data the task points to: the file itself (its labels as they are: the task maps
+        // them), or a JSON Lines copy of a CSV file or of the usable records.
         let stem = ((data as NSString).lastPathComponent as NSString).deletingPathExtension
         var dataPath = data
-        if !renamed.isEmpty || records.isCSV || records.skipped > 0 {
+        var dataLabelKey = labelField
+        if records.isCSV || records.skipped > 0 {
             dataPath = dir == "." ? stem + ".task.jsonl" : (dir as NSString).appendingPathComponent(stem + ".task.jsonl")
+            dataLabelKey = "label"
             var text = ""
             for r in records.rows {
-                text += JSONWriter.string(.object([(inputField, JSON(r.text)), ("label", JSON(idOf[r.label]!))])) + "\n"
+                text += JSONWriter.string(.object([(inputField, JSON(r.text)), ("label", JSON(r.label))])) + "\n"
             }
             do { try text.write(toFile: dataPath, atomically: true, encoding: .utf8) }
             catch { throw CLIError("cannot write \(dataPath): \(error.localizedDescription)", code: 2) }
@@ -104,8 +109,7 @@ struct TaskInit: ParsableCommand {
             if d.isEmpty, let ex = records.rows.first(where: { $0.label == l }) {
                 d = "Like: " + String(ex.text.prefix(120)) + (ex.text.count > 120 ? "…" : "")
             }
-            if l != id { d += (d.isEmpty ? "" : " ") + "(the data's label \"\(l)\")" }
-            y += "  \(id): \(yaml(d))\n"
+            y += l != id ? "  \(id): {name: \(yaml(l)), description: \(yaml(d))}\n" : "  \(id): \(yaml(d))\n"
         }
         if examplesPerLabel > 0 {
             y += "examples:\n"
@@ -115,8 +119,11 @@ struct TaskInit: ParsableCommand {
                 }
             }
         }
-        let relative = dataPath.hasPrefix(dir + "/") ? String(dataPath.dropFirst(dir.count + 1)) : dataPath
-        y += "data: \(yaml(relative))\n"
+        // Relative to the task file's directory, as the task file resolves it.
+        let absolute = URL(fileURLWithPath: dataPath).standardizedFileURL.path
+        let base = URL(fileURLWithPath: dir).standardizedFileURL.path
+        let relative = absolute.hasPrefix(base + "/") ? String(absolute.dropFirst(base.count + 1)) : absolute
+        y += dataLabelKey == "label" ? "data: \(yaml(relative))\n" : "data: {path: \(yaml(relative)), label: \(yaml(dataLabelKey))}\n"
         // The file must load: a task init writes is never one `check-task` rejects.
         do { _ = try TaskLoader.parse(text: y, path: output) }
         catch let e as TaskError {
@@ -127,12 +134,11 @@ struct TaskInit: ParsableCommand {
 
         printErr("wrote \(output): \(labels.count) labels, \(records.rows.count) records" + (records.skipped > 0 ? " (\(records.skipped) without a text \(inputField) and a \(labelField) left out)" : ""))
         if !renamed.isEmpty {
-            printErr("labels renamed to Loop identifiers (the data was copied to \(dataPath) with them):")
-            for (l, id) in renamed.prefix(20) { printErr("  \(l) → \(id)") }
+            printErr("labels that are not Loop identifiers are named in the program by identifiers; answers carry the data's strings:")
+            for (l, id) in renamed.prefix(20) { printErr("  \(id) as \(yaml(l))") }
             if renamed.count > 20 { printErr("  … and \(renamed.count - 20) more") }
-        } else if dataPath != data {
-            printErr("the data was copied to \(dataPath) as JSON Lines")
         }
+        if dataPath != data { printErr("the data was copied to \(dataPath) as JSON Lines") }
         let undescribed = labels.filter { described[$0] == nil && described[idOf[$0]!] == nil }
         if descriptions != nil && !undescribed.isEmpty { printErr("no description for \(undescribed.count) label(s): \(undescribed.prefix(10).joined(separator: ", "))") }
         let t = output
@@ -140,7 +146,7 @@ struct TaskInit: ParsableCommand {
         next:
           loopai check-task \(t)
           loopai generate --generator induce --task \(t) --train-fraction 0.8 -o program.loop   # learn a program, report held-out accuracy
-          loopai test program.loop --data \(dataPath)
+          loopai test program.loop --data \(dataPath)\(dataLabelKey == "label" ? "" : " --label \(dataLabelKey)")
           loopai serve --task \(t) --store loopai.sqlite                                      # answer requests, validate, improve
         """)
     }

@@ -57,7 +57,7 @@ struct Test: ParsableCommand {
         }
         if let data {
             let records = try wrapIO { try RecordReader.read(data, format: inputOptions.inputFormat) }
-            var ev = Evaluation(labels: p.labels)
+            var ev = Evaluation(program: p)
             var missingLabel = 0
             let outcomes = Driver.classify(e, records, column: inputOptions.column, progress: Progress("test", total: records.count))
             for (r, o) in zip(records, outcomes) {

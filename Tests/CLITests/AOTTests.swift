@@ -25,6 +25,51 @@ final class AOTTests: XCTestCase {
         }
     }
 
+    /// A program whose labels carry the application's strings: the library answers with them
+    /// (`loop_label_name`), and the header names each identifier's string.
+    func testTheLibraryAnswersWithTheApplicationsLabelStrings() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loopai-aot-names-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let program = dir.appendingPathComponent("p.loop")
+        try """
+        program intents
+        input text: text
+        labels fee as "card_payment_fee_charged?", other as "not banking */ x"
+        rule f when contains(lower(text), "fee") => fee
+        otherwise => other
+
+        """.write(to: program, atomically: true, encoding: .utf8)
+        for (emit, name) in [("shared", "libp.so"), ("header", "p.h")] {
+            let r = try CLI.run(["compile", program.path, "--emit", emit, "-o", dir.appendingPathComponent(name).path], cwd: root)
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let header = try String(contentsOf: dir.appendingPathComponent("p.h"), encoding: .utf8)
+        XCTAssertTrue(header.contains("#define LOOP_LABEL_FEE 0 /* answers \"card_payment_fee_charged?\" */"), header)
+        XCTAssertTrue(header.contains("/* answers \"not banking * / x\" */"), header)
+        let c = dir.appendingPathComponent("main.c")
+        try """
+        #include <stdio.h>
+        #include <string.h>
+        #include "p.h"
+        int main(void) {
+            const char *t = "Why was I charged a FEE?";
+            loop_value v = { (const uint8_t *)t, (int64_t)strlen(t), 0 };
+            loop_result r;
+            loop_classify(&v, &r, NULL);
+            printf("%s|%s|%s\\n", loop_label_name(r.label), loop_label_name(1), loop_label_name(2) == NULL ? "null" : "?");
+            return 0;
+        }
+
+        """.write(to: c, atomically: true, encoding: .utf8)
+        let exe = dir.appendingPathComponent("main").path
+        let (cc, _, ccErr) = try shell(["cc", "-I", dir.path, c.path, "-L", dir.path, "-lp", "-Wl,-rpath," + dir.path, "-o", exe])
+        XCTAssertEqual(cc, 0, ccErr)
+        let (status, out, err) = try shell([exe])
+        XCTAssertEqual(status, 0, err)
+        XCTAssertEqual(out, "card_payment_fee_charged?|not banking */ x|null\n")
+    }
+
     func testSharedLibraryFromCPythonGoAndJava() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loopai-aot-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

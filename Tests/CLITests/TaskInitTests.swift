@@ -5,8 +5,8 @@ import XCTest
 /// `loopai task init`: a first task file from labeled data, whatever the labels look like.
 final class TaskInitTests: XCTestCase {
     /// The SMS collection with its labels written as an application might ("ham" → "not spam",
-    /// "spam" → "spam!"): the task gets identifiers, the data a copy with them, and the next
-    /// commands it prints work.
+    /// "spam" → "spam!"): the task maps identifiers to those strings, the data stays as it is, the
+    /// next commands it prints work, and the program answers with the application's strings.
     func testAFirstTaskFromDataWithApplicationLabels() throws {
         let lines = try String(contentsOf: repositoryRoot.appendingPathComponent("Examples/sms_spam/data.jsonl"), encoding: .utf8)
             .split(separator: "\n").prefix(1500)
@@ -19,22 +19,36 @@ final class TaskInitTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let r = try CLI.run(["task", "init", "sms.jsonl", "--input-field", "sms", "--label-field", "class", "-o", "task.yaml"], cwd: dir)
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("not spam → not_spam"), r.stderr)
-        XCTAssertTrue(r.stderr.contains("spam! → spam"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("not_spam as \"not spam\""), r.stderr)
+        XCTAssertTrue(r.stderr.contains("spam as \"spam!\""), r.stderr)
         XCTAssertTrue(r.stdout.contains("loopai generate --generator induce --task task.yaml"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("loopai test program.loop --data sms.jsonl --label class"), r.stdout)
         let task = try String(contentsOf: dir.appendingPathComponent("task.yaml"), encoding: .utf8)
         XCTAssertTrue(task.contains("input:\n  sms: {type: text}"), task)
-        XCTAssertTrue(task.contains("(the data's label \\\"not spam\\\")"), task)
-        XCTAssertTrue(task.contains("data: \"sms.task.jsonl\""), task)
+        XCTAssertTrue(task.contains("  not_spam: {name: \"not spam\", description: "), task)
+        XCTAssertTrue(task.contains("data: {path: \"sms.jsonl\", label: \"class\"}"), task)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("sms.task.jsonl").path), "no copy of JSON Lines data")
         XCTAssertEqual(try CLI.run(["check-task", "task.yaml"], cwd: dir).status, 0)
-        let copy = try String(contentsOf: dir.appendingPathComponent("sms.task.jsonl"), encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(copy.count, 1500)
-        XCTAssertEqual(Set(copy.compactMap { (try? JSONParser.parse(String($0)))?["label"]?.string }), ["not_spam", "spam"])
-        // The printed next steps: a program from the task, tested on the data.
+        // The printed next steps: a program from the task, tested on the data as it is.
         let g = try CLI.run(["generate", "--generator", "induce", "--task", "task.yaml", "--train-fraction", "0.8", "-o", "program.loop"], cwd: dir)
         XCTAssertEqual(g.status, 0, g.stderr)
-        let t = try CLI.run(["test", "program.loop", "--data", "sms.task.jsonl", "--format", "json"], cwd: dir)
-        XCTAssertGreaterThan(try JSONParser.parse(t.stdout)["accuracy"]?.number ?? 0, 0.9, t.stdout)
+        let source = try String(contentsOf: dir.appendingPathComponent("program.loop"), encoding: .utf8)
+        XCTAssertTrue(source.contains("labels not_spam as \"not spam\", spam as \"spam!\""), source)
+        let t = try CLI.run(["test", "program.loop", "--data", "sms.jsonl", "--label", "class", "--format", "json"], cwd: dir)
+        let report = try JSONParser.parse(t.stdout)
+        XCTAssertGreaterThan(report["accuracy"]?.number ?? 0, 0.9, t.stdout)
+        XCTAssertEqual(report["evaluation"]?["unknown_expected_labels"], .object([]), t.stdout)
+        // Answers carry the application's strings, from the JIT and from the interpreter alike.
+        for engine in ["jit", "interp"] {
+            let run = try CLI.run(["run", "program.loop", "--engine", engine], stdin: """
+                {"sms": "WINNER!! Claim your free prize now, call 09061701461"}
+                {"sms": "See you at lunch tomorrow"}
+
+                """, cwd: dir)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let answers = run.stdout.split(separator: "\n").compactMap { (try? JSONParser.parse(String($0)))?["label"]?.string }
+            XCTAssertEqual(answers, ["spam!", "not spam"], "\(engine): \(run.stdout)")
+        }
 
         // An existing file is kept unless --force; fields that are not there are named.
         let again = try CLI.run(["task", "init", "sms.jsonl", "--input-field", "sms", "--label-field", "class", "-o", "task.yaml"], cwd: dir)
@@ -53,11 +67,11 @@ final class TaskInitTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let r = try CLI.run(["task", "init", "log.csv", "--input-field", "Content", "--label-field", "EventId", "--descriptions", "templates.csv", "-o", "t/task.yaml"], cwd: dir)
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("a b → a_b_2"), r.stderr)
-        XCTAssertTrue(r.stderr.contains("rule → rule_"), "a keyword: \(r.stderr)")
+        XCTAssertTrue(r.stderr.contains("a_b_2 as \"a b\""), r.stderr)
+        XCTAssertTrue(r.stderr.contains("rule_ as \"rule\""), "a keyword: \(r.stderr)")
         XCTAssertTrue(r.stderr.contains("no description for 1 label(s): rule"), r.stderr)
         let task = try String(contentsOf: dir.appendingPathComponent("t/task.yaml"), encoding: .utf8)
-        XCTAssertTrue(task.contains("  a_b_2: \"Served block <*> to /<*> (the data's label \\\"a b\\\")\""), task)
+        XCTAssertTrue(task.contains("  a_b_2: {name: \"a b\", description: \"Served block <*> to /<*>\"}"), task)
         XCTAssertTrue(task.contains("  a_b: \"Deleting block <*>\""), task)
         XCTAssertTrue(task.contains("data: \"log.task.jsonl\""), task)
         XCTAssertEqual(try CLI.run(["check-task", "t/task.yaml"], cwd: dir).status, 0)

@@ -114,4 +114,28 @@ final class OracleTests: XCTestCase {
         XCTAssertGreaterThan(est.input, 20)
         XCTAssertGreaterThan(est.output, 5)
     }
+
+    /// A task whose labels the application names with strings: the LLM is shown and asked for the
+    /// strings, and its answers (strings or identifiers) become identifiers; the labels oracle
+    /// reads either from the column; the generator's header declares the mapping.
+    func testTheApplicationsLabelStrings() throws {
+        var task = Fixtures.task
+        task.labels = [LabelSpec(name: "spam", description: "unsolicited offers", applicationName: "spam!"),
+                       LabelSpec(name: "ham", description: "everything else", applicationName: "not spam")]
+        let system = LLMOracle.system(task, strict: false)
+        XCTAssertTrue(system.contains("- not spam: everything else"), system)
+        XCTAssertTrue(system.contains("exactly one of: \"spam!\", \"not spam\""), system)
+        let oracle = LLMOracle(task: task, client: LLMClient(provider: OpenAICompatibleProvider(baseURL: "http://127.0.0.1:1/v1", apiKey: "")),
+                               model: "m", structuredOutput: true)
+        let body = try JSONParser.parse(OpenAICompatibleProvider.body(oracle.request([JSON("x")])))
+        XCTAssertEqual(body["response_format"]?["json_schema"]?["schema"]?["properties"]?["answers"]?["items"]?["properties"]?["label"]?["enum"],
+                       .array([JSON("spam!"), JSON("not spam")]))
+        let reply = #"{"answers": [{"id": 1, "label": "not spam"}, {"id": 2, "label": "Spam!"}, {"id": 3, "label": "ham"}, {"id": 4, "label": "eggs"}]}"#
+        let v = LLMOracle.parse(reply, count: 4, labels: task.labelNames, names: task.answerNames)
+        XCTAssertEqual(v.map(\.label), ["ham", "spam", "ham", nil])
+        XCTAssertTrue(v[3].problem?.contains("spam!, not spam") ?? false, v[3].problem ?? "")
+        let o = LabelsOracle(column: "label", labels: task.labelNames, names: task.answerNames)
+        XCTAssertEqual(try o.judge([.object([("label", JSON("not spam"))]), .object([("label", JSON("spam"))])]).map(\.label), ["ham", "spam"])
+        XCTAssertTrue(PromptBuilder.header(task).hasSuffix("labels spam as \"spam!\", ham as \"not spam\""), PromptBuilder.header(task))
+    }
 }

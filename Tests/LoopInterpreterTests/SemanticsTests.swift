@@ -824,4 +824,56 @@ final class SemanticsTests: XCTestCase {
         XCTAssertEqual(failures.count, 1)
         XCTAssertEqual(failures.first.map { p.labels[$0.got.label] }, "low")
     }
+
+    // MARK: labels as the application names them
+
+    /// `labels id as "string"`: rules, scores and tests name the identifier; answers, the run's
+    /// JSON and evaluations use the string; data may give either.
+    func testLabelsAnswerWithTheApplicationsStrings() throws {
+        let p = try LoopHarness.compile("""
+        program p
+        input t: text
+        labels fee as "card_payment_fee_charged?", other as "not banking", arrival
+        rule f when contains(lower(t), "fee") => fee
+        score arrival { 1 when contains(t, "card") }
+        otherwise => other
+        test "a fee" => fee
+        """)
+        XCTAssertEqual(p.labels, ["fee", "other", "arrival"])
+        XCTAssertEqual(p.labelNames, ["card_payment_fee_charged?", "not banking", "arrival"])
+        XCTAssertTrue(p.hasLabelNames)
+        XCTAssertEqual(p.labelIndex(named: "card_payment_fee_charged?"), 0)
+        XCTAssertEqual(p.labelIndex(named: "fee"), 0)
+        XCTAssertEqual(p.labelIndex(named: "arrival"), 2)
+        XCTAssertNil(p.labelIndex(named: "Fee"))
+        let interp = Interpreter(p)
+        let d = interp.classify([.text(Array("Why a FEE?".utf8))])
+        let json = decisionJSON(d, program: p, line: 1)
+        XCTAssertEqual(json["label"]?.string, "card_payment_fee_charged?")
+        let scored = decisionJSON(interp.classify([.text(Array("my card".utf8))]), program: p, line: 2)
+        XCTAssertEqual(scored["label"]?.string, "arrival")
+        guard case .object(let scores)? = scored["scores"] else { return XCTFail("no scores: \(scored)") }
+        XCTAssertEqual(scores.map(\.0), ["card_payment_fee_charged?", "not banking", "arrival"])
+        var ev = Evaluation(program: p)
+        ev.add(expected: "card_payment_fee_charged?", predicted: 0)
+        ev.add(expected: "fee", predicted: 0)
+        ev.add(expected: "not banking", predicted: 2)
+        ev.add(expected: "nonsense", predicted: 1)
+        XCTAssertEqual(ev.correct, 2)
+        XCTAssertEqual(ev.total, 4)
+        XCTAssertEqual(ev.unknownExpected, ["nonsense": 1])
+        XCTAssertEqual(ev.labels, p.labelNames)
+    }
+
+    /// A label's string is not empty and names one label only (E0613), whether it repeats
+    /// another label's string or spells another label's identifier.
+    func testLabelStringsMustNameOneLabel() {
+        XCTAssertEqual(LoopHarness.errorCodes("program p\ninput t: text\nlabels a as \"x\", b as \"x\"\notherwise => a\n"), ["E0613"])
+        XCTAssertEqual(LoopHarness.errorCodes("program p\ninput t: text\nlabels a as \"b\", b\notherwise => a\n"), ["E0613"])
+        XCTAssertEqual(LoopHarness.errorCodes("program p\ninput t: text\nlabels a as \" \", b\notherwise => a\n"), ["E0613"])
+        // Its own identifier is allowed (the same as no string).
+        let (p, _) = Checker.checkSource(SourceFile(name: "t.loop", text: "program p\ninput t: text\nlabels a as \"a\", b\notherwise => a\n"), stdlib: .embedded)
+        XCTAssertEqual(p?.labelNames, ["a", "b"])
+        XCTAssertEqual(p?.hasLabelNames, false)
+    }
 }

@@ -14,12 +14,13 @@ final class AnswerBytesTests: XCTestCase {
         let rules = ["score", "otherwise", "rule:premium_rate", "rule:a\"b"]
         let confidences: [Double] = [0, 1, 0.5, 0.973403006423134, 1e-9, .nan, .infinity]
         for _ in 0..<500 {
-            let a = Answer(label: labels.randomElement(using: &rng)!, confidence: confidences.randomElement(using: &rng)!,
+            let l = labels.randomElement(using: &rng)!
+            let a = Answer(label: "id_" + String(l.count), name: l, confidence: confidences.randomElement(using: &rng)!,
                            decidedBy: rules.randomElement(using: &rng)!, versionId: Int64.random(in: 1...100_000, using: &rng))
             let id = ids.randomElement(using: &rng)!
             var bytes: [UInt8] = []
             LoopServer.writeAnswer(id: id, a, into: &bytes)
-            let json = JSON.object([("id", JSON(id)), ("label", JSON(a.label)), ("confidence", API.number(a.confidence)),
+            let json = JSON.object([("id", JSON(id)), ("label", JSON(a.name)), ("confidence", API.number(a.confidence)),
                                     ("decided_by", JSON(a.decidedBy)), ("version", API.int64(a.versionId))])
             XCTAssertEqual(String(decoding: bytes, as: UTF8.self), JSONWriter.string(json))
         }

@@ -137,6 +137,56 @@ final class ServeAPITests: XCTestCase {
         XCTAssertEqual(server.stop(), 0, server.stderr)
     }
 
+    /// A task whose labels the application names `spam!` and `not spam`: answers (single and
+    /// batch) and /metrics carry those strings, the labels oracle and feedback accept them, and
+    /// the answers are still the interpreter's.
+    func testAnswersCarryTheApplicationsLabelStrings() throws {
+        let dir = try serveTempDir("names")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var task = try String(contentsOfFile: sms + "/task.yaml", encoding: .utf8)
+        task = task.replacingOccurrences(of: "\n  spam: \"", with: "\n  spam: {name: \"spam!\", description: \"")
+            .replacingOccurrences(of: "\n  ham: \"", with: "\n  ham: {name: \"not spam\", description: \"")
+            .replacingOccurrences(of: "marketing, phishing-style alerts\"\n", with: "marketing, phishing-style alerts\"}\n")
+            .replacingOccurrences(of: "service messages the user asked for\"\n", with: "service messages the user asked for\"}\n")
+            .replacingOccurrences(of: "data: data.jsonl\nprogram: program.loop\n", with: "")
+        let program = try String(contentsOfFile: sms + "/program.loop", encoding: .utf8)
+            .replacingOccurrences(of: "\nlabels spam, ham\n", with: "\nlabels spam as \"spam!\", ham as \"not spam\"\n")
+        try task.write(to: dir.appendingPathComponent("task.yaml"), atomically: true, encoding: .utf8)
+        try program.write(to: dir.appendingPathComponent("program.loop"), atomically: true, encoding: .utf8)
+        let server = try ServeProcess(["--task", dir.path + "/task.yaml", "--program", dir.path + "/program.loop", "--oracle", "labels:label",
+                                       "--store", dir.appendingPathComponent("store").path, "--generator", "induce"],
+                                      environment: ["LOOPAI_ADMIN_TOKEN": Self.token])
+        let records = Array(try jsonLines(sms + "/data.jsonl").prefix(200))
+        let texts = records.map { $0["text"]!.string! }
+        let named = ["spam": "spam!", "ham": "not spam"]
+        let reference = try interpreterLabels(sms + "/program.loop", texts).map { named[$0]! }
+        var single: [String] = []
+        for (i, r) in records.enumerated() {
+            // The labels oracle's field holds the application's string.
+            let truth = named[r["label"]!.string!]!
+            let reply = try server.post("/v1/tasks/sms_spam/classify", .object([("id", JSON("n\(i)")), ("text", r["text"]!), ("label", JSON(truth))]))
+            XCTAssertEqual(reply.status, 200, reply.text)
+            single.append(reply.json?["label"]?.string ?? "?")
+        }
+        XCTAssertEqual(single, reference)
+        let batch = try server.post("/v1/tasks/sms_spam/classify/batch", .object([("inputs", .array(records.map {
+            .object([("text", $0["text"]!), ("label", JSON(named[$0["label"]!.string!]!))]) }))]))
+        XCTAssertEqual(batch.json?["answers"]?.array?.map { $0["label"]?.string ?? "?" }, reference)
+        // A label the task does not have is refused, naming the strings.
+        let wrong = try server.post("/v1/tasks/sms_spam/classify", .object([("text", JSON("x")), ("label", JSON("eggs"))]))
+        XCTAssertEqual(wrong.status, 422)
+        XCTAssertTrue(wrong.text.contains("not spam"), wrong.text)
+        // Feedback by the application's string, and by the identifier.
+        let fb = try server.post("/v1/tasks/sms_spam/feedback", .object([("id", JSON("n1")), ("label", JSON("not spam"))]))
+        XCTAssertEqual(fb.status, 200, fb.text)
+        XCTAssertEqual(fb.json?["label"]?.string, "not spam")
+        XCTAssertEqual(fb.json?["program"]?.string, reference[1])
+        XCTAssertEqual(try server.post("/v1/tasks/sms_spam/feedback", .object([("id", JSON("n2")), ("label", JSON("spam"))])).json?["label"]?.string, "spam!")
+        let metrics = try server.get("/metrics").text
+        XCTAssertTrue(metrics.contains("label=\"not spam\""), String(metrics.prefix(3000)))
+        XCTAssertEqual(server.stop(), 0, server.stderr)
+    }
+
     func testAdminTokenMissingDisablesAdminEndpoints() throws {
         let dir = try serveTempDir("noadmin")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -49,7 +49,7 @@ struct ProgramGenerator {
 
     mutating func program() -> String {
         var s = "// header comment\nprogram p\(int(100))\n  \"desc \(int(9))\"\n\n"
-        s += "input { text: text, n: number, flag: bool }\nlabels a, b, c\n"
+        s += "input { text: text, n: number, flag: bool }\nlabels a, b" + (int(2) == 0 ? " as \(Formatter.quote(pick(words)))" : "") + ", c\n"
         if int(2) == 0 { s += "use std.text\n" }
         s += "let msg = \(expr(2, type: "text"))  // trailing\n"
         s += "const kw = [" + (0..<(1 + int(40))).map { _ in Formatter.quote(pick(words)) }.joined(separator: ", ") + "]\n"
@@ -118,6 +118,25 @@ final class FormatterTests: XCTestCase {
         otherwise => ham
 
         """)
+    }
+
+    /// Labels with the application's strings: one line when it fits, else one label per line
+    /// (a 77-label task), and either layout round-trips.
+    func testLabelsWithApplicationStrings() {
+        roundTrip("program p\ninput text: text\nlabels  not_spam as   \"not spam\",spam\notherwise => spam\n")
+        let (u, _) = Parser.parse(SourceFile(name: "a", text: "program p\ninput text: text\nlabels not_spam as \"not spam\",spam\notherwise => spam\n"))
+        XCTAssertTrue(Formatter.format(u).contains("labels not_spam as \"not spam\", spam\n"), Formatter.format(u))
+        let many = (0..<77).map { "intent_\($0) as \"intent \($0)?\"" }.joined(separator: ", ")
+        let src = "program p\ninput text: text\nlabels \(many)\notherwise => intent_0\n"
+        let (m, _) = Parser.parse(SourceFile(name: "a", text: src))
+        let out = Formatter.format(m)
+        XCTAssertTrue(out.contains("labels\n  intent_0 as \"intent 0?\",\n  intent_1 as \"intent 1?\",\n"), out)
+        XCTAssertTrue(out.contains("  intent_76 as \"intent 76?\"\n"), out)
+        roundTrip(src)
+        // `as` needs the string.
+        let (_, d) = Parser.parse(SourceFile(name: "a", text: "program p\ninput text: text\nlabels a as b, c\n"))
+        XCTAssertEqual(d.first?.code, "E0201")
+        XCTAssertTrue(d.first?.message.contains("expected the label's string after `as`") ?? false, d.first?.message ?? "")
     }
 
     func testLongListsWrap() {

@@ -179,7 +179,7 @@ final class TaskErrorTests: XCTestCase {
         XCTAssertEqual(lines, [2, 3, 4, 5, 6, 8])
         let messages = problems.map(\.message)
         XCTAssertEqual(messages[0], "line 2 is an array, not a JSON object")
-        XCTAssertTrue(messages[1].contains("the label `c`, which is not one of the task's labels"), messages[1])
+        XCTAssertTrue(messages[1].contains("the label \"c\", which is not one of the task's labels"), messages[1])
         XCTAssertEqual(messages[2], "field `text` of line 4 must be a string, found a number")
         XCTAssertEqual(messages[3], "line 5 has no `text` key (an input field)")
         XCTAssertTrue(messages[4].hasPrefix("line 6 is not valid JSON"), messages[4])

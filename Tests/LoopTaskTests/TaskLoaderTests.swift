@@ -177,6 +177,47 @@ final class TaskLoaderTests: XCTestCase {
         }
     }
 
+    /// Labels the application names with strings that are not identifiers: `{name: ...}` maps
+    /// them; examples and data may use either, and are stored under the identifiers.
+    func testLabelsWithTheApplicationsStrings() throws {
+        let dir = try temporaryDirectory(self)
+        try write("""
+        {"text": "where is my card", "label": "card_arrival"}
+        {"text": "my payment was reverted", "label": "reverted_card_payment?"}
+        {"text": "what", "label": "reverted_card_payment"}
+        """, to: dir.appendingPathComponent("data.jsonl"))
+        try write("""
+        name: b
+        description: d
+        labels:
+          card_arrival: when the card arrives
+          reverted_card_payment: {name: "reverted_card_payment?", description: a payment was reverted}
+          other: {name: not banking}
+        examples:
+          - {input: "not about a bank", label: not banking}
+        data: data.jsonl
+        """, to: dir.appendingPathComponent("task.yaml"))
+        let t = try TaskLoader.load(path: dir.appendingPathComponent("task.yaml").path)
+        XCTAssertEqual(t.labelNames, ["card_arrival", "reverted_card_payment", "other"])
+        XCTAssertEqual(t.answerNames, ["card_arrival", "reverted_card_payment?", "not banking"])
+        XCTAssertEqual(t.labels[1].description, "a payment was reverted")
+        XCTAssertEqual(t.labels[2].description, "")
+        XCTAssertTrue(t.hasAnswerNames)
+        XCTAssertEqual(t.examples.map(\.label), ["other"])
+        XCTAssertEqual(try t.examplesFromData(limit: nil).map(\.label), ["card_arrival", "reverted_card_payment", "reverted_card_payment"])
+        XCTAssertEqual(t.labelIdentifier("not banking"), "other")
+        XCTAssertEqual(t.answerName("reverted_card_payment"), "reverted_card_payment?")
+        // A name may not be another label's name or identifier.
+        let clash = diagnostics("""
+        name: t
+        description: d
+        labels: {a: {name: "x"}, b: {name: "x"}, c: {name: a}}
+        """)
+        XCTAssertEqual(clash.map(\.code), ["T0006", "T0006"])
+        XCTAssertTrue(clash[0].message.contains("label `b` is named \"x\", which already names label `a`"), clash[0].message)
+        XCTAssertEqual(diagnostics("name: t\ndescription: d\nlabels: {a: {name: x, colour: red}, b: y}\n").map(\.code), ["T0003"])
+    }
+
     func testExamplesFromData() throws {
         let dir = try temporaryDirectory(self)
         try write("""

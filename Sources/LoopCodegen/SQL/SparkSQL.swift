@@ -26,7 +26,7 @@ public enum SparkSQL {
         let d = dialect
         let fields = p.fields.map { t.column($0.name) }
         var rules: [String] = []
-        for r in p.rules { rules.append("WHEN \(try t.bool(r.condition, [])) THEN \(t.string(p.labels[r.label]))") }
+        for r in p.rules { rules.append("WHEN \(try t.bool(r.condition, [])) THEN \(t.string(p.labelNames[r.label]))") }
         var sums: [String] = []
         var evidence: [String] = []
         for terms in p.scores {
@@ -44,9 +44,9 @@ public enum SparkSQL {
             }
             sums.append(parts.isEmpty ? t.zero : parts.joined(separator: " + "))
         }
-        let labelList = p.labels.map { t.string($0) }.joined(separator: ", ")
+        let labelList = p.labelNames.map { t.string($0) }.joined(separator: ", ")
         let scoreList = sums.indices.map { t.column("s\($0)") }.joined(separator: ", ")
-        let fallback = t.string(p.labels[p.otherwise.label])
+        let fallback = t.string(p.labelNames[p.otherwise.label])
         let argmax = d == .spark
             ? "element_at(array(\(labelList)), CAST(array_position(array(\(scoreList)), array_max(array(\(scoreList)))) AS INT))"
             : "list_extract([\(labelList)], list_position([\(scoreList)], list_max([\(scoreList)])))"

@@ -51,7 +51,8 @@ public final class LoadedProgram: @unchecked Sendable {
         return slots.map { s in
             s.map { k in
                 let d = ds[k]
-                return Answer(label: program.labels[d.label], confidence: d.confidence, decidedBy: decidedByText(d), versionId: versionId)
+                return Answer(label: program.labels[d.label], name: program.labelNames[d.label], confidence: d.confidence,
+                              decidedBy: decidedByText(d), versionId: versionId)
             }
         }
     }
@@ -62,7 +63,7 @@ public final class LoadedProgram: @unchecked Sendable {
         case .failure(let e): return .failure(e)
         case .success(let values):
             let d = engine.classify(values)
-            return .success(Answer(label: program.labels[d.label], confidence: d.confidence,
+            return .success(Answer(label: program.labels[d.label], name: program.labelNames[d.label], confidence: d.confidence,
                                    decidedBy: decidedByText(d), versionId: versionId))
         }
     }
@@ -77,7 +78,10 @@ public enum ProgramError: Error, CustomStringConvertible {
 
 /// A program's answer to one request.
 public struct Answer: Equatable, Sendable {
+    /// The label's identifier (what the store, the statistics and the rollout compare).
     public var label: String
+    /// The label as the application names it (`as "..."`): what leaves the server.
+    public var name: String
     public var confidence: Double
     /// `rule:NAME`, `score` or `otherwise`.
     public var decidedBy: String

@@ -74,9 +74,10 @@ extension TaskEngine {
     /// Ground truth for one input from the application or a reviewer: stored as an answer of its
     /// own source (it joins the validated inputs candidates are tested on, but not the sampled
     /// estimates, which only random samples may enter).
-    public func recordFeedback(input: JSON, label: String, programLabel: String?) throws {
-        guard task.labelNames.contains(label) else {
-            throw LoopError.conflict("`\(label)` is not a label of task \(task.name) (its labels: \(task.labelNames.joined(separator: ", ")))")
+    /// `label` is the label's application string or identifier; `programLabel` an identifier.
+    public func recordFeedback(input: JSON, label given: String, programLabel: String?) throws {
+        guard let label = task.labelIdentifier(given) else {
+            throw LoopError.conflict("\(JSONWriter.string(JSON(given))) is not a label of task \(task.name) (its labels: \(task.answerNames.map { JSONWriter.string(JSON($0)) }.joined(separator: ", ")))")
         }
         let text = JSONWriter.string(input)
         let answer = OracleAnswer(inputHash: Store.hash(text), label: label, raw: label, source: .feedback, cost: 0, input: text)

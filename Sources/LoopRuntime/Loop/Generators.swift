@@ -43,6 +43,7 @@ public final class InducerGenerator: ProgramGenerator {
         options.programName = task.name
         options.programDescription = "Induced by loopai loop from the task's examples and the oracle's validated answers."
         options.engine = { JITEngine.preferred($0) }
+        if task.hasAnswerNames { options.labelNames = task.answerNames }
     }
 
     func labeled(_ examples: [TaskExample]) throws -> [LabeledExample] {

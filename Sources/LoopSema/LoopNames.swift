@@ -1,15 +1,14 @@
 import Foundation
-import LoopSema
 import LoopSyntax
 
 /// The rules for names the program will use: the program's name, labels and input fields must
 /// be Loop identifiers (ASCII letters, digits and `_`, not starting with a digit) and not
 /// reserved words (Docs/language.md, "Lexical structure").
-enum LoopNames {
-    static let keywords: Set<String> = Set(Keyword.allCases.map(\.rawValue))
+public enum LoopNames {
+    public static let keywords: Set<String> = Set(Keyword.allCases.map(\.rawValue))
 
     /// Why `name` cannot be used (nil when it can), and a name that could be used instead.
-    static func problem(_ name: String) -> (reason: String, suggestion: String?)? {
+    public static func problem(_ name: String) -> (reason: String, suggestion: String?)? {
         if name.isEmpty { return ("is empty", nil) }
         if keywords.contains(name) { return ("is a reserved word of Loop", name + "_") }
         let scalars = Array(name.unicodeScalars)
@@ -19,14 +18,14 @@ enum LoopNames {
     }
 
     /// The name of a built-in function: an input field may not shadow one (E0308).
-    static func isBuiltin(_ name: String) -> Bool { Builtin(rawValue: name) != nil }
+    public static func isBuiltin(_ name: String) -> Bool { Builtin(rawValue: name) != nil }
 
     private static func isWordScalar(_ u: Unicode.Scalar) -> Bool {
         ("a"..."z").contains(u) || ("A"..."Z").contains(u) || ("0"..."9").contains(u) || u == "_"
     }
 
     /// `spam-ish` → `spam_ish`, `2fa` → `_2fa`; nil when nothing usable is left.
-    static func sanitized(_ name: String) -> String? {
+    public static func sanitized(_ name: String) -> String? {
         var out = ""
         for u in name.unicodeScalars { out.unicodeScalars.append(isWordScalar(u) ? u : "_") }
         while out.contains("__") { out = out.replacingOccurrences(of: "__", with: "_") }
