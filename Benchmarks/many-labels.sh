@@ -21,8 +21,7 @@ data, out = sys.argv[1], sys.argv[2]
 for split in ("train", "test"):
     with open(f"{data}/{split}.csv", newline="") as f, open(f"{out}/{split}.jsonl", "w") as o:
         for row in csv.DictReader(f):
-            label = re.sub(r"[^a-z0-9_]", "_", row["category"].lower()).strip("_")
-            o.write(json.dumps({"text": row["text"], "label": label}) + "\n")
+            o.write(json.dumps({"text": row["text"], "label": row["category"]}) + "\n")
 PY
 echo "== BANKING77: induce on the training split"
 t0=$(date +%s%N)
