@@ -134,6 +134,8 @@ public enum Inducer {
         /// more: a seventh of fewer cannot tell the strengths apart, and `l2` is kept.
         public var l2Grid: [Double] = [1e-3, 3e-4, 1e-4, 3e-5]
         public var validationMinimum = 2000
+        /// The path with `normalize` (its features are scaled otherwise).
+        public var normalizedL2Grid: [Double] = [3e-3, 1e-3, 3e-4]
         /// The iterations when the strength is chosen (large data sets: each pass sees more, and
         /// the path and two fits must stay within the time of two fits of `iterations`).
         public var validatedIterations = 200
@@ -149,6 +151,13 @@ public enum Inducer {
         /// Count a word as −1 after an English negator ("not good"), as std.text's
         /// `sum_words_negating` does; the program then scores with that function.
         public var negation = false
+        /// Weigh each word occurrence by the word's inverse document frequency and divide by the
+        /// text's total (a length-normalised tf-idf, the weighting of the strongest linear text
+        /// classifiers): the program computes `sum_words(msg, word_idf)` once and scales every
+        /// label's sum by its inverse. nil: on for more than two labels when the strength is
+        /// chosen on held-out examples (`validationMinimum` or more), where it is measurably better
+        /// (BANKING77 89.8% against 88.7%); two-label tasks and small data keep plain counts.
+        public var normalize: Bool? = nil
         /// Number of `test` lines (hardest correctly classified training examples).
         public var testCount = 8
         /// Longest example (in bytes) used for a `test` line.
@@ -238,6 +247,7 @@ public enum Inducer {
             y.append(i)
         }
         let L = labels.count, N = examples.count
+        options.normalize = options.normalize ?? (L > 2 && N >= options.validationMinimum && options.l2Grid.count > 1)
 
         // Vocabulary: words in at least minDocumentFrequency examples, in first-seen order.
         let docWords = examples.map { words($0.text) }
@@ -282,11 +292,27 @@ public enum Inducer {
                 return counts
             }
         }() : nil
+        // With `normalize`, a word's value is count × idf × scale / (the text's total idf), the
+        // idf rounded as the program writes it and the total what `sum_words(msg, word_idf)` gives.
+        var idf: [Double] = []
+        var idfScale = 1.0
+        var perText = [Double](repeating: 1, count: N)
+        if options.normalize == true {
+            idf = vocab.map { roundSig(log(Double(1 + N) / Double(1 + df[$0]!)) + 1, options.significantDigits) }
+            let totals = docWords.map { ws in ws.reduce(0.0) { $0 + (wordIndex[$1].map { idf[$0] } ?? 0) } }
+            let present = totals.filter { $0 > 0 }
+            idfScale = roundSig(present.isEmpty ? 1 : present.reduce(0, +) / Double(present.count), options.significantDigits)
+            perText = totals.map { $0 > 0 ? idfScale / $0 : 0 }
+        }
         var rows: [[(Int, Double)]] = []
         for (d, ws) in docWords.enumerated() {
             var counts: [Int: Double] = [:]
             if let negated { counts = negated[d].filter { $0.value != 0 } }
             else { for w in ws { if let j = wordIndex[w] { counts[j, default: 0] += 1 } } }
+            if options.normalize == true {
+                for (j, c) in counts { counts[j] = c * idf[j] * perText[d] }
+                counts = counts.filter { $0.value != 0 }
+            }
             var r = counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             for k in 0..<E where extraCols[k][d] != 0 { r.append((V + k, extraCols[k][d])) }
             rows.append(r)
@@ -296,6 +322,8 @@ public enum Inducer {
         // The regularisation strength, chosen on a held-out share of the training examples.
         // (`options` is already a local copy.)
         var validation: [(l2: Double, accuracy: Double)] = []
+        // Normalised features are on another scale: their path starts stronger.
+        if options.normalize == true && options.l2Grid == Options().l2Grid { options.l2Grid = options.normalizedL2Grid }
         if options.l2Grid.count > 1 && N >= max(14, options.validationMinimum) {
             options.iterations = options.validatedIterations
             let held = Set(stride(from: 3, to: N, by: 7))
@@ -306,7 +334,11 @@ public enum Inducer {
                 o.l2 = strength
                 o.iterations = k == 0 ? options.iterations : max(1, options.iterations / 3)
                 path.train(rows: fitRows.map { rows[$0] }, y: fitRows.map { y[$0] }, mask: nil, options: o)
-                validation.append((strength, path.accuracy(rows: heldRows.map { rows[$0] }, y: heldRows.map { y[$0] })))
+                let acc = path.accuracy(rows: heldRows.map { rows[$0] }, y: heldRows.map { y[$0] })
+                if ProcessInfo.processInfo.environment["LOOPAI_INDUCE_DEBUG"] != nil {
+                    FileHandle.standardError.write("l2 \(strength): held-out accuracy \(acc), log-loss \(path.logLoss(rows: heldRows.map { rows[$0] }, y: heldRows.map { y[$0] }))\n".data(using: .utf8)!)
+                }
+                validation.append((strength, acc))
             }
             options.l2 = validation.max { $0.accuracy != $1.accuracy ? $0.accuracy < $1.accuracy : $0.l2 < $1.l2 }!.l2
         }
@@ -332,7 +364,8 @@ public enum Inducer {
         for l in 0..<L {
             var t: [(word: [UInt8], weight: Double)] = []
             for j in 0..<V where mask[l][j] {
-                let w = r(model.w[l][j])
+                // Normalised: the table holds weight × idf, and the program scales the sum.
+                let w = r(options.normalize == true ? model.w[l][j] * idf[j] : model.w[l][j])
                 if abs(w) >= options.minAbsWeight { t.append((vocab[j], w)) }
             }
             t.sort { $0.weight != $1.weight ? $0.weight > $1.weight : $0.word.lexicographicallyPrecedes($1.word) }
@@ -349,8 +382,13 @@ public enum Inducer {
         for c in y { counts[c] += 1 }
         let majority = counts.indices.max { counts[$0] != counts[$1] ? counts[$0] < counts[$1] : $0 > $1 }!
 
-        let emitter = Emitter(options: options, labels: labels, bias: bias, tables: tables, extras: extras,
+        var emitter = Emitter(options: options, labels: labels, bias: bias, tables: tables, extras: extras,
                               majority: majority, trainingSize: N, vocabularySize: V, chosenL2: !validation.isEmpty)
+        if options.normalize == true {
+            // Every candidate word with its idf: the text's total runs over all of them, as in training.
+            emitter.idf = vocab.indices.map { (vocab[$0], idf[$0]) }
+            emitter.idfScale = idfScale
+        }
         // First without tests, to find the hardest correctly classified examples.
         let draft = try emitter.check(emitter.source(tests: []))
         let decisions = options.engine(draft).classifyBatch(examples.map { [.text($0.text)] })
@@ -430,6 +468,18 @@ struct Model {
         var s = b
         for l in 0..<L { for (j, x) in row { s[l] += w[l][j] * x } }
         return s
+    }
+
+    /// Mean cross-entropy of the labels under the model.
+    func logLoss(rows: [[(Int, Double)]], y: [Int]) -> Double {
+        var total = 0.0
+        for (i, r) in rows.enumerated() {
+            let s = scores(r)
+            let m = s.max()!
+            let z = s.reduce(0) { $0 + exp($1 - m) }
+            total += log(z) - (s[y[i]] - m)
+        }
+        return total / Double(max(rows.count, 1))
     }
 
     func accuracy(rows: [[(Int, Double)]], y: [Int]) -> Double {
@@ -543,6 +593,9 @@ struct Emitter {
     let vocabularySize: Int
     /// The L2 strength was chosen on held-out examples (the header says so).
     var chosenL2 = false
+    /// With `normalize`: every candidate word's idf, and the scale of the per-text factor.
+    var idf: [(word: [UInt8], weight: Double)] = []
+    var idfScale = 1.0
 
     func source(tests: [([UInt8], String)]) -> String {
         let f = Inducer.format
@@ -550,6 +603,7 @@ struct Emitter {
         let usesStd = extras.contains { $0.contains { !$0.name.hasPrefix("#") } } || (options.negation && usesWords)
         var s = "// Induced offline by LoopInduce from \(trainingSize) labeled examples: multinomial logistic\n"
         s += "// regression (L2 \(f(options.l2))\(chosenL2 ? ", chosen on a held-out seventh of the examples" : "")) over whole-word counts of the lowercased text"
+            + (options.normalize == true ? ",\n// each weighed by the word's rarity and divided by the text's total rarity (normalised tf-idf)," : "")
         s += usesStd || options.lengthFeature ? " and a few std.text features.\n" : ".\n"
         s += "// \(vocabularySize) candidate words (in >= \(options.minDocumentFrequency) examples); at most \(options.maxWordsPerLabel) kept per label;\n"
         s += "// weights rounded to \(options.significantDigits) significant digits. Scores are log-odds: the label with the largest sum wins.\n"
@@ -560,6 +614,15 @@ struct Emitter {
         s += "input \(input): text\n" + Formatter.labelsDeclaration(zip(labels, names).map { $0 == $1 ? $0 : $0 + " as " + Formatter.quote($1) }) + "\n\n"
         if usesStd { s += "use std.text\n\n" }
         if usesWords { s += "let \(msg) = lower(\(input))\n\n" }
+        let normalized = options.normalize == true && usesWords && !idf.isEmpty
+        if normalized {
+            s += "// How rare each candidate word is (inverse document frequency): a text's total says how much\n"
+            s += "// word evidence it holds, and every label's word sum is divided by it.\n"
+            let items = idf.map { Formatter.quote(String(decoding: $0.word, as: UTF8.self)) + ": " + f($0.weight) }
+            s += "const word_idf = " + Formatter.wrapItems(items, open: "{", close: "}") + "\n\n"
+            s += "let idf_total = sum_words(\(msg), word_idf)\n\n"
+            s += "let per_idf = if idf_total > 0 then \(f(idfScale)) / idf_total else 0\n\n"
+        }
         for (l, t) in tables.enumerated() where !t.isEmpty {
             s += "// Words that count towards `\(labels[l])` (weight per whole-word occurrence"
                 + (options.negation ? ", flipped after a negator such as \"not\").\n" : ").\n")
@@ -572,7 +635,10 @@ struct Emitter {
             s += "score \(labels[l]) {\n"
             var terms: [String] = []
             if bias[l] != 0 || (tables[l].isEmpty && extras[l].isEmpty) { terms.append(f(bias[l])) }
-            if !tables[l].isEmpty { terms.append("\(options.negation ? "sum_words_negating" : "sum_words")(\(msg), \(labels[l])_words)") }
+            if !tables[l].isEmpty {
+                let sum = "\(options.negation ? "sum_words_negating" : "sum_words")(\(msg), \(labels[l])_words)"
+                terms.append(normalized ? "per_idf * " + sum : sum)
+            }
             for e in extras[l] {
                 if e.name == "#len" { terms.append("\(f(e.weight)) * min(len(\(input)), 400) / 100") }
                 else { terms.append("\(f(e.weight)) when \(e.name)(\(input))") }

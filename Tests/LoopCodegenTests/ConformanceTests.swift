@@ -51,5 +51,6 @@ final class ConformanceTests: XCTestCase {
     func testRegexes() throws { try runCase("regexes") }
     func testRecords() throws { try runCase("records") }
     func testManyLabels() throws { try runCase("many_labels") }
+    func testNormalized() throws { try runCase("normalized") }
     func testNegation() throws { try runCase("negation") }
 }

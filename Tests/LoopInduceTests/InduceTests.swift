@@ -92,6 +92,36 @@ final class InduceTests: XCTestCase {
         XCTAssertTrue(t.source.contains(#"labels spam as "spam!", ham as "not spam""#), t.source)
     }
 
+    /// Normalised tf-idf: every label's word sum is scaled by the inverse of the text's total idf
+    /// (zero without a candidate word), on automatically for more than two labels with enough
+    /// examples to choose the strength, and off for two labels.
+    func testNormalisedWordsForManyLabels() throws {
+        var ex: [LabeledExample] = []
+        let topics = [("card", ["card arrived late", "where is my card", "card delivery status", "new card not here"]),
+                      ("fee", ["why a fee on top up", "charged a fee", "fee for transfer", "extra fee today"]),
+                      ("pin", ["change my pin", "pin blocked", "forgot pin code", "reset the pin"])]
+        for k in 0..<12 { for (label, texts) in topics { ex.append((Array((texts[k % 4] + (k > 3 ? " please" : "")).utf8), label)) } }
+        var o = Inducer.Options()
+        o.validationMinimum = 14
+        let r = try Inducer.induce(examples: ex, options: o)
+        XCTAssertTrue(r.source.contains("let idf_total = sum_words(msg, word_idf)"), r.source)
+        XCTAssertTrue(r.source.contains("per_idf * sum_words(msg, fee_words)"), r.source)
+        let p = try Self.check(r.source)
+        XCTAssertEqual(r.evaluate(ex).accuracy, 1.0)
+        // Texts without a candidate word score the biases alone, whatever their length; a word
+        // counts the same alone or repeated (its share of the text's total does not change).
+        let interp = Interpreter(p)
+        func scores(_ t: String) -> [Double] { interp.classify([.text(Array(t.utf8))]).scores }
+        XCTAssertEqual(scores("zzz"), scores("zzz qqq www"))
+        XCTAssertNotEqual(scores("zzz"), scores("fee"))
+        XCTAssertEqual(scores("fee"), scores("fee fee fee"))
+        XCTAssertEqual(Formatter.format(Parser.parse(SourceFile(name: "t.loop", text: r.source)).0), r.source, "fmt-clean")
+        // Two labels keep plain counts; off by choice too.
+        XCTAssertFalse(try Inducer.induce(examples: Self.toy, options: o).source.contains("per_idf"))
+        o.normalize = false
+        XCTAssertFalse(try Inducer.induce(examples: ex, options: o).source.contains("per_idf"))
+    }
+
     func testTestLinesEscapeQuotesBackslashesAndNewlines() throws {
         var o = Inducer.Options()
         o.testCount = 16
