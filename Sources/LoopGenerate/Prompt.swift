@@ -63,7 +63,9 @@ public enum PromptBuilder {
             s += "- `\(f.name)` (\(f.type.rawValue))" + (f.description.map { ": \($0)" } ?? "") + "\n"
         }
         s += "\n## Labels\n\n"
-        for l in task.labels { s += "- `\(l.name)`: \(l.description)\n" }
+        for l in task.labels {
+            s += "- `\(l.name)`" + (l.applicationName.map { " (the application's \(JSONWriter.string(JSON($0))))" } ?? "") + ": \(l.description)\n"
+        }
         if !examples.isEmpty {
             s += "\n## Examples (\(examples.count); input as JSON => label)\n\n"
             s += examples.map(exampleLine).joined(separator: "\n") + "\n"

@@ -78,7 +78,7 @@ struct OracleCommand: ParsableCommand {
         }
         progress.finish()
         for (line, v) in zip(lines, verdicts) {
-            var o: [(String, JSON)] = [("line", .number(Double(line))), ("label", v.label.map { JSON($0) } ?? .null),
+            var o: [(String, JSON)] = [("line", .number(Double(line))), ("label", v.label.map { JSON(spec.answerName($0)) } ?? .null),
                                        ("valid", .bool(v.label != nil)), ("source", JSON(v.source))]
             if v.label == nil { invalid += 1; o.append(("raw", JSON(v.raw))); o.append(("problem", JSON(v.problem ?? "invalid"))) }
             rows.append((line, JSONWriter.string(.object(o))))
