@@ -406,7 +406,7 @@ const loop_rt_symbol *loop_rt_symbols(int32_t *count) {
         {"loop_rt_word_count", (void *)loop_rt_word_count}, {"loop_rt_upper_ratio", (void *)loop_rt_upper_ratio},
         {"loop_rt_digit_ratio", (void *)loop_rt_digit_ratio}, {"loop_rt_punct_ratio", (void *)loop_rt_punct_ratio},
         {"loop_rt_equal", (void *)loop_rt_equal}, {"loop_rt_alloc", (void *)loop_rt_alloc},
-        {"loop_rt_free", (void *)loop_rt_free}, {"loop_rt_exp", (void *)loop_rt_exp},
+        {"loop_rt_free", (void *)loop_rt_free}, {"loop_rt_exp", (void *)exp},  /* the JIT calls libm's exp itself, not through the wrapper */
         {"loop_rt_count", (void *)loop_rt_count}, {"loop_rt_count_negated", (void *)loop_rt_count_negated}, {"loop_rt_nfa_scan", (void *)loop_rt_nfa_scan},
         /* LLVM may turn runs of stores and copies (a row of sums set to zero) into these. */
         {"memset", (void *)memset}, {"memcpy", (void *)memcpy}, {"memmove", (void *)memmove},
