@@ -75,9 +75,7 @@ struct OutgoingResponse<R: Encodable>: Encodable {
     enum CodingKeys: String, CodingKey { case jsonrpc, id, result }
     func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(jsonrpc, forKey: .jsonrpc)
-        // A response to a request whose id could not be read carries `"id": null`.
-        if let id { try c.encode(id, forKey: .id) } else { try c.encodeNil(forKey: .id) }
+        try encodeEnvelope(&c, jsonrpc: .jsonrpc, id: id, idKey: .id)
         // `null` is a valid result ("no hover here"); it must be written, not left out.
         if let opt = result as? OptionalEncodable, opt.isNil { try c.encodeNil(forKey: .result) }
         else { try c.encode(result, forKey: .result) }
@@ -91,10 +89,16 @@ struct OutgoingError: Encodable {
     enum CodingKeys: String, CodingKey { case jsonrpc, id, error }
     func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(jsonrpc, forKey: .jsonrpc)
-        if let id { try c.encode(id, forKey: .id) } else { try c.encodeNil(forKey: .id) }
+        try encodeEnvelope(&c, jsonrpc: .jsonrpc, id: id, idKey: .id)
         try c.encode(error, forKey: .error)
     }
+}
+
+/// `"jsonrpc": "2.0"` and the id of a response or an error; a response to a request whose id
+/// could not be read carries `"id": null`.
+private func encodeEnvelope<K: CodingKey>(_ c: inout KeyedEncodingContainer<K>, jsonrpc: K, id: RequestID?, idKey: K) throws {
+    try c.encode("2.0", forKey: jsonrpc)
+    if let id { try c.encode(id, forKey: idKey) } else { try c.encodeNil(forKey: idKey) }
 }
 
 struct OutgoingNotification<P: Encodable>: Encodable {

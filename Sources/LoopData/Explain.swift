@@ -47,7 +47,7 @@ public enum ExplainReport {
                                       ("contribution", .number(w.contribution)), ("negated", .bool(w.negated))])
                          }))])
             })),
-            ("scores", .object(zip(p.labels, d.scores).map { ($0, .number($1)) })),
+            ("scores", .object(zip(p.labelNames, d.scores).map { ($0, .number($1)) })),
         ])
     }
 }

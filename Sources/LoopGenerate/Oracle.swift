@@ -75,9 +75,11 @@ public struct LabelMatcher {
         // A trailing period is prose ("spam."), unless a label itself ends with one.
         let u = t.hasSuffix(".") ? String(t.dropLast()) : t
         if let i = names.firstIndex(of: u) ?? labels.firstIndex(of: u) { return labels[i] }
+        // Case-insensitively only when that names one label (`Spam` is not read as `spam` when
+        // another label is called `SPAM`).
         let lower = u.lowercased()
-        if let i = names.firstIndex(where: { $0.lowercased() == lower }) ?? labels.firstIndex(where: { $0.lowercased() == lower }) { return labels[i] }
-        return nil
+        let hits = Set(labels.indices.filter { names[$0].lowercased() == lower || labels[$0].lowercased() == lower })
+        return hits.count == 1 ? labels[hits.first!] : nil
     }
 }
 

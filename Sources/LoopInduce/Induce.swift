@@ -231,10 +231,10 @@ public enum Inducer {
         var options = options
         var labelIndex: [String: Int] = [:]
         for (i, l) in labels.enumerated() { labelIndex[l] = i }
-        if labels.contains(where: { !isIdentifier($0) }) {
+        if labels.contains(where: { LabelIdentifiers.problem($0) != nil }) {
             // The application's own strings (`not spam`, `card_payment_fee_charged?`): the program
             // names them by derived identifiers and answers with the strings (`labels id as "..."`).
-            guard options.labelNames == nil else { throw InduceError.badLabel(labels.first { !isIdentifier($0) }!) }
+            guard options.labelNames == nil else { throw InduceError.badLabel(labels.first { LabelIdentifiers.problem($0) != nil }!) }
             options.labelNames = labels
             labels = LabelIdentifiers.derive(labels)
         } else if let names = options.labelNames {

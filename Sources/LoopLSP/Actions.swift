@@ -59,7 +59,7 @@ extension LanguageServer {
                 : "✗ fails: answered \(p.labels[got.label]) (\(got.decidedByText(p))), expected \(p.labels[t.label])"
             lens(SourceRange(d.range.start, d.range.start + 4), title, "loopai.runTests")
         }
-        let run = ctx.store != nil ? EvidenceRun(program: p, validated: ctx.validated()) : nil
+        let run = ctx.store != nil ? ctx.evidence(p) : nil
         if let run, let header = a.unit.decls.first {
             lens(SourceRange(header.range.start, header.range.start), "compare with the \(run.total) stored validation\(run.total == 1 ? "" : "s") as `loopai escalations resolve` would", "loopai.compareWithValidations")
         }

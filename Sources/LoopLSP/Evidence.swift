@@ -84,6 +84,8 @@ final class ProgramContext {
 
     var hasEvidence: Bool { store != nil || !failures.isEmpty }
 
+    private var evidenceCache: (hash: String, run: EvidenceRun)?
+
     func validated() -> [ValidatedInput] {
         if let v = validatedCache { return v }
         let v = (try? store?.validatedInputs()) ?? []
@@ -91,8 +93,17 @@ final class ProgramContext {
         return v
     }
 
+    /// The program's run over the validations, computed once per text of the program: every
+    /// code lens and hover of one version shares it (a large store makes a run long).
+    func evidence(_ p: TypedProgram) -> EvidenceRun {
+        if let c = evidenceCache, c.hash == p.sourceHash { return c.run }
+        let run = EvidenceRun(program: p, validated: validated())
+        evidenceCache = (p.sourceHash, run)
+        return run
+    }
+
     /// Forgets the cached validations (on save, so a running loop's new answers appear).
-    func refresh() { validatedCache = nil }
+    func refresh() { validatedCache = nil; evidenceCache = nil }
 
     func labelDescription(_ label: String) -> String? { task?.labels.first { $0.name == label }?.description }
     func fieldDescription(_ field: String) -> String? { task?.input.first { $0.name == field }?.description }

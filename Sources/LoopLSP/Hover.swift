@@ -78,7 +78,7 @@ extension LanguageServer {
             guard case .rule(_, let cond, let l, let conf)? = a.symbols.declarations[key]?.kind else { return nil }
             var s = code("rule \(n) when \(shown(cond)) => \(l.name)" + (conf.map { " confidence \(Formatter.exprInline($0))" } ?? ""))
             if let p = a.program, ctx.store != nil, let i = p.rules.firstIndex(where: { $0.name == n }) {
-                let run = EvidenceRun(program: p, validated: ctx.validated())
+                let run = ctx.evidence(p)
                 s += "\n\n" + EvidenceRun.describe(run.byRule[i] ?? .init()) + " (this text of the program, on the store's validations)"
             }
             return s

@@ -1,3 +1,4 @@
+import Foundation
 import LoopDiagnostics
 import LoopSyntax
 
@@ -12,6 +13,12 @@ extension Checker {
             if n.text.isEmpty || n.text.allSatisfy({ $0.isWhitespace }) {
                 error("E0613", "label `\(labels[i])` has an empty string", file, n.range, label: "empty string",
                       hints: ["an answer must be a non-empty string; drop `as \"\"` to answer with the identifier"])
+                continue
+            }
+            if n.text.first!.isWhitespace || n.text.last!.isWhitespace {
+                error("E0613", "the string of label `\(labels[i])` begins or ends with white space", file, n.range, label: "white space at an end",
+                      hints: ["labels read back from data and oracles are compared exactly; write \(Formatter.quote(n.text.trimmingCharacters(in: .whitespaces)))"],
+                      fixes: [FixIt(range: n.range, replacement: Formatter.quote(n.text.trimmingCharacters(in: .whitespacesAndNewlines)), message: "trim it")])
                 continue
             }
             if let j = owner[n.text], j != i {

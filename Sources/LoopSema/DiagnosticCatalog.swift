@@ -46,7 +46,7 @@ public enum DiagnosticCatalog {
         "E0610": "a module where a program was expected",
         "E0611": "test input does not fit the input declaration",
         "E0612": "input field of a type inputs cannot have",
-        "E0613": "a label's string is empty or names another label",
+        "E0613": "a label's string is empty, padded with white space, or names another label",
         "W0001": "unused definition",
         "W0002": "duplicate keyword in a list",
         "W0003": "empty score block",

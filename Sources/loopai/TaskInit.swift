@@ -83,11 +83,12 @@ struct TaskInit: ParsableCommand {
         if let descriptions { described = try readDescriptions(descriptions) }
 
         // The data the task points to: the file itself (its labels as they are: the task maps
-        // them), or a JSON Lines copy of a CSV file or of the usable records.
+        // them), or a JSON Lines copy: of a CSV file, of the usable records only, or with labels
+        // the data writes as numbers turned into strings.
         let stem = ((data as NSString).lastPathComponent as NSString).deletingPathExtension
         var dataPath = data
         var dataLabelKey = labelField
-        if records.isCSV || records.skipped > 0 {
+        if records.isCSV || records.skipped > 0 || records.nonStringLabels > 0 {
             dataPath = dir == "." ? stem + ".task.jsonl" : (dir as NSString).appendingPathComponent(stem + ".task.jsonl")
             dataLabelKey = "label"
             var text = ""
@@ -151,7 +152,11 @@ struct TaskInit: ParsableCommand {
         """)
     }
 
-    struct Records { var rows: [(text: String, label: String)] = []; var fields: [String] = []; var skipped = 0; var isCSV = false }
+    struct Records {
+        var rows: [(text: String, label: String)] = []; var fields: [String] = []; var skipped = 0; var isCSV = false
+        /// Labels written as JSON numbers or booleans (`"label": 3`): the task's readers take strings.
+        var nonStringLabels = 0
+    }
 
     func readRecords() throws -> Records {
         let bytes: [UInt8]
@@ -165,7 +170,10 @@ struct TaskInit: ParsableCommand {
             switch r.raw {
             case .json(let j):
                 if out.fields.isEmpty, case .object(let kv) = j { out.fields = kv.map(\.0) }
-                if let t = j[inputField]?.string, let l = RecordDecoder.label(r.raw, column: labelField), !l.isEmpty { out.rows.append((t, l)) }
+                if let t = j[inputField]?.string, let l = RecordDecoder.label(r.raw, column: labelField), !l.isEmpty {
+                    out.rows.append((t, l))
+                    if j[labelField]?.string == nil { out.nonStringLabels += 1 }
+                }
                 else { out.skipped += 1 }
             case .row(let cells, let header):
                 if out.fields.isEmpty { out.fields = header }

@@ -76,4 +76,23 @@ final class TaskInitTests: XCTestCase {
         XCTAssertTrue(task.contains("data: \"log.task.jsonl\""), task)
         XCTAssertEqual(try CLI.run(["check-task", "t/task.yaml"], cwd: dir).status, 0)
     }
+
+    /// Labels written as JSON numbers (`"label": 3`): the task maps `_3` to "3", and the data is
+    /// copied with string labels, which every reader of the task takes.
+    func testNumericLabelsAreCopiedAsStrings() throws {
+        let lines = (0..<40).map { i in i % 2 == 0 ? #"{"text": "great film \#(i)", "label": 1}"# : #"{"text": "awful plot \#(i)", "label": 0}"# }
+        let dir = try CLI.tempDir(["reviews.jsonl": lines.joined(separator: "\n") + "\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["task", "init", "reviews.jsonl", "-o", "task.yaml"], cwd: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let task = try String(contentsOf: dir.appendingPathComponent("task.yaml"), encoding: .utf8)
+        XCTAssertTrue(task.contains("  _1: {name: \"1\", description: "), task)
+        XCTAssertTrue(task.contains("data: \"reviews.task.jsonl\""), task)
+        let check = try CLI.run(["check-task", "task.yaml"], cwd: dir)
+        XCTAssertEqual(check.status, 0, check.stdout + check.stderr)
+        let g = try CLI.run(["generate", "--generator", "induce", "--task", "task.yaml", "-o", "p.loop"], cwd: dir)
+        XCTAssertEqual(g.status, 0, g.stderr)
+        let run = try CLI.run(["run", "p.loop"], stdin: "{\"text\": \"great film\"}\n", cwd: dir)
+        XCTAssertEqual((try JSONParser.parse(run.stdout))["label"]?.string, "1", run.stdout)
+    }
 }

@@ -136,6 +136,13 @@ final class OracleTests: XCTestCase {
         XCTAssertTrue(v[3].problem?.contains("spam!, not spam") ?? false, v[3].problem ?? "")
         let o = LabelsOracle(column: "label", labels: task.labelNames, names: task.answerNames)
         XCTAssertEqual(try o.judge([.object([("label", JSON("not spam"))]), .object([("label", JSON("spam"))])]).map(\.label), ["ham", "spam"])
+        // Case-insensitively only when one label is meant.
+        let m = LabelMatcher(["spam", "ham"], names: ["spam", "SPAM!"])
+        XCTAssertEqual(m.match("Spam"), "spam")
+        XCTAssertEqual(m.match("spam!"), "ham")
+        let clash = LabelMatcher(["spam", "ham"], names: ["spam", "SPAM"])
+        XCTAssertEqual(clash.match("SPAM"), "ham", "exact first")
+        XCTAssertNil(clash.match("Spam"), "spam or SPAM: not guessed")
         XCTAssertTrue(PromptBuilder.header(task).hasSuffix("labels spam as \"spam!\", ham as \"not spam\""), PromptBuilder.header(task))
     }
 }

@@ -863,6 +863,12 @@ final class SemanticsTests: XCTestCase {
         XCTAssertEqual(ev.total, 4)
         XCTAssertEqual(ev.unknownExpected, ["nonsense": 1])
         XCTAssertEqual(ev.labels, p.labelNames)
+        // `loopai explain --json`: the label and the scores' keys are the strings, as in `run`.
+        let (ed, trace) = interp.explain([.text(Array("my card".utf8))])
+        let explained = ExplainReport.json(p, ed, trace)
+        XCTAssertEqual(explained["label"]?.string, "arrival")
+        guard case .object(let explainedScores)? = explained["scores"] else { return XCTFail("no scores") }
+        XCTAssertEqual(explainedScores.map(\.0), p.labelNames)
     }
 
     /// A label's string is not empty and names one label only (E0613), whether it repeats
@@ -871,6 +877,7 @@ final class SemanticsTests: XCTestCase {
         XCTAssertEqual(LoopHarness.errorCodes("program p\ninput t: text\nlabels a as \"x\", b as \"x\"\notherwise => a\n"), ["E0613"])
         XCTAssertEqual(LoopHarness.errorCodes("program p\ninput t: text\nlabels a as \"b\", b\notherwise => a\n"), ["E0613"])
         XCTAssertEqual(LoopHarness.errorCodes("program p\ninput t: text\nlabels a as \" \", b\notherwise => a\n"), ["E0613"])
+        XCTAssertEqual(LoopHarness.errorCodes("program p\ninput t: text\nlabels a as \" x\", b\notherwise => a\n"), ["E0613"])
         // Its own identifier is allowed (the same as no string).
         let (p, _) = Checker.checkSource(SourceFile(name: "t.loop", text: "program p\ninput t: text\nlabels a as \"a\", b\notherwise => a\n"), stdlib: .embedded)
         XCTAssertEqual(p?.labelNames, ["a", "b"])

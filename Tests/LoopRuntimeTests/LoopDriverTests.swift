@@ -91,6 +91,35 @@ final class LoopDriverTests: XCTestCase {
 
     static let novel = #"\b(tone|tones|ringtone|ringtones|polyphonic|chat|dating|singles|sexy|xxx|flirt|date|urgent|account|statement|points)\b"#
 
+    /// A task whose labels the application names `spam!` and `not spam`, replayed from a stream
+    /// whose label column holds those strings: the labels oracle and the true-label count read
+    /// them as the labels they name, and the induced program declares them.
+    func testAReplayWithTheApplicationsLabelStrings() throws {
+        let dir = try F.tempDir("names")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var task = try F.task("sms_spam")
+        let named = ["spam": "spam!", "ham": "not spam"]
+        task.labels = task.labels.map { LabelSpec(name: $0.name, description: $0.description, applicationName: named[$0.name]) }
+        let split = try F.split(F.example("sms_spam", "data.jsonl"), seedCount: 300, shuffleSeed: 5, limit: 1200, dir: dir)
+        let renamed = split.stream.map { r -> JSON in
+            guard case .object(let kv) = r else { return r }
+            return .object(kv.map { $0.0 == "label" ? ("label", JSON(named[$0.1.string!]!)) : $0 })
+        }
+        try F.write(renamed, to: URL(fileURLWithPath: split.streamPath))
+        var settings = F.settings(task: task, split: split, dir: dir)
+        settings.oracle = LabelsOracle(column: "label", labels: task.labelNames, names: task.answerNames)
+        let store = try SQLiteStore.open(path: dir.appendingPathComponent("loop.sqlite").path, task: task.name)
+        let driver = try LoopDriver(settings: settings, store: store, resume: false)
+        let s = try driver.runToEnd()
+        XCTAssertEqual(s.requests, 1200)
+        XCTAssertEqual(s.trueTotal, 1200)
+        XCTAssertGreaterThan(Double(s.trueCorrect) / Double(s.trueTotal), 0.9, "the true labels are read through the task's names")
+        XCTAssertGreaterThan(s.validated, 0)
+        XCTAssertEqual(s.invalidOracleAnswers, 0, "every oracle answer named a label")
+        let source = try XCTUnwrap(try store.version(id: s.activeVersion)?.source)
+        XCTAssertTrue(source.contains(#"labels spam as "spam!", ham as "not spam""#) || source.contains(#"ham as "not spam", spam as "spam!""#), source)
+    }
+
     func testDriftTriggersAnImprovementThatIsPromoted() throws {
         let dir = try F.tempDir("drift")
         defer { try? FileManager.default.removeItem(at: dir) }

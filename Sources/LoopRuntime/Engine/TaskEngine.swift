@@ -236,6 +236,11 @@ public final class TaskEngine: @unchecked Sendable {
             run = r
             state = s
             activeProgram = try Self.load(store, s.activeVersion)
+            if let problem = Self.contractProblem(activeProgram.program, settings.task) {
+                // The task changed since (its labels gained application strings, say): the version
+                // keeps answering as it was written until a fitting one is promoted or resolved.
+                log?("warning: the active version v\(s.activeVersion) no longer fits task \(settings.task.name): \(problem)")
+            }
             if let c = s.candidate { candidateProgram = try Self.load(store, c.versionId) }
             snapshot = SnapshotCell(ServingSnapshot(active: activeProgram, candidate: candidateProgram,
                                                     canaryShare: s.candidate.map { $0.stage == .canary ? $0.share : 0 } ?? 0))

@@ -48,7 +48,8 @@ public final class LoopDriver {
             let n = min(settings.batchSize, records.count - start, settings.maxRequests.map { $0 - processedHere } ?? Int.max)
             for seq in start..<(start + n) {
                 let record = records[seq].json
-                let truth = settings.labelKey.flatMap { record[$0]?.string }
+                // The column may hold the application's string: the engine compares identifiers.
+                let truth = settings.labelKey.flatMap { record[$0]?.string }.map { task.labelIdentifier($0) ?? $0 }
                 _ = engine.serve(.seq(seq), input: TaskInputProjection.project(record, task), record: record, truth: truth)
             }
             try engine.step()
