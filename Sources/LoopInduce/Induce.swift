@@ -278,16 +278,18 @@ public enum Inducer {
             extraNames.append("#len")
             extraCols.append(examples.map { Double(min(TextSemantics.units($0.text).units.count, 400)) / 100 })
         }
-        let V = vocab.count, E = extraNames.count, F = V + E
+        // Word columns: one per word, and with negation a second per word for its occurrences after
+        // a negator (column V + j), so "good" and "not good" get weights of their own.
+        let V = vocab.count, E = extraNames.count, W = options.negation ? 2 * V : V, F = W + E
 
-        // Sparse rows: (feature, value). With negation, an occurrence after a negator counts −1:
+        // Sparse rows: (feature, value). With negation, an occurrence after a negator is found by
         // the very scan `sum_words_negating(msg, table)` does, so the program's score is the model's.
         let negated: [[Int: Double]]? = options.negation ? {
             let table = KeywordSet(vocab), negators = KeywordSet(Inducer.englishNegators.map { Array($0.utf8) })
             return examples.map { e in
                 var counts: [Int: Double] = [:]
                 _ = table.negatedSum(TextSemantics.mapCase(e.text, TextSemantics.lower), negators: negators, scope: Inducer.negationScope) { k, neg in
-                    counts[k, default: 0] += neg ? -1 : 1
+                    counts[neg ? V + k : k, default: 0] += 1
                 }
                 return counts
             }
@@ -310,11 +312,11 @@ public enum Inducer {
             if let negated { counts = negated[d].filter { $0.value != 0 } }
             else { for w in ws { if let j = wordIndex[w] { counts[j, default: 0] += 1 } } }
             if options.normalize == true {
-                for (j, c) in counts { counts[j] = c * idf[j] * perText[d] }
+                for (j, c) in counts { counts[j] = c * idf[j % V] * perText[d] }
                 counts = counts.filter { $0.value != 0 }
             }
             var r = counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-            for k in 0..<E where extraCols[k][d] != 0 { r.append((V + k, extraCols[k][d])) }
+            for k in 0..<E where extraCols[k][d] != 0 { r.append((W + k, extraCols[k][d])) }
             rows.append(r)
         }
 
@@ -349,10 +351,10 @@ public enum Inducer {
         var mask = [[Bool]](repeating: [Bool](repeating: false, count: F), count: L)
         for l in 0..<L {
             var cand: [(Int, Double)] = []
-            for j in 0..<V where abs(model.w[l][j]) >= options.minAbsWeight { cand.append((j, abs(model.w[l][j]))) }
+            for j in 0..<W where abs(model.w[l][j]) >= options.minAbsWeight { cand.append((j, abs(model.w[l][j]))) }
             cand.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
             for (j, _) in cand.prefix(options.maxWordsPerLabel) { mask[l][j] = true }
-            for k in 0..<E where abs(model.w[l][V + k]) >= options.minAbsWeight { mask[l][V + k] = true }
+            for k in 0..<E where abs(model.w[l][W + k]) >= options.minAbsWeight { mask[l][W + k] = true }
         }
         model.train(rows: rows, y: y, mask: mask, options: options)
 
@@ -360,19 +362,35 @@ public enum Inducer {
         func r(_ v: Double) -> Double { roundSig(v, options.significantDigits) }
         let bias = model.b.map(r)
         var tables: [[(word: [UInt8], weight: Double)]] = []
+        var flips: [[(word: [UInt8], weight: Double)]] = []
         var extras: [[(name: String, weight: Double)]] = []
+        func sorted(_ t: [(word: [UInt8], weight: Double)]) -> [(word: [UInt8], weight: Double)] {
+            t.sorted { $0.weight != $1.weight ? $0.weight > $1.weight : $0.word.lexicographicallyPrecedes($1.word) }
+        }
         for l in 0..<L {
-            var t: [(word: [UInt8], weight: Double)] = []
-            for j in 0..<V where mask[l][j] {
-                // Normalised: the table holds weight × idf, and the program scales the sum.
-                let w = r(options.normalize == true ? model.w[l][j] * idf[j] : model.w[l][j])
-                if abs(w) >= options.minAbsWeight { t.append((vocab[j], w)) }
+            var t: [(word: [UInt8], weight: Double)] = [], flip: [(word: [UInt8], weight: Double)] = []
+            for j in 0..<V where mask[l][j] || (options.negation && mask[l][V + j]) {
+                // Normalised: the tables hold weight × idf, and the program scales the sums.
+                let scale = options.normalize == true ? idf[j] : 1
+                let p = mask[l][j] ? model.w[l][j] : 0
+                if options.negation {
+                    // p for a plain occurrence, q after a negator: sum_words adds (p + q) / 2 to
+                    // both, sum_words_negating adds (p − q) / 2 to a plain one and takes it from
+                    // a negated one.
+                    let q = mask[l][V + j] ? model.w[l][V + j] : 0
+                    let a = r((p + q) / 2 * scale), b = r((p - q) / 2 * scale)
+                    if abs(a) >= options.minAbsWeight { t.append((vocab[j], a)) }
+                    if abs(b) >= options.minAbsWeight { flip.append((vocab[j], b)) }
+                } else {
+                    let w = r(p * scale)
+                    if abs(w) >= options.minAbsWeight { t.append((vocab[j], w)) }
+                }
             }
-            t.sort { $0.weight != $1.weight ? $0.weight > $1.weight : $0.word.lexicographicallyPrecedes($1.word) }
-            tables.append(t)
+            tables.append(sorted(t))
+            flips.append(sorted(flip))
             var x: [(name: String, weight: Double)] = []
-            for k in 0..<E where mask[l][V + k] {
-                let w = r(model.w[l][V + k])
+            for k in 0..<E where mask[l][W + k] {
+                let w = r(model.w[l][W + k])
                 if abs(w) >= options.minAbsWeight { x.append((extraNames[k], w)) }
             }
             extras.append(x)
@@ -382,7 +400,7 @@ public enum Inducer {
         for c in y { counts[c] += 1 }
         let majority = counts.indices.max { counts[$0] != counts[$1] ? counts[$0] < counts[$1] : $0 > $1 }!
 
-        var emitter = Emitter(options: options, labels: labels, bias: bias, tables: tables, extras: extras,
+        var emitter = Emitter(options: options, labels: labels, bias: bias, tables: tables, flips: flips, extras: extras,
                               majority: majority, trainingSize: N, vocabularySize: V, chosenL2: !validation.isEmpty)
         if options.normalize == true {
             // Every candidate word with its idf: the text's total runs over all of them, as in training.
@@ -587,6 +605,8 @@ struct Emitter {
     let labels: [String]
     let bias: [Double]
     let tables: [[(word: [UInt8], weight: Double)]]
+    /// With negation: per label, the words whose weight is added before a negator and taken after.
+    let flips: [[(word: [UInt8], weight: Double)]]
     let extras: [[(name: String, weight: Double)]]
     let majority: Int
     let trainingSize: Int
@@ -599,8 +619,9 @@ struct Emitter {
 
     func source(tests: [([UInt8], String)]) -> String {
         let f = Inducer.format
-        let usesWords = tables.contains { !$0.isEmpty }
-        let usesStd = extras.contains { $0.contains { !$0.name.hasPrefix("#") } } || (options.negation && usesWords)
+        let usesFlips = flips.contains { !$0.isEmpty }
+        let usesWords = tables.contains { !$0.isEmpty } || usesFlips
+        let usesStd = extras.contains { $0.contains { !$0.name.hasPrefix("#") } } || usesFlips
         var s = "// Induced offline by LoopInduce from \(trainingSize) labeled examples: multinomial logistic\n"
         s += "// regression (L2 \(f(options.l2))\(chosenL2 ? ", chosen on a held-out seventh of the examples" : "")) over whole-word counts of the lowercased text"
             + (options.normalize == true ? ",\n// each weighed by the word's rarity and divided by the text's total rarity (normalised tf-idf)," : "")
@@ -623,20 +644,34 @@ struct Emitter {
             s += "let idf_total = sum_words(\(msg), word_idf)\n\n"
             s += "let per_idf = if idf_total > 0 then \(f(idfScale)) / idf_total else 0\n\n"
         }
-        for (l, t) in tables.enumerated() where !t.isEmpty {
-            s += "// Words that count towards `\(labels[l])` (weight per whole-word occurrence"
-                + (options.negation ? ", flipped after a negator such as \"not\").\n" : ").\n")
-            // The `loopai fmt` layout, so that the generated file, the formatted file and a diff agree.
+        // The `loopai fmt` layout, so that the generated file, the formatted file and a diff agree.
+        func table(_ name: String, _ t: [(word: [UInt8], weight: Double)]) -> String {
             let items = t.map { Formatter.quote(String(decoding: $0.word, as: UTF8.self)) + ": " + f($0.weight) }
-            let flat = "const \(labels[l])_words = {" + items.joined(separator: ", ") + "}"
-            s += (flat.count <= Formatter.width ? flat : "const \(labels[l])_words = " + Formatter.wrapItems(items, open: "{", close: "}")) + "\n\n"
+            let flat = "const \(name) = {" + items.joined(separator: ", ") + "}"
+            return (flat.count <= Formatter.width ? flat : "const \(name) = " + Formatter.wrapItems(items, open: "{", close: "}")) + "\n\n"
+        }
+        for l in labels.indices {
+            if !tables[l].isEmpty {
+                s += "// Words that count towards `\(labels[l])` (weight per whole-word occurrence"
+                    + (options.negation ? ", negated or not).\n" : ").\n")
+                s += table("\(labels[l])_words", tables[l])
+            }
+            if !flips[l].isEmpty {
+                s += "// Words that count towards `\(labels[l])` in plain use and against it after a negator\n"
+                s += "// such as \"not\" (\"not good\"): their weight is added, or taken when negated.\n"
+                s += table("\(labels[l])_flips", flips[l])
+            }
         }
         for l in labels.indices {
             s += "score \(labels[l]) {\n"
             var terms: [String] = []
-            if bias[l] != 0 || (tables[l].isEmpty && extras[l].isEmpty) { terms.append(f(bias[l])) }
+            if bias[l] != 0 || (tables[l].isEmpty && flips[l].isEmpty && extras[l].isEmpty) { terms.append(f(bias[l])) }
             if !tables[l].isEmpty {
-                let sum = "\(options.negation ? "sum_words_negating" : "sum_words")(\(msg), \(labels[l])_words)"
+                let sum = "sum_words(\(msg), \(labels[l])_words)"
+                terms.append(normalized ? "per_idf * " + sum : sum)
+            }
+            if !flips[l].isEmpty {
+                let sum = "sum_words_negating(\(msg), \(labels[l])_flips)"
                 terms.append(normalized ? "per_idf * " + sum : sum)
             }
             for e in extras[l] {
