@@ -158,6 +158,9 @@ public enum Inducer {
         /// chosen on held-out examples (`validationMinimum` or more), where it is measurably better
         /// (BANKING77 89.8% against 88.7%); two-label tasks and small data keep plain counts.
         public var normalize: Bool? = nil
+        /// Weigh each example by N / (labels × its label's count) in the loss ("balanced"), so a
+        /// rare label's examples count as much in total as a frequent one's.
+        public var balanced = false
         /// Number of `test` lines (hardest correctly classified training examples).
         public var testCount = 8
         /// Longest example (in bytes) used for a `test` line.
@@ -545,6 +548,13 @@ struct Model {
         let val: [Double] = rows.flatMap { $0.map(\.1) }
         let beta1 = 0.9, beta2 = 0.999, eps = 1e-8, lr = options.learningRate, lam = options.l2
         let invN = 1.0 / Double(N)
+        // Per label, the weight of its examples in the loss (1 unless `balanced`).
+        var classWeight = [Double](repeating: 1, count: L)
+        if options.balanced {
+            var n = [Int](repeating: 0, count: L)
+            for c in y { n[c] += 1 }
+            for l in 0..<L where n[l] > 0 { classWeight[l] = Double(N) / Double(L * n[l]) }
+        }
         var s = [Double](repeating: 0, count: L)
         W.withUnsafeMutableBufferPointer { W in
         gW.withUnsafeMutableBufferPointer { gW in
@@ -571,8 +581,9 @@ struct Model {
                     var sum = 0.0
                     for l in 0..<L { s[l] = exp(s[l] - mx); sum += s[l] }
                     let yi = y[i]
+                    let wi = classWeight[yi] * invN
                     for l in 0..<L {
-                        let g = (s[l] / sum - (l == yi ? 1 : 0)) * invN
+                        let g = (s[l] / sum - (l == yi ? 1 : 0)) * wi
                         gB[l] += g
                         s[l] = g
                     }

@@ -86,6 +86,9 @@ struct Generate: ParsableCommand {
     @Flag(help: "Inducer: count a word as -1 after an English negator (\"not good\"); the program scores with std.text's sum_words_negating.")
     var negation = false
 
+    @Flag(help: "Inducer: weigh each training example by N / (labels × its label's count), so rare labels count as much as frequent ones.")
+    var balanced = false
+
     @Flag(inversion: .prefixedNo, help: "Inducer: weigh words by their inverse document frequency and divide by the text's total (length-normalised tf-idf). Default: chosen on a held-out seventh from 2,000 examples on, else off.")
     var normalize: Bool? = nil
 
@@ -279,6 +282,7 @@ struct Generate: ParsableCommand {
         options.maxWordsPerLabel = maxWords
         options.negation = negation
         if let normalize { options.normalize = normalize }
+        options.balanced = balanced
         if let l2 { options.l2 = l2; options.l2Grid = [l2] }   // a given strength is not searched
         if let iterations { options.iterations = iterations }
         let result: InducedProgram
