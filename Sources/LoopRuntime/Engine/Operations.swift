@@ -80,7 +80,7 @@ extension TaskEngine {
             throw LoopError.conflict("\(JSONWriter.string(JSON(given))) is not a label of task \(task.name) (its labels: \(task.answerNames.map { JSONWriter.string(JSON($0)) }.joined(separator: ", ")))")
         }
         let text = JSONWriter.string(input)
-        let answer = OracleAnswer(inputHash: Store.hash(text), label: label, raw: label, source: .feedback, cost: 0, input: text)
+        let answer = OracleAnswer(inputHash: Store.hash(text), label: label, raw: given, source: .feedback, cost: 0, input: text)
         pending.append(.answer(answer))
         state.feedback += 1
         if let programLabel, programLabel == label { state.feedbackAgreed += 1 }
