@@ -27,8 +27,8 @@ public enum ExplainReport {
         if case .rule = d.decidedBy {} else if p.hasScore.contains(true) {
             s += "scores: " + zip(p.labels, d.scores).map { "\($0) \(Formatter.formatNumber($1))" }.joined(separator: ", ") + "\n"
         }
-        let name = p.labelNames[d.label] == p.labels[d.label] ? "" : " as " + Formatter.quote(p.labelNames[d.label])
-        s += "answer: \(p.labels[d.label])\(name) (confidence \(String(format: "%.4f", d.confidence)), decided by \(d.decidedByText(p)))\n"
+        let id = p.labels[d.label], name = p.labelNames[d.label]
+        s += "answer: \(Formatter.labelItem(id, name == id ? nil : name)) (confidence \(String(format: "%.4f", d.confidence)), decided by \(d.decidedByText(p)))\n"
         return s
     }
 

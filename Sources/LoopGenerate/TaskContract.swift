@@ -14,7 +14,7 @@ public enum TaskContract {
 
     /// A label as a `labels` declaration writes it: `id`, or `id as "the application's string"`.
     public static func declaration(_ identifier: String, _ name: String) -> String {
-        identifier == name ? identifier : identifier + " as " + Formatter.quote(name)
+        Formatter.labelItem(identifier, identifier == name ? nil : name)
     }
 
     /// The task's labels as the program must declare them.

@@ -201,11 +201,6 @@ public enum Inducer {
         return out
     }
 
-    /// Whether a name is a plain identifier usable as a label and in table names.
-    static func isIdentifier(_ s: String) -> Bool {
-        guard let f = s.unicodeScalars.first, f == "_" || (f.isASCII && f.properties.isAlphabetic) else { return false }
-        return s.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
-    }
 
     // MARK: predicates through the interpreter
 
@@ -340,9 +335,6 @@ public enum Inducer {
                 o.iterations = k == 0 ? options.iterations : max(1, options.iterations / 3)
                 path.train(rows: fitRows.map { rows[$0] }, y: fitRows.map { y[$0] }, mask: nil, options: o)
                 let acc = path.accuracy(rows: heldRows.map { rows[$0] }, y: heldRows.map { y[$0] })
-                if ProcessInfo.processInfo.environment["LOOPAI_INDUCE_DEBUG"] != nil {
-                    FileHandle.standardError.write("l2 \(strength): held-out accuracy \(acc), log-loss \(path.logLoss(rows: heldRows.map { rows[$0] }, y: heldRows.map { y[$0] }))\n".data(using: .utf8)!)
-                }
                 validation.append((strength, acc))
             }
             options.l2 = validation.max { $0.accuracy != $1.accuracy ? $0.accuracy < $1.accuracy : $0.l2 < $1.l2 }!.l2
@@ -491,18 +483,6 @@ struct Model {
         return s
     }
 
-    /// Mean cross-entropy of the labels under the model.
-    func logLoss(rows: [[(Int, Double)]], y: [Int]) -> Double {
-        var total = 0.0
-        for (i, r) in rows.enumerated() {
-            let s = scores(r)
-            let m = s.max()!
-            let z = s.reduce(0) { $0 + exp($1 - m) }
-            total += log(z) - (s[y[i]] - m)
-        }
-        return total / Double(max(rows.count, 1))
-    }
-
     func accuracy(rows: [[(Int, Double)]], y: [Int]) -> Double {
         var c = 0
         for (i, r) in rows.enumerated() {
@@ -643,7 +623,7 @@ struct Emitter {
         let input = options.inputName
         let msg = input == "msg" ? "msg_lower" : "msg"
         let names = options.labelNames.flatMap { $0.count == labels.count ? $0 : nil } ?? labels
-        s += "input \(input): text\n" + Formatter.labelsDeclaration(zip(labels, names).map { $0 == $1 ? $0 : $0 + " as " + Formatter.quote($1) }) + "\n\n"
+        s += "input \(input): text\n" + Formatter.labelsDeclaration(zip(labels, names).map { Formatter.labelItem($0, $1 == $0 ? nil : $1) }) + "\n\n"
         if usesStd { s += "use std.text\n\n" }
         if usesWords { s += "let \(msg) = lower(\(input))\n\n" }
         let normalized = options.normalize == true && usesWords && !idf.isEmpty

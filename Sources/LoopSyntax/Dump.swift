@@ -54,7 +54,7 @@ public enum SyntaxDump {
             case .input(.single(let n, let t)): line(0, "Input \(n.name): \(Formatter.typeName(t))" + r(decl.range))
             case .input(.record(let fs)): line(0, "Input {" + fs.map { "\($0.name.name): \(Formatter.typeName($0.type))" }.joined(separator: ", ") + "}" + r(decl.range))
             case .labels(let ls, let names):
-                line(0, "Labels " + zip(ls, names).map { $0.name + ($1.map { " as " + Formatter.quote($0.text) } ?? "") }.joined(separator: ", ") + r(decl.range))
+                line(0, "Labels " + zip(ls, names).map { Formatter.labelItem($0.name, $1?.text) }.joined(separator: ", ") + r(decl.range))
             case .use(let p): line(0, "Use " + p.map(\.name).joined(separator: ".") + r(decl.range))
             case .const(let n, let e): line(0, "Const \(n.name)" + r(decl.range)); expr(e, 1)
             case .let(let n, let e): line(0, "Let \(n.name)" + r(decl.range)); expr(e, 1)

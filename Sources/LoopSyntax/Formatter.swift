@@ -102,7 +102,7 @@ public struct Formatter {
                 out += "input {\n" + inner.map { Formatter.indent + $0 + ",\n" }.joined() + "}"
             }
         case .labels(let ls, let names):
-            out += Formatter.labelsDeclaration(zip(ls, names).map { l, n in l.name + (n.map { " as " + Formatter.quote($0.text) } ?? "") })
+            out += Formatter.labelsDeclaration(zip(ls, names).map { Formatter.labelItem($0.name, $1?.text) })
         case .use(let path):
             out += "use " + path.map(\.name).joined(separator: ".")
         case .const(let n, let e):
@@ -218,6 +218,11 @@ public struct Formatter {
         }
         if line.count > indent.count { s += line + "\n" }
         return s + close
+    }
+
+    /// One label of a `labels` declaration: `id`, or `id as "the application's string"`.
+    public static func labelItem(_ identifier: String, _ name: String?) -> String {
+        identifier + (name.map { " as " + quote($0) } ?? "")
     }
 
     /// `labels a, b as "b?"` on one line when it fits, else one label per line (no trailing
