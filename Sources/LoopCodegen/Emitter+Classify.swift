@@ -31,12 +31,25 @@ extension Emitter {
 
     /// Builds the whole module.
     func emitModule() {
-        let scanFns = low.scans.enumerated().map { $0.element.shared ? nil : emitScanFunction($0.offset, $0.element) }
-        var multiFns: [Int: (fn: (LLVMValueRef, LLVMTypeRef), scans: [Int])] = [:]
+        // Per source, the scans that run in one loop (emitSourceScanFunction): its shared flag
+        // automata, or, when the source has word tables, its first word-table scan with every
+        // flag automaton of the source. Other word-table scans run in loops of their own.
+        var multiFns: [Int: [(fn: (LLVMValueRef, LLVMTypeRef), scans: [Int], rows: Int?)]] = [:]
+        var inLoop = Set<Int>()
         for si in low.sources.indices {
-            let ks = low.scans.indices.filter { low.scans[$0].source == si && low.scans[$0].shared }
-            if !ks.isEmpty { multiFns[si] = (emitMultiScanFunction("multi\(si)", ks), ks) }
+            let onSource = low.scans.indices.filter { low.scans[$0].source == si }
+            let rowScans = onSource.filter { low.scans[$0].rows != nil }
+            let flagDFAs = onSource.filter { low.scans[$0].dfa != nil && low.scans[$0].rows == nil && low.scans[$0].weights == nil }
+            let ks = rowScans.isEmpty ? flagDFAs.filter { low.scans[$0].shared } : flagDFAs
+            var loops: [(ks: [Int], rows: Int?)] = []
+            if !ks.isEmpty || !rowScans.isEmpty { loops.append((ks, rowScans.first)) }
+            for k in rowScans.dropFirst() { loops.append(([], k)) }
+            multiFns[si] = loops.enumerated().map { n, l in
+                inLoop.formUnion(l.ks + (l.rows.map { [$0] } ?? []))
+                return (emitSourceScanFunction("multi\(si)_\(n)", flagScans: l.ks, rowScan: l.rows), l.ks, l.rows)
+            }
         }
+        let scanFns = low.scans.enumerated().map { inLoop.contains($0.offset) ? nil : emitScanFunction($0.offset, $0.element) }
         let counterDescs = low.counters.enumerated().map { emitCounterDescriptor($0.offset, $0.element.dfa!, $0.element.classMap!) }
         let counterWeights: [LLVMValueRef?] = low.counters.enumerated().map { k, c in c.weights.map { ir.constF64s("cnt\(k).weights", $0) } }
         let negatedDescs = low.negated.enumerated().map { k, n in
@@ -86,26 +99,28 @@ extension Emitter {
             case .field(let i): value = fields[i].t
             case .computed(let e): value = emit(e).t
             }
-            if let m = multiFns[si] {
-                let flagsArr = ir.alloca(LLVMArrayType(ir.i64, UInt32(m.scans.count)))
-                let countsArr = ir.alloca(LLVMArrayType(ir.i32, UInt32(64 * m.scans.count)))
-                let fbase = ir.gep(LLVMArrayType(ir.i64, UInt32(m.scans.count)), flagsArr, [ir.i64c(0), ir.i64c(0)])
-                let cbase = ir.gep(LLVMArrayType(ir.i32, UInt32(64 * m.scans.count)), countsArr, [ir.i64c(0), ir.i64c(0)])
+            for m in multiFns[si] ?? [] {
+                let nk = max(m.scans.count, 1)
+                let flagsArr = ir.alloca(LLVMArrayType(ir.i64, UInt32(nk)))
+                let countsArr = ir.alloca(LLVMArrayType(ir.i32, UInt32(64 * nk)))
+                let fbase = ir.gep(LLVMArrayType(ir.i64, UInt32(nk)), flagsArr, [ir.i64c(0), ir.i64c(0)])
+                let cbase = ir.gep(LLVMArrayType(ir.i32, UInt32(64 * nk)), countsArr, [ir.i64c(0), ir.i64c(0)])
                 for (j, k) in m.scans.enumerated() {
                     let mask = countMask(k)
                     for bit in 0..<64 where mask & (Int64(1) << Int64(bit)) != 0 { ir.store(ir.i32c(0), ir.gep(ir.i32, cbase, [ir.i64c(64 * j + bit)])) }
                     if mask != 0 { countArrays[k] = ir.gep(ir.i32, cbase, [ir.i64c(64 * j)]) }
                 }
-                _ = ir.call(m.fn.0, m.fn.1, [value.0, value.1, fbase, cbase])
+                var sums = ir.nullPtr(ir.ptr(ir.f64))
+                if let k = m.rows, let rows = low.scans[k].rows {
+                    sums = entryArray(ir.f64, rows.sums)
+                    for j in 0..<rows.sums { ir.store(ir.f64c(0), ir.gep(ir.f64, sums, [ir.i64c(j)])) }
+                    weightedSums[k] = sums
+                }
+                _ = ir.call(m.fn.0, m.fn.1, [value.0, value.1, fbase, cbase, sums])
                 for (j, k) in m.scans.enumerated() { scanResults[k] = ir.load(ir.i64, ir.gep(ir.i64, fbase, [ir.i64c(j)])) }
             }
-            for (k, plan) in low.scans.enumerated() where plan.source == si && !plan.shared {
-                if let rows = plan.rows {
-                    let base = entryArray(ir.f64, rows.sums)
-                    for j in 0..<rows.sums { ir.store(ir.f64c(0), ir.gep(ir.f64, base, [ir.i64c(j)])) }
-                    _ = ir.call(scanFns[k]!.0, scanFns[k]!.1, [value.0, value.1, base])
-                    weightedSums[k] = base
-                } else if plan.weights != nil {
+            for (k, plan) in low.scans.enumerated() where plan.source == si && !inLoop.contains(k) {
+                if plan.weights != nil {
                     weightedResults[k] = ir.call(scanFns[k]!.0, scanFns[k]!.1, [value.0, value.1])
                 } else if plan.dfa == nil {
                     scanResults[k] = ir.call(scanFns[k]!.0, scanFns[k]!.1, [value.0, value.1])
@@ -204,18 +219,8 @@ extension Emitter {
         let argmaxB = ir.block(f, "argmax"), fallbackB = ir.block(f, "otherwise")
         ir.condBr(evidence, argmaxB, fallbackB)
         ir.at(argmaxB)
-        var best = ir.i32c(0)
-        var bestScore = scores[0]
-        for l in 1..<scores.count {
-            let better = ir.fcmp(LLVMRealOGT, scores[l], bestScore)
-            best = ir.select(better, ir.i32c(l), best)
-            bestScore = ir.select(better, scores[l], bestScore)
-        }
-        var sum = ir.f64c(0)
-        for s in scores {
-            let e = rtCall("loop_rt_exp", ir.f64, [ir.f64], [ir.fsub(s, bestScore)])
-            sum = ir.fadd(sum, e)
-        }
+        let (best, bestScore) = argmax(scores)
+        let sum = softmaxDenominator(scores, best: bestScore)
         storeResult(label: best, decided: -1, confidence: ir.fdiv(ir.f64c(1), sum))
         ir.br(exit)
         ir.at(fallbackB)

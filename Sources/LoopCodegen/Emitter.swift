@@ -29,18 +29,15 @@ final class Emitter {
         let f = ir.declare(name, t)
         // Helpers that only read their inputs: LLVM may then compute one once for all the
         // places that ask (`len(text)` in each of 77 score blocks is one call).
-        if let kind = Emitter.pureHelpers[name] { ir.addFunctionAttributes(f, kind == .reads ? ["readonly", "nounwind", "willreturn"] : ["readnone", "nounwind", "willreturn"]) }
+        if Emitter.pureHelpers.contains(name) { ir.addFunctionAttributes(f, ["readonly", "nounwind", "willreturn"]) }
         return (f, t)
     }
 
-    enum Purity { case reads, computes }
-    /// Runtime helpers without side effects: reading their arguments (and the tables they point
-    /// to), or computing from numbers alone (`exp`; its errno is never read). Not `loop_rt_decode`:
-    /// it writes the unit's length through its last argument.
-    static let pureHelpers: [String: Purity] = [
-        "loop_rt_len": .reads, "loop_rt_upper_ratio": .reads, "loop_rt_digit_ratio": .reads, "loop_rt_punct_ratio": .reads,
-        "loop_rt_word_count": .reads, "loop_rt_equal": .reads, "loop_rt_class": .reads,
-        "loop_rt_count": .reads, "loop_rt_count_negated": .reads, "loop_rt_exp": .computes,
+    /// Runtime helpers without side effects: they only read their arguments (and the tables they
+    /// point to). Not `loop_rt_decode`: it writes the unit's length through its last argument.
+    static let pureHelpers: Set<String> = [
+        "loop_rt_len", "loop_rt_upper_ratio", "loop_rt_digit_ratio", "loop_rt_punct_ratio",
+        "loop_rt_word_count", "loop_rt_equal", "loop_rt_class", "loop_rt_count", "loop_rt_count_negated",
     ]
     func rtCall(_ name: String, _ ret: LLVMTypeRef, _ params: [LLVMTypeRef], _ args: [LLVMValueRef]) -> LLVMValueRef {
         let (f, t) = rt(name, ret, params)
@@ -336,19 +333,53 @@ final class Emitter {
         ir.at(cont)
     }
 
-    /// Packed transition table (target in the low 20 bits, output index above), outputs, finals.
-    func packedTables(_ name: String, _ d: DFA) -> (trans: LLVMValueRef, out: LLVMValueRef, fin: LLVMValueRef) {
+    /// A DFA's tables as the scan loops read them. One 32-bit word per transition: the target in
+    /// the low 20 bits and, above them, an index into the table of distinct outputs (0 = nothing
+    /// matched here). When every `state × classes` fits in 20 bits the target is stored already
+    /// multiplied by the class count (`premultiplied`), so the loop's next index is one addition:
+    /// the multiplication leaves the chain of dependent loads that bounds a scan's speed.
+    struct PackedDFA {
+        let trans: LLVMValueRef, out: LLVMValueRef, fin: LLVMValueRef
+        let classes: Int
+        let premultiplied: Bool
+        /// The start state (prevWord = false, atStart = true) as the loop carries it.
+        let start: Int
+    }
+
+    func packedTables(_ name: String, _ d: DFA) -> PackedDFA {
         var outputs: [Int64] = [0]
         var outputIndex: [Int64: Int32] = [0: 0]
         var packed: [Int32] = []
         packed.reserveCapacity(d.trans.count)
+        precondition(d.stateCount < (1 << 20), "automaton tables exceed the packed encoding")
+        let premultiplied = d.stateCount * d.classes < (1 << 20)
+        let scale = Int32(premultiplied ? d.classes : 1)
         for (t, o) in zip(d.trans, d.out) {
             var oi = outputIndex[o]
             if oi == nil { oi = Int32(outputs.count); outputIndex[o] = oi; outputs.append(o) }
-            packed.append(t | (oi! << 20))
+            packed.append(t * scale | (oi! << 20))
         }
-        precondition(outputs.count < 2048 && d.stateCount < (1 << 20), "automaton tables exceed the packed encoding")
-        return (ir.constI32s("\(name).trans", packed), ir.constI64s("\(name).out", outputs), ir.constI64s("\(name).final", d.finalOut))
+        precondition(outputs.count < 2048, "automaton tables exceed the packed encoding")
+        return PackedDFA(trans: ir.constI32s("\(name).trans", packed), out: ir.constI64s("\(name).out", outputs),
+                         fin: ir.constI64s("\(name).final", d.finalOut), classes: d.classes, premultiplied: premultiplied,
+                         start: Int(d.start[1]) * Int(scale))
+    }
+
+    /// One step: the packed entry for `state` (as the loop carries it) reading `unitClass`.
+    func transition(_ t: PackedDFA, _ state: LLVMValueRef, _ unitClass: LLVMValueRef) -> LLVMValueRef {
+        let row = t.premultiplied ? ir.zext(state, ir.i64) : ir.mul(ir.zext(state, ir.i64), ir.i64c(t.classes))
+        return ir.load(ir.i32, ir.gep(ir.i32, t.trans, [ir.add(row, ir.zext(unitClass, ir.i64))]))
+    }
+    /// The next state and the output of a packed entry.
+    func nextState(_ e: LLVMValueRef) -> LLVMValueRef { ir.and(e, ir.i32c(0xFFFFF)) }
+    func output(_ t: PackedDFA, _ e: LLVMValueRef) -> LLVMValueRef {
+        ir.load(ir.i64, ir.gep(ir.i64, t.out, [ir.zext(ir.lshr(e, ir.i32c(20)), ir.i64)]))
+    }
+    /// What the text's end adds in `state`.
+    func finalOutput(_ t: PackedDFA, _ state: LLVMValueRef) -> LLVMValueRef {
+        let s = ir.zext(state, ir.i64)
+        let index = t.premultiplied ? LLVMBuildUDiv(ir.b, s, ir.i64c(t.classes), "")! : s
+        return ir.load(ir.i64, ir.gep(ir.i64, t.fin, [index]))
     }
 
     /// A class map's lookup tables: the class of each ASCII byte, and the ranges (bounds and
@@ -358,62 +389,86 @@ final class Emitter {
          ir.constI32s("\(name).bclass", cm.boundClass), cm.bounds.count)
     }
 
-    /// In a scan loop's body: reads the unit at `i` (an ASCII byte through the table, anything
-    /// else decoded and classified by the runtime) and continues in `blocks.step`, returning the
-    /// unit's class (i32) and its width in bytes (i64).
-    func emitReadUnit(_ ptr: LLVMValueRef, _ len: LLVMValueRef, _ i: LLVMValueRef, _ nslot: LLVMValueRef,
-                      _ t: (ascii: LLVMValueRef, bounds: LLVMValueRef, bclass: LLVMValueRef, count: Int),
-                      blocks: (ascii: LLVMBasicBlockRef, wide: LLVMBasicBlockRef, step: LLVMBasicBlockRef)) -> (LLVMValueRef, LLVMValueRef) {
+    typealias ClassTables = (ascii: LLVMValueRef, bounds: LLVMValueRef, bclass: LLVMValueRef, count: Int)
+
+    /// In a scan loop's body: reads the unit at `i` (an ASCII byte through each table, anything
+    /// else decoded once and classified by the runtime under each map) and continues in
+    /// `blocks.step`, returning the unit's class under each map (i32) and its width in bytes (i64).
+    func emitReadUnit(_ ptr: LLVMValueRef, _ len: LLVMValueRef, _ i: LLVMValueRef, _ nslot: LLVMValueRef, _ maps: [ClassTables],
+                      blocks: (ascii: LLVMBasicBlockRef, wide: LLVMBasicBlockRef, step: LLVMBasicBlockRef)) -> ([LLVMValueRef], LLVMValueRef) {
         let byte = ir.load(ir.i8, ir.gep(ir.i8, ptr, [i]))
         ir.condBr(ir.icmp(LLVMIntULT, byte, LLVMConstInt(ir.i8, 0x80, 0)), blocks.ascii, blocks.wide)
         ir.at(blocks.ascii)
-        let ac = ir.load(ir.i32, ir.gep(ir.i32, t.ascii, [ir.zext(byte, ir.i64)]))
+        let ac = maps.map { ir.load(ir.i32, ir.gep(ir.i32, $0.ascii, [ir.zext(byte, ir.i64)])) }
         ir.br(blocks.step)
         ir.at(blocks.wide)
         let u = rtCall("loop_rt_decode", ir.i32, [ir.i8p, ir.i64, ir.i64, ir.ptr(ir.i64)], [ptr, len, i, nslot])
-        let wc = rtCall("loop_rt_class", ir.i32, [ir.ptr(ir.i32), ir.ptr(ir.i32), ir.i32, ir.i32],
-                        [ir.bitcast(t.bounds, ir.ptr(ir.i32)), t.bclass, ir.i32c(t.count), u])
+        let wc = maps.map { t in
+            rtCall("loop_rt_class", ir.i32, [ir.ptr(ir.i32), ir.ptr(ir.i32), ir.i32, ir.i32],
+                   [ir.bitcast(t.bounds, ir.ptr(ir.i32)), t.bclass, ir.i32c(t.count), u])
+        }
         let wn = ir.load(ir.i64, nslot)
         ir.br(blocks.step)
         ir.at(blocks.step)
-        return (ir.phi(ir.i32, [(ac, blocks.ascii), (wc, blocks.wide)]), ir.phi(ir.i64, [(ir.i64c(1), blocks.ascii), (wn, blocks.wide)]))
+        let classes = zip(ac, wc).map { ir.phi(ir.i32, [($0, blocks.ascii), ($1, blocks.wide)]) }
+        return (classes, ir.phi(ir.i64, [(ir.i64c(1), blocks.ascii), (wn, blocks.wide)]))
     }
 
-    /// One loop over the text stepping every shared DFA of a source: the unit is decoded and
-    /// classified once, and the DFAs' independent table walks overlap in the pipeline.
-    /// void multi(i8* p, i64 len, i64* flags, i32* counts /* 64 per scan */)
-    func emitMultiScanFunction(_ name: String, _ ks: [Int]) -> (LLVMValueRef, LLVMTypeRef) {
-        let type = ir.fnType(ir.void, [ir.i8p, ir.i64, ir.ptr(ir.i64), ir.ptr(ir.i32)])
+    /// One loop over a source's text for the scans that share it: every shared flag DFA (`flagScans`,
+    /// one class map) and at most one shared word-table scan (`rowScan`, whose class map may
+    /// differ: it reads the text through its case mappings). The unit is decoded once, and the
+    /// automata's chains of dependent table loads, each bounded by load latency, overlap in the
+    /// pipeline instead of running one pass after another. Flags are OR-ed and counts added
+    /// (order-free); a key that ends adds its row of weights to the sums in text order, as a
+    /// scan of its own would.
+    /// void scan(i8* p, i64 len, i64* flags, i32* counts /* 64 per flag scan */, double* sums)
+    func emitSourceScanFunction(_ name: String, flagScans ks: [Int], rowScan: Int?) -> (LLVMValueRef, LLVMTypeRef) {
+        let type = ir.fnType(ir.void, [ir.i8p, ir.i64, ir.ptr(ir.i64), ir.ptr(ir.i32), ir.ptr(ir.f64)])
         let f = ir.function("\(prefix)\(name)", type, internal: true)
-        let cm = low.scans[ks[0]].classMap
-        let nc = cm.count
         let tables = ks.map { packedTables("scan\($0)", low.scans[$0].dfa!) }
-        let classes = classTables(name, cm)
+        var maps: [ClassTables] = []
+        if let k0 = ks.first { maps.append(classTables("\(name).flags", low.scans[k0].classMap)) }
+        let rows = rowScan.map { k -> (k: Int, t: PackedDFA, start: LLVMValueRef, sum: LLVMValueRef, weight: LLVMValueRef,
+                                       dense: (index: LLVMValueRef, weights: LLVMValueRef)?, sums: Int, map: Int) in
+            let plan = low.scans[k], r = plan.rows!
+            var map = 0
+            if ks.isEmpty || low.scans[ks[0]].classMap.ascii != plan.classMap.ascii || low.scans[ks[0]].classMap.bounds != plan.classMap.bounds
+                || low.scans[ks[0]].classMap.boundClass != plan.classMap.boundClass {
+                map = maps.count
+                maps.append(classTables("scan\(k)", plan.classMap))
+            }
+            return (k, packedTables("scan\(k)", plan.dfa!), ir.constI32s("scan\(k).rowstart", r.start), ir.constI32s("scan\(k).rowsum", r.sum),
+                    ir.constF64s("scan\(k).rowweight", r.weight), denseRows(k, r), r.sums, map)
+        }
         let entry = ir.block(f, "entry"), loop = ir.block(f, "loop"), body = ir.block(f, "body")
         let asciiB = ir.block(f, "ascii"), wide = ir.block(f, "wide"), step = ir.block(f, "step"), done = ir.block(f, "done")
-        let ptr = ir.param(f, 0), len = ir.param(f, 1), flagsOut = ir.param(f, 2), counts = ir.param(f, 3)
+        let ptr = ir.param(f, 0), len = ir.param(f, 1), flagsOut = ir.param(f, 2), counts = ir.param(f, 3), sums = ir.param(f, 4)
         ir.at(entry)
         let nslot = ir.alloca(ir.i64)
         ir.br(loop)
         ir.at(loop)
         let i = ir.phi(ir.i64, [(ir.i64c(0), entry)])
-        let states = ks.map { ir.phi(ir.i32, [(ir.i32c(Int(low.scans[$0].dfa!.start[1])), entry)]) }
+        let states = tables.map { ir.phi(ir.i32, [(ir.i32c($0.start), entry)]) }
         let flags = ks.map { _ in ir.phi(ir.i64, [(ir.i64c(0), entry)]) }
+        let rowState = rows.map { ir.phi(ir.i32, [(ir.i32c($0.t.start), entry)]) }
         ir.condBr(ir.icmp(LLVMIntSLT, i, len), body, done)
         ir.at(body)
-        let (c32, n) = emitReadUnit(ptr, len, i, nslot, classes, blocks: (asciiB, wide, step))
-        let c = ir.zext(c32, ir.i64)
+        let (classes, n) = emitReadUnit(ptr, len, i, nslot, maps, blocks: (asciiB, wide, step))
         var nextStates: [LLVMValueRef] = []
         var nextFlags: [LLVMValueRef] = []
         var outs: [LLVMValueRef] = []
-        for (j, k) in ks.enumerated() {
-            let idx = ir.add(ir.mul(ir.zext(states[j], ir.i64), ir.i64c(nc)), c)
-            let e = ir.load(ir.i32, ir.gep(ir.i32, tables[j].trans, [idx]))
-            nextStates.append(ir.and(e, ir.i32c(0xFFFFF)))
-            let o = ir.load(ir.i64, ir.gep(ir.i64, tables[j].out, [ir.zext(ir.lshr(e, ir.i32c(20)), ir.i64)]))
+        for j in ks.indices {
+            let e = transition(tables[j], states[j], classes[0])
+            nextStates.append(nextState(e))
+            let o = output(tables[j], e)
             outs.append(o)
             nextFlags.append(ir.or(flags[j], o))
-            _ = k
+        }
+        var nextRowState: LLVMValueRef? = nil
+        if let rows, let rowState {
+            let e = transition(rows.t, rowState, classes[rows.map])
+            nextRowState = nextState(e)
+            addRow(output(rows.t, e), rows.start, rows.sum, rows.weight, rows.dense, rows.sums, sums, f)
         }
         for (j, k) in ks.enumerated() {
             let cmask = countMask(k)
@@ -427,12 +482,16 @@ final class Emitter {
             ir.addIncoming(states[j], [(nextStates[j], stepEnd)])
             ir.addIncoming(flags[j], [(nextFlags[j], stepEnd)])
         }
+        if let rowState, let nextRowState { ir.addIncoming(rowState, [(nextRowState, stepEnd)]) }
         ir.at(done)
         for (j, k) in ks.enumerated() {
-            let fo = ir.load(ir.i64, ir.gep(ir.i64, tables[j].fin, [ir.zext(states[j], ir.i64)]))
+            let fo = finalOutput(tables[j], states[j])
             let cmask = countMask(k)
             if cmask != 0 { emitCountBits(ir.and(fo, LLVMConstInt(ir.i64, UInt64(bitPattern: cmask), 0)), ir.gep(ir.i32, counts, [ir.i64c(64 * j)]), f) }
             ir.store(ir.or(flags[j], fo), ir.gep(ir.i64, flagsOut, [ir.i64c(j)]))
+        }
+        if let rows, let rowState {
+            addRow(finalOutput(rows.t, rowState), rows.start, rows.sum, rows.weight, rows.dense, rows.sums, sums, f)
         }
         ir.ret(nil)
         return (f, type)
@@ -440,23 +499,20 @@ final class Emitter {
 
     func emitScanFunction(_ k: Int, _ plan: LoweredProgram.ScanPlan) -> (LLVMValueRef, LLVMTypeRef) {
         guard let d = plan.dfa else { return emitNFAScanFunction(k, plan) }
-        if let rows = plan.rows { return emitTablesScanFunction(k, plan, d, rows) }
+        precondition(plan.rows == nil, "a word-table scan runs in its source's scan function")
         let weighted = plan.weights != nil
         let cmask = countMask(k)
         let type = weighted ? ir.fnType(ir.f64, [ir.i8p, ir.i64]) : ir.fnType(ir.i64, [ir.i8p, ir.i64, ir.ptr(ir.i32)])
         let f = ir.function("\(prefix)scan\(k)", type, internal: true)
         let cm = plan.classMap
-        let nc = cm.count
-        // One 32-bit word per transition: the target state in the low 20 bits and, above them,
-        // an index into the table of distinct outputs (0 = nothing matched here).
-        let (trans, out, fin) = packedTables("scan\(k)", d)
+        let t = packedTables("scan\(k)", d)
         let classes = classTables("scan\(k)", cm)
         let entry = ir.block(f, "entry"), loop = ir.block(f, "loop"), body = ir.block(f, "body")
         let asciiB = ir.block(f, "ascii"), wide = ir.block(f, "wide"), step = ir.block(f, "step"), done = ir.block(f, "done")
         let ptr = ir.param(f, 0), len = ir.param(f, 1)
         ir.at(entry)
         let nslot = ir.alloca(ir.i64)
-        let start = ir.i32c(Int(d.start[1]))   // prevWord = false, atStart = true
+        let start = ir.i32c(t.start)
         ir.br(loop)
         ir.at(loop)
         let i = ir.phi(ir.i64, [(ir.i64c(0), entry)])
@@ -465,12 +521,11 @@ final class Emitter {
         let weightTable = plan.weights.map { ir.constF64s("scan\(k).weights", $0) }
         ir.condBr(ir.icmp(LLVMIntSLT, i, len), body, done)
         ir.at(body)
-        let (c, n) = emitReadUnit(ptr, len, i, nslot, classes, blocks: (asciiB, wide, step))
-        let idx = ir.add(ir.mul(ir.zext(s, ir.i64), ir.i64c(nc)), ir.zext(c, ir.i64))
-        let e = ir.load(ir.i32, ir.gep(ir.i32, trans, [idx]))
-        let ns = ir.and(e, ir.i32c(0xFFFFF))
-        let oi = ir.lshr(e, ir.i32c(20))
-        let o = ir.load(ir.i64, ir.gep(ir.i64, out, [ir.zext(oi, ir.i64)]))
+        let (cs, n) = emitReadUnit(ptr, len, i, nslot, [classes], blocks: (asciiB, wide, step))
+        let c = cs[0]
+        let e = transition(t, s, c)
+        let ns = nextState(e)
+        let o = output(t, e)
         let ni = ir.add(i, n)
         let nflags: LLVMValueRef
         if let wt = weightTable {
@@ -485,52 +540,13 @@ final class Emitter {
         ir.addIncoming(s, [(ns, stepEnd)])
         ir.addIncoming(flags, [(nflags, stepEnd)])
         ir.at(done)
-        let fo = ir.load(ir.i64, ir.gep(ir.i64, fin, [ir.zext(s, ir.i64)]))
+        let fo = finalOutput(t, s)
         if let wt = weightTable {
             ir.ret(addWeight(flags, fo, wt, f))
         } else {
             if cmask != 0 { emitCountBits(ir.and(fo, LLVMConstInt(ir.i64, UInt64(bitPattern: cmask), 0)), ir.param(f, 2), f) }
             ir.ret(ir.or(flags, fo))
         }
-        return (f, type)
-    }
-
-    /// `void scanK(ptr, len, double *sums)`: one pass over the text for several word tables; a
-    /// key that ends here adds its row of weights to the sums (which start at zero), in text order.
-    func emitTablesScanFunction(_ k: Int, _ plan: LoweredProgram.ScanPlan, _ d: DFA,
-                                _ rows: (start: [Int32], sum: [Int32], weight: [Double], sums: Int)) -> (LLVMValueRef, LLVMTypeRef) {
-        let type = ir.fnType(ir.void, [ir.i8p, ir.i64, ir.ptr(ir.f64)])
-        let f = ir.function("\(prefix)scan\(k)", type, internal: true)
-        let nc = plan.classMap.count
-        let (trans, out, fin) = packedTables("scan\(k)", d)
-        let classes = classTables("scan\(k)", plan.classMap)
-        let rowStart = ir.constI32s("scan\(k).rowstart", rows.start)
-        let rowSum = ir.constI32s("scan\(k).rowsum", rows.sum)
-        let rowWeight = ir.constF64s("scan\(k).rowweight", rows.weight)
-        let dense = denseRows(k, rows)
-        let entry = ir.block(f, "entry"), loop = ir.block(f, "loop"), body = ir.block(f, "body")
-        let asciiB = ir.block(f, "ascii"), wide = ir.block(f, "wide"), step = ir.block(f, "step"), done = ir.block(f, "done")
-        let ptr = ir.param(f, 0), len = ir.param(f, 1), sums = ir.param(f, 2)
-        ir.at(entry)
-        let nslot = ir.alloca(ir.i64)
-        ir.br(loop)
-        ir.at(loop)
-        let i = ir.phi(ir.i64, [(ir.i64c(0), entry)])
-        let s = ir.phi(ir.i32, [(ir.i32c(Int(d.start[1])), entry)])   // prevWord = false, atStart = true
-        ir.condBr(ir.icmp(LLVMIntSLT, i, len), body, done)
-        ir.at(body)
-        let (c, n) = emitReadUnit(ptr, len, i, nslot, classes, blocks: (asciiB, wide, step))
-        let e = ir.load(ir.i32, ir.gep(ir.i32, trans, [ir.add(ir.mul(ir.zext(s, ir.i64), ir.i64c(nc)), ir.zext(c, ir.i64))]))
-        let o = ir.load(ir.i64, ir.gep(ir.i64, out, [ir.zext(ir.lshr(e, ir.i32c(20)), ir.i64)]))
-        let ni = ir.add(i, n), ns = ir.and(e, ir.i32c(0xFFFFF))
-        addRow(o, rowStart, rowSum, rowWeight, dense, rows.sums, sums, f)
-        let stepEnd = ir.currentBlock
-        ir.br(loop)
-        ir.addIncoming(i, [(ni, stepEnd)])
-        ir.addIncoming(s, [(ns, stepEnd)])
-        ir.at(done)
-        addRow(ir.load(ir.i64, ir.gep(ir.i64, fin, [ir.zext(s, ir.i64)])), rowStart, rowSum, rowWeight, dense, rows.sums, sums, f)
-        ir.ret(nil)
         return (f, type)
     }
 

@@ -41,7 +41,6 @@ double loop_rt_punct_ratio(const uint8_t *p, int64_t len);
 int32_t loop_rt_equal(const uint8_t *a, int64_t alen, const uint8_t *b, int64_t blen);
 void *loop_rt_alloc(int64_t n);
 void loop_rt_free(void *p);
-double loop_rt_exp(double x);
 
 /* A deterministic automaton over unit classes, as emitted by the compiler. */
 typedef struct {
@@ -307,7 +306,6 @@ int32_t loop_rt_equal(const uint8_t *a, int64_t alen, const uint8_t *b, int64_t 
 
 void *loop_rt_alloc(int64_t n) { return malloc(n > 0 ? (size_t)n : 1); }
 void loop_rt_free(void *p) { free(p); }
-double loop_rt_exp(double x) { return exp(x); }
 
 static inline int32_t unit_class_of(const int32_t *ascii_class, const uint32_t *bounds, const int32_t *bound_class, int32_t nbounds,
                                     const uint8_t *p, int64_t len, int64_t i, int64_t *n) {
@@ -504,7 +502,8 @@ const loop_rt_symbol *loop_rt_symbols(int32_t *count) {
         {"loop_rt_word_count", (void *)loop_rt_word_count}, {"loop_rt_upper_ratio", (void *)loop_rt_upper_ratio},
         {"loop_rt_digit_ratio", (void *)loop_rt_digit_ratio}, {"loop_rt_punct_ratio", (void *)loop_rt_punct_ratio},
         {"loop_rt_equal", (void *)loop_rt_equal}, {"loop_rt_alloc", (void *)loop_rt_alloc},
-        {"loop_rt_free", (void *)loop_rt_free}, {"loop_rt_exp", (void *)exp},  /* the JIT calls libm's exp itself, not through the wrapper */
+        {"loop_rt_free", (void *)loop_rt_free},
+        {"floor", (void *)floor},  /* llvm.floor (the softmax) on a CPU without a rounding instruction */
         {"loop_rt_count", (void *)loop_rt_count}, {"loop_rt_count_negated", (void *)loop_rt_count_negated}, {"loop_rt_nfa_scan", (void *)loop_rt_nfa_scan},
         /* LLVM may turn runs of stores and copies (a row of sums set to zero) into these. */
         {"memset", (void *)memset}, {"memcpy", (void *)memcpy}, {"memmove", (void *)memmove},

@@ -372,7 +372,8 @@ For each input the program returns a label, a confidence and what decided it (`r
    confidence = 1 / Σ_j exp(s_j − s_max)
    ```
 
-   where `s_max` is the winner's score and the sum runs over all labels in declaration order.
+   where `s_max` is the winner's score and the sum runs over all labels (in the order given
+   under [Evaluation order](#evaluation-order)).
 4. Otherwise (no rule fired and every term contributed 0, or there are no score blocks) the
    answer is the `otherwise` label with its confidence (default `1 / number of labels`).
 
@@ -464,8 +465,13 @@ done and what a trace shows. The reference interpreter evaluates:
 * calls: all arguments, left to right, then the body.
 
 Floating-point sums follow the same order: a label's score adds its terms in written order
-starting from 0, and the softmax denominator adds `exp(s_j − s_max)` in label order. Compiled
-engines must reproduce these results bit for bit.
+starting from 0. The softmax denominator keeps four partial sums, each starting from 0: the
+labels are taken in declaration order and label j's `exp(s_j − s_max)` is added to sum j mod 4;
+the denominator is then (sum₀ + sum₁) + (sum₂ + sum₃). Its `exp` is Loop's own: with
+k = ⌊x / ln 2 + ½⌋ and r = (x − k·ln2_hi) − k·ln2_lo (fdlibm's split of ln 2), the degree-13
+Taylor polynomial of e^r in Horner form times 2^k, using only IEEE additions and
+multiplications (no fused multiply-add); 0 for x ≤ −708, +∞ for x > 709. It stays within one unit
+in the last place of the C library's `exp` (a test compares them). Compiled engines must reproduce these results bit for bit.
 
 **Termination and cost.** There are no loops, no recursion (E0306) and no cyclic definitions
 (E0305), so every program terminates. Every keyword list is known before the input, every

@@ -154,13 +154,23 @@ public final class Interpreter: @unchecked Sendable {
         return hits.sorted { abs($0.contribution) > abs($1.contribution) || (abs($0.contribution) == abs($1.contribution) && $0.word < $1.word) }
     }
 
-    /// Argmax (first label on ties) and its softmax probability, summed in label order.
+    /// Argmax (first label on ties) and its softmax probability (Docs/language.md, Evaluation
+    /// order: four partial sums, label j into sum j mod 4, then (s₀ + s₁) + (s₂ + s₃)).
     public static func argmaxSoftmax(_ scores: [Double]) -> Decision {
         var best = 0
         for i in 1..<scores.count where scores[i] > scores[best] { best = i }
         let m = scores[best]
-        var sum = 0.0
-        for s in scores { sum += exp(s - m) }
+        var part = (0.0, 0.0, 0.0, 0.0)
+        for (j, s) in scores.enumerated() {
+            let e = SoftmaxExp.exp(s - m)
+            switch j % SoftmaxExp.partialSums {
+            case 0: part.0 += e
+            case 1: part.1 += e
+            case 2: part.2 += e
+            default: part.3 += e
+            }
+        }
+        let sum = (part.0 + part.1) + (part.2 + part.3)
         return Decision(label: best, confidence: 1.0 / sum, decidedBy: .score, scores: scores)
     }
 

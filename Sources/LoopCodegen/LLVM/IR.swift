@@ -173,6 +173,26 @@ final class IR {
     func bitcast(_ x: LLVMValueRef, _ t: LLVMTypeRef) -> LLVMValueRef { LLVMBuildBitCast(b, x, t, "") }
     func unreachable() { LLVMBuildUnreachable(b) }
 
+    // MARK: vectors
+    func vector(_ t: LLVMTypeRef, _ n: Int) -> LLVMTypeRef { LLVMVectorType(t, UInt32(n)) }
+    /// A vector constant with every lane `c`.
+    func splat(_ c: LLVMValueRef, _ n: Int) -> LLVMValueRef {
+        var lanes: [LLVMValueRef?] = Array(repeating: c, count: n)
+        return lanes.withUnsafeMutableBufferPointer { LLVMConstVector($0.baseAddress, UInt32(n)) }
+    }
+    /// A vector of `t` whose lanes are `values`, the rest `fill`.
+    func vector(of values: [LLVMValueRef], _ t: LLVMTypeRef, width n: Int, fill: LLVMValueRef) -> LLVMValueRef {
+        var v = splat(fill, n)
+        for (i, x) in values.enumerated() { v = LLVMBuildInsertElement(b, v, x, i32c(i), "") }
+        return v
+    }
+    func lane(_ v: LLVMValueRef, _ i: Int) -> LLVMValueRef { LLVMBuildExtractElement(b, v, i32c(i), "") }
+    /// Calls an LLVM intrinsic that takes and returns one value of type `t` (`llvm.floor.v4f64`).
+    func unaryIntrinsic(_ name: String, _ t: LLVMTypeRef, _ x: LLVMValueRef) -> LLVMValueRef {
+        let type = fnType(t, [t])
+        return call(declare(name, type), type, [x])
+    }
+
     /// Verifies the module; returns the verifier's message on failure.
     func verify() -> String? {
         var msg: UnsafeMutablePointer<CChar>? = nil

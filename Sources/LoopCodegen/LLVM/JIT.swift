@@ -10,6 +10,9 @@ final class JIT: @unchecked Sendable {
     let jit: LLVMOrcLLJITRef
     let triple: String
     let dataLayout: String
+    /// The host's target machine, for the optimizer's cost model only (LLJIT generates the code
+    /// with its own): without it the IR passes assume a generic target and vectorize nothing.
+    let targetMachine: LLVMTargetMachineRef
     let lock = NSLock()
 
     private init() throws {
@@ -19,6 +22,7 @@ final class JIT: @unchecked Sendable {
         jit = j!
         triple = String(cString: LLVMOrcLLJITGetTripleString(jit))
         dataLayout = String(cString: LLVMOrcLLJITGetDataLayoutStr(jit))
+        targetMachine = try Codegen.hostTargetMachine(level: 2)
         var n: Int32 = 0
         let syms = loop_rt_symbols(&n)!
         var pairs: [LLVMJITCSymbolMapPair] = (0..<Int(n)).map { i in
@@ -47,7 +51,7 @@ final class JIT: @unchecked Sendable {
         let em: Emitter
         do {
             em = try Codegen.buildModule(program.program, prefix: prefix, options: options, context: ctx, triple: triple,
-                                         dataLayout: dataLayout, tm: nil)
+                                         dataLayout: dataLayout, tm: targetMachine)
         } catch {
             LLVMOrcDisposeThreadSafeContext(tsc)
             throw error

@@ -38,7 +38,6 @@ double loop_rt_punct_ratio(const uint8_t *p, int64_t len);
 int32_t loop_rt_equal(const uint8_t *a, int64_t alen, const uint8_t *b, int64_t blen);
 void *loop_rt_alloc(int64_t n);
 void loop_rt_free(void *p);
-double loop_rt_exp(double x);
 
 /* A deterministic automaton over unit classes, as emitted by the compiler. */
 typedef struct {
