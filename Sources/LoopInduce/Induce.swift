@@ -50,6 +50,17 @@ public struct InducedProgram {
     public var l2: Double = 0
     /// The strengths tried and their accuracy on the held-out share (empty when not chosen).
     public var validation: [(l2: Double, accuracy: Double)] = []
+    /// With cross-validation: what it chose (the strength is `l2`), and each candidate's accuracy
+    /// over the folds.
+    public var crossValidation: CrossValidation? = nil
+
+    public struct CrossValidation: Sendable {
+        public struct Candidate: Sendable { public let negation: Bool, balanced: Bool, l2: Double, accuracy: Double }
+        public let folds: Int
+        public let negation: Bool
+        public let balanced: Bool
+        public let candidates: [Candidate]
+    }
 
     /// Runs the program on labeled examples.
     public func evaluate(_ examples: [LabeledExample]) -> LabeledEvaluation {
@@ -161,6 +172,16 @@ public enum Inducer {
         /// Weigh each example by N / (labels × its label's count) in the loss ("balanced"), so a
         /// rare label's examples count as much in total as a frequent one's.
         public var balanced = false
+        /// Below `validationMinimum` examples: with k > 1, the L2 strength is chosen by k-fold
+        /// cross-validation over `crossValidationL2Grid` (the fold accuracy summed over folds; the
+        /// strongest on ties), and, for two labels, so are `negation` and `balanced` where
+        /// `chooseNegation` / `chooseBalanced` leave them open (plain counts and equal weights on
+        /// ties). Off (0) in
+        /// the library, where the loop refits often; `loopai generate` uses 5.
+        public var crossValidationFolds = 0
+        public var crossValidationL2Grid: [Double] = [3e-3, 1e-3, 3e-4, 1e-4]
+        public var chooseNegation = false
+        public var chooseBalanced = false
         /// Number of `test` lines (hardest correctly classified training examples).
         public var testCount = 8
         /// Longest example (in bytes) used for a `test` line.
@@ -276,22 +297,6 @@ public enum Inducer {
             extraNames.append("#len")
             extraCols.append(examples.map { Double(min(TextSemantics.units($0.text).units.count, 400)) / 100 })
         }
-        // Word columns: one per word, and with negation a second per word for its occurrences after
-        // a negator (column V + j), so "good" and "not good" get weights of their own.
-        let V = vocab.count, E = extraNames.count, W = options.negation ? 2 * V : V, F = W + E
-
-        // Sparse rows: (feature, value). With negation, an occurrence after a negator is found by
-        // the very scan `sum_words_negating(msg, table)` does, so the program's score is the model's.
-        let negated: [[Int: Double]]? = options.negation ? {
-            let table = KeywordSet(vocab), negators = KeywordSet(Inducer.englishNegators.map { Array($0.utf8) })
-            return examples.map { e in
-                var counts: [Int: Double] = [:]
-                _ = table.negatedSum(TextSemantics.mapCase(e.text, TextSemantics.lower), negators: negators, scope: Inducer.negationScope) { k, neg in
-                    counts[neg ? V + k : k, default: 0] += 1
-                }
-                return counts
-            }
-        }() : nil
         // With `normalize`, a word's value is count × idf × scale / (the text's total idf), the
         // idf rounded as the program writes it and the total what `sum_words(msg, word_idf)` gives.
         var idf: [Double] = []
@@ -304,19 +309,78 @@ public enum Inducer {
             idfScale = roundSig(present.isEmpty ? 1 : present.reduce(0, +) / Double(present.count), options.significantDigits)
             perText = totals.map { $0 > 0 ? idfScale / $0 : 0 }
         }
-        var rows: [[(Int, Double)]] = []
-        for (d, ws) in docWords.enumerated() {
-            var counts: [Int: Double] = [:]
-            if let negated { counts = negated[d].filter { $0.value != 0 } }
-            else { for w in ws { if let j = wordIndex[w] { counts[j, default: 0] += 1 } } }
-            if options.normalize == true {
-                for (j, c) in counts { counts[j] = c * idf[j % V] * perText[d] }
-                counts = counts.filter { $0.value != 0 }
+        let V = vocab.count, E = extraNames.count
+        // Word columns: one per word, and with negation a second per word for its occurrences after
+        // a negator (column V + j), so "good" and "not good" get weights of their own; then the
+        // dense extras. Sparse rows of (feature, value).
+        func featureRows(negation: Bool) -> (W: Int, F: Int, rows: [[(Int, Double)]]) {
+            let W = negation ? 2 * V : V
+            // With negation, an occurrence after a negator is found by the very scan
+            // `sum_words_negating(msg, table)` does, so the program's score is the model's.
+            let negated: [[Int: Double]]? = negation ? {
+                let table = KeywordSet(vocab), negators = KeywordSet(Inducer.englishNegators.map { Array($0.utf8) })
+                return examples.map { e in
+                    var counts: [Int: Double] = [:]
+                    _ = table.negatedSum(TextSemantics.mapCase(e.text, TextSemantics.lower), negators: negators, scope: Inducer.negationScope) { k, neg in
+                        counts[neg ? V + k : k, default: 0] += 1
+                    }
+                    return counts
+                }
+            }() : nil
+            var rows: [[(Int, Double)]] = []
+            for (d, ws) in docWords.enumerated() {
+                var counts: [Int: Double] = [:]
+                if let negated { counts = negated[d].filter { $0.value != 0 } }
+                else { for w in ws { if let j = wordIndex[w] { counts[j, default: 0] += 1 } } }
+                if options.normalize == true {
+                    for (j, c) in counts { counts[j] = c * idf[j % V] * perText[d] }
+                    counts = counts.filter { $0.value != 0 }
+                }
+                var r = counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                for k in 0..<E where extraCols[k][d] != 0 { r.append((W + k, extraCols[k][d])) }
+                rows.append(r)
             }
-            var r = counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-            for k in 0..<E where extraCols[k][d] != 0 { r.append((W + k, extraCols[k][d])) }
-            rows.append(r)
+            return (W, W + E, rows)
         }
+
+        // Small data: the strength, and what the caller left open of negation and class weights,
+        // chosen by k-fold cross-validation (fold i holds the examples i, i + k, i + 2k, ...).
+        var crossValidation: InducedProgram.CrossValidation? = nil
+        let k = options.crossValidationFolds
+        if k > 1 && N < options.validationMinimum && N >= 2 * k && !options.crossValidationL2Grid.isEmpty {
+            var candidates: [InducedProgram.CrossValidation.Candidate] = []
+            // Negation and class weights are searched for two labels (sentiment, spam); with more,
+            // every candidate costs as many labels' weights again, and only the strength is.
+            for negation in options.chooseNegation && L == 2 ? [false, true] : [options.negation] {
+                let f = featureRows(negation: negation)
+                for balanced in options.chooseBalanced && L == 2 ? [false, true] : [options.balanced] {
+                    var correct = [Double](repeating: 0, count: options.crossValidationL2Grid.count)
+                    for fold in 0..<k {
+                        let fit = (0..<N).filter { $0 % k != fold }, held = (0..<N).filter { $0 % k == fold }
+                        var path = Model(labels: L, features: f.F)
+                        var o = options
+                        o.balanced = balanced
+                        for (g, strength) in options.crossValidationL2Grid.enumerated() {
+                            o.l2 = strength
+                            o.iterations = g == 0 ? options.iterations : max(1, options.iterations / 2)
+                            path.train(rows: fit.map { f.rows[$0] }, y: fit.map { y[$0] }, mask: nil, options: o)
+                            correct[g] += path.accuracy(rows: held.map { f.rows[$0] }, y: held.map { y[$0] }) * Double(held.count)
+                        }
+                    }
+                    for (g, strength) in options.crossValidationL2Grid.enumerated() {
+                        candidates.append(.init(negation: negation, balanced: balanced, l2: strength, accuracy: correct[g] / Double(N)))
+                    }
+                }
+            }
+            // The first of the most accurate: plain before negation, equal weights before balanced, strongest first.
+            let best = candidates.indices.reduce(0) { candidates[$1].accuracy > candidates[$0].accuracy ? $1 : $0 }
+            options.negation = candidates[best].negation
+            options.balanced = candidates[best].balanced
+            options.l2 = candidates[best].l2
+            options.l2Grid = [options.l2]
+            crossValidation = .init(folds: k, negation: options.negation, balanced: options.balanced, candidates: candidates)
+        }
+        let (W, F, rows) = featureRows(negation: options.negation)
 
         // Train, center per feature, select, refit on the selection.
         // The regularisation strength, chosen on a held-out share of the training examples.
@@ -396,7 +460,8 @@ public enum Inducer {
         let majority = counts.indices.max { counts[$0] != counts[$1] ? counts[$0] < counts[$1] : $0 > $1 }!
 
         var emitter = Emitter(options: options, labels: labels, bias: bias, tables: tables, flips: flips, extras: extras,
-                              majority: majority, trainingSize: N, vocabularySize: V, chosenL2: !validation.isEmpty)
+                              majority: majority, trainingSize: N, vocabularySize: V,
+                              l2Choice: crossValidation.map { "chosen by \($0.folds)-fold cross-validation" } ?? (validation.isEmpty ? nil : "chosen on a held-out seventh of the examples"))
         if options.normalize == true {
             // Every candidate word with its idf: the text's total runs over all of them, as in training.
             emitter.idf = vocab.indices.map { (vocab[$0], idf[$0]) }
@@ -418,7 +483,8 @@ public enum Inducer {
         let program = try emitter.check(source)
         return InducedProgram(source: source, program: program, labels: labels,
                               trainingAccuracy: Double(correct) / Double(N), modelTrainingAccuracy: modelAcc,
-                              wordCount: tables.reduce(0) { $0 + $1.count }, vocabularySize: V, l2: options.l2, validation: validation)
+                              wordCount: tables.reduce(0) { $0 + $1.count }, vocabularySize: V, l2: options.l2, validation: validation,
+                              crossValidation: crossValidation)
     }
 
     /// The lowest-confidence correctly classified examples, taken round-robin over labels.
@@ -602,8 +668,8 @@ struct Emitter {
     let majority: Int
     let trainingSize: Int
     let vocabularySize: Int
-    /// The L2 strength was chosen on held-out examples (the header says so).
-    var chosenL2 = false
+    /// How the L2 strength was chosen, for the header (nil: given).
+    var l2Choice: String? = nil
     /// With `normalize`: every candidate word's idf, and the scale of the per-text factor.
     var idf: [(word: [UInt8], weight: Double)] = []
     var idfScale = 1.0
@@ -614,7 +680,7 @@ struct Emitter {
         let usesWords = tables.contains { !$0.isEmpty } || usesFlips
         let usesStd = extras.contains { $0.contains { !$0.name.hasPrefix("#") } } || usesFlips
         var s = "// Induced offline by LoopInduce from \(trainingSize) labeled examples: multinomial logistic\n"
-        s += "// regression (L2 \(f(options.l2))\(chosenL2 ? ", chosen on a held-out seventh of the examples" : "")) over whole-word counts of the lowercased text"
+        s += "// regression (L2 \(f(options.l2))\(l2Choice.map { ", " + $0 } ?? "")) over whole-word counts of the lowercased text"
             + (options.normalize == true ? ",\n// each weighed by the word's rarity and divided by the text's total rarity (normalised tf-idf)," : "")
         s += usesStd || options.lengthFeature ? " and a few std.text features.\n" : ".\n"
         s += "// \(vocabularySize) candidate words (in >= \(options.minDocumentFrequency) examples); at most \(options.maxWordsPerLabel) kept per label;\n"

@@ -83,11 +83,14 @@ struct Generate: ParsableCommand {
     @Flag(help: "Inducer: do not add the task's examples and label descriptions to the training data.")
     var noTaskEvidence = false
 
-    @Flag(help: "Inducer: count a word as -1 after an English negator (\"not good\"); the program scores with std.text's sum_words_negating.")
-    var negation = false
+    @Flag(inversion: .prefixedNo, help: "Inducer: give a word after an English negator (\"not good\") its own weight; the program scores with std.text's sum_words_negating. Default: chosen by cross-validation below 2,000 examples, else off.")
+    var negation: Bool? = nil
 
-    @Flag(help: "Inducer: weigh each training example by N / (labels × its label's count), so rare labels count as much as frequent ones.")
-    var balanced = false
+    @Flag(inversion: .prefixedNo, help: "Inducer: weigh each training example by N / (labels × its label's count), so rare labels count as much as frequent ones. Default: chosen by cross-validation below 2,000 examples, else off.")
+    var balanced: Bool? = nil
+
+    @Option(help: "Inducer: below 2,000 examples, choose the L2 strength (and --negation, --balanced where not given) by this many-fold cross-validation; 0 or 1 turns it off.")
+    var folds: Int = 5
 
     @Flag(inversion: .prefixedNo, help: "Inducer: weigh words by their inverse document frequency and divide by the text's total (length-normalised tf-idf). Default: chosen on a held-out seventh from 2,000 examples on, else off.")
     var normalize: Bool? = nil
@@ -97,6 +100,7 @@ struct Generate: ParsableCommand {
     func validate() throws {
         if !(trainFraction > 0 && trainFraction <= 1) { throw ValidationError("--train-fraction is in (0, 1]") }
         if maxWords < 1 { throw ValidationError("--max-words is at least 1") }
+        if folds < 0 { throw ValidationError("--folds is 0 (off) or more") }
         if let l2, !(l2 >= 0 && l2.isFinite) { throw ValidationError("--l2 is a number ≥ 0") }
         if let iterations, iterations < 1 { throw ValidationError("--iterations is at least 1") }
         if let m = maxRounds, m < 0 { throw ValidationError("--max-rounds is at least 0") }
@@ -280,10 +284,14 @@ struct Generate: ParsableCommand {
         // derived ones and the program answers with the data's strings.
         if let spec, spec.hasAnswerNames { options.labelNames = spec.answerNames }
         options.maxWordsPerLabel = maxWords
-        options.negation = negation
+        options.negation = negation ?? false
+        options.chooseNegation = negation == nil
         if let normalize { options.normalize = normalize }
-        options.balanced = balanced
-        if let l2 { options.l2 = l2; options.l2Grid = [l2] }   // a given strength is not searched
+        options.balanced = balanced ?? false
+        options.chooseBalanced = balanced == nil
+        options.crossValidationFolds = folds
+        // A given strength is not searched.
+        if let l2 { options.l2 = l2; options.l2Grid = [l2]; options.crossValidationL2Grid = [l2] }
         if let iterations { options.iterations = iterations }
         let result: InducedProgram
         do { result = try Inducer.induce(examples: train, labels: spec?.labelNames, options: options) }
@@ -296,6 +304,11 @@ struct Generate: ParsableCommand {
             + (evidence > 0 ? " (\(evidence) from the task: its examples and each label's description twice)" : "")
         summary += String(format: ", training accuracy %.2f%%", result.trainingAccuracy * 100)
         if !result.validation.isEmpty { summary += ", L2 \(result.l2) (chosen on a held-out seventh)" }
+        if let cv = result.crossValidation {
+            let best = cv.candidates.map(\.accuracy).max() ?? 0
+            summary += ", L2 \(result.l2)" + (cv.negation ? ", negation" : "") + (cv.balanced ? ", balanced" : "")
+                + String(format: " (chosen by %d-fold cross-validation of %d candidates: %.2f%%)", cv.folds, cv.candidates.count, best * 100)
+        }
         if !held.isEmpty {
             let ev = result.evaluate(held)
             summary += String(format: ", held-out accuracy %.2f%% (%d/%d)", ev.accuracy * 100, ev.correct, ev.total)
