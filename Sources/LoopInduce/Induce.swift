@@ -180,6 +180,8 @@ public enum Inducer {
         /// the library, where the loop refits often; `loopai generate` uses 5.
         public var crossValidationFolds = 0
         public var crossValidationL2Grid: [Double] = [3e-3, 1e-3, 3e-4, 1e-4]
+        /// Told what long steps are under way (cross-validation), for a progress line.
+        public var progress: (@Sendable (String) -> Void)? = nil
         public var chooseNegation = false
         public var chooseBalanced = false
         /// Number of `test` lines (hardest correctly classified training examples).
@@ -349,6 +351,8 @@ public enum Inducer {
         let k = options.crossValidationFolds
         if k > 1 && N < options.validationMinimum && N >= 2 * k && !options.crossValidationL2Grid.isEmpty {
             var candidates: [InducedProgram.CrossValidation.Candidate] = []
+            let variants = (options.chooseNegation && L == 2 ? 2 : 1) * (options.chooseBalanced && L == 2 ? 2 : 1)
+            options.progress?("cross-validating \(variants * options.crossValidationL2Grid.count) candidates on \(k) folds of \(N) examples (\(L) labels)")
             // Negation and class weights are searched for two labels (sentiment, spam); with more,
             // every candidate costs as many labels' weights again, and only the strength is.
             for negation in options.chooseNegation && L == 2 ? [false, true] : [options.negation] {

@@ -290,6 +290,7 @@ struct Generate: ParsableCommand {
         options.balanced = balanced ?? false
         options.chooseBalanced = balanced == nil
         options.crossValidationFolds = folds
+        options.progress = { printErr("generate: " + $0) }
         // A given strength is not searched.
         if let l2 { options.l2 = l2; options.l2Grid = [l2]; options.crossValidationL2Grid = [l2] }
         if let iterations { options.iterations = iterations }
