@@ -440,6 +440,12 @@ final class Emitter {
             return (k, packedTables("scan\(k)", plan.dfa!), ir.constI32s("scan\(k).rowstart", r.start), ir.constI32s("scan\(k).rowsum", r.sum),
                     ir.constF64s("scan\(k).rowweight", r.weight), denseRows(k, r), r.sums, map)
         }
+        // Negating tables (sum_words_negated): the negators' automaton, and per sum whether it negates.
+        let negation = rowScan.flatMap { k in low.scans[k].negation.map { n -> (t: PackedDFA, map: Int, scope: Double, slots: LLVMValueRef, isWord: LLVMValueRef) in
+            maps.append(classTables("scan\(k).negators", n.classMap))
+            return (packedTables("scan\(k).negators", n.dfa), maps.count - 1, n.scope, ir.constBytes("scan\(k).negating", n.negating.map { $0 ? 1 : 0 }),
+                    ir.constBytes("scan\(k).isword", low.scans[k].classMap.isWord.map { $0 ? 1 : 0 }))
+        } }
         let entry = ir.block(f, "entry"), loop = ir.block(f, "loop"), body = ir.block(f, "body")
         let asciiB = ir.block(f, "ascii"), wide = ir.block(f, "wide"), step = ir.block(f, "step"), done = ir.block(f, "done")
         let ptr = ir.param(f, 0), len = ir.param(f, 1), flagsOut = ir.param(f, 2), counts = ir.param(f, 3), sums = ir.param(f, 4)
@@ -451,9 +457,23 @@ final class Emitter {
         let states = tables.map { ir.phi(ir.i32, [(ir.i32c($0.start), entry)]) }
         let flags = ks.map { _ in ir.phi(ir.i64, [(ir.i64c(0), entry)]) }
         let rowState = rows.map { ir.phi(ir.i32, [(ir.i32c($0.t.start), entry)]) }
+        // The negation state, as the interpreter's negatedSum keeps it from the last negator's end:
+        // whether a negator was seen, the words begun since (and before the current word), whether
+        // the previous unit was a word unit, and whether clause punctuation came since.
+        let neg = negation.map { _ in
+            (state: ir.phi(ir.i32, [(ir.i32c(negation!.t.start), entry)]), seen: ir.phi(ir.i1, [(ir.bool(false), entry)]),
+             words: ir.phi(ir.i64, [(ir.i64c(0), entry)]), wordsBefore: ir.phi(ir.i64, [(ir.i64c(0), entry)]),
+             inWord: ir.phi(ir.i1, [(ir.bool(false), entry)]), clauseEnded: ir.phi(ir.i1, [(ir.bool(false), entry)]))
+        }
         ir.condBr(ir.icmp(LLVMIntSLT, i, len), body, done)
         ir.at(body)
         let (classes, n) = emitReadUnit(ptr, len, i, nslot, maps, blocks: (asciiB, wide, step))
+        /// Whether a key that ends now is negated: a negator came before it, no clause punctuation
+        /// since, and fewer than `scope` words between them.
+        func negatedNow(_ st: (seen: LLVMValueRef, wordsBefore: LLVMValueRef, clauseEnded: LLVMValueRef)) -> LLVMValueRef {
+            let near = ir.fcmp(LLVMRealOLT, LLVMBuildSIToFP(ir.b, st.wordsBefore, ir.f64, "")!, ir.f64c(negation!.scope))
+            return ir.and(ir.and(st.seen, ir.not(st.clauseEnded)), near)
+        }
         var nextStates: [LLVMValueRef] = []
         var nextFlags: [LLVMValueRef] = []
         var outs: [LLVMValueRef] = []
@@ -465,10 +485,31 @@ final class Emitter {
             nextFlags.append(ir.or(flags[j], o))
         }
         var nextRowState: LLVMValueRef? = nil
+        var nextNeg: [LLVMValueRef] = []
         if let rows, let rowState {
             let e = transition(rows.t, rowState, classes[rows.map])
             nextRowState = nextState(e)
-            addRow(output(rows.t, e), rows.start, rows.sum, rows.weight, rows.dense, rows.sums, sums, f)
+            var sign: (negated: LLVMValueRef, slots: LLVMValueRef)? = nil
+            if let negation, let neg {
+                // A key ending at this unit began after every negator that ends here (keys and
+                // negators are whole words), so it is weighed first, then a negator resets the state.
+                sign = (negatedNow((neg.seen, neg.wordsBefore, neg.clauseEnded)), negation.slots)
+                let en = transition(negation.t, neg.state, classes[negation.map])
+                let reset = ir.icmp(LLVMIntNE, output(negation.t, en), ir.i64c(0))
+                let seen = ir.or(neg.seen, reset)
+                let words = ir.select(reset, ir.i64c(0), neg.words)
+                let inWord = ir.select(reset, ir.bool(false), neg.inWord)
+                let clause = ir.select(reset, ir.bool(false), neg.clauseEnded)
+                // Then this unit: a word unit after a non-word one begins a word; . , ; : ! ? end the clause.
+                let isWord = ir.icmp(LLVMIntNE, ir.load(ir.i8, ir.gep(ir.i8, negation.isWord, [ir.zext(classes[rows.map], ir.i64)])), LLVMConstInt(ir.i8, 0, 0))
+                let begins = ir.and(isWord, ir.not(inWord))
+                let byte = ir.load(ir.i8, ir.gep(ir.i8, ptr, [i]))
+                var punct = ir.bool(false)
+                for ch in ".,;:!?".utf8 { punct = ir.or(punct, ir.icmp(LLVMIntEQ, byte, LLVMConstInt(ir.i8, UInt64(ch), 0))) }
+                nextNeg = [nextState(en), seen, ir.select(begins, ir.add(words, ir.i64c(1)), words),
+                           ir.select(begins, words, neg.wordsBefore), isWord, ir.or(clause, punct)]
+            }
+            addRow(output(rows.t, e), rows.start, rows.sum, rows.weight, rows.dense, rows.sums, sums, f, sign: sign)
         }
         for (j, k) in ks.enumerated() {
             let cmask = countMask(k)
@@ -483,6 +524,9 @@ final class Emitter {
             ir.addIncoming(flags[j], [(nextFlags[j], stepEnd)])
         }
         if let rowState, let nextRowState { ir.addIncoming(rowState, [(nextRowState, stepEnd)]) }
+        if let neg {
+            for (phi, v) in zip([neg.state, neg.seen, neg.words, neg.wordsBefore, neg.inWord, neg.clauseEnded], nextNeg) { ir.addIncoming(phi, [(v, stepEnd)]) }
+        }
         ir.at(done)
         for (j, k) in ks.enumerated() {
             let fo = finalOutput(tables[j], states[j])
@@ -491,7 +535,8 @@ final class Emitter {
             ir.store(ir.or(flags[j], fo), ir.gep(ir.i64, flagsOut, [ir.i64c(j)]))
         }
         if let rows, let rowState {
-            addRow(finalOutput(rows.t, rowState), rows.start, rows.sum, rows.weight, rows.dense, rows.sums, sums, f)
+            let sign = negation.flatMap { n in neg.map { (negatedNow(($0.seen, $0.wordsBefore, $0.clauseEnded)), n.slots) } }
+            addRow(finalOutput(rows.t, rowState), rows.start, rows.sum, rows.weight, rows.dense, rows.sums, sums, f, sign: sign)
         }
         ir.ret(nil)
         return (f, type)
@@ -575,8 +620,16 @@ final class Emitter {
 
     /// When o != 0 (key o - 1 ended here): sums[rowSum[j]] += rowWeight[j] for each j of its row,
     /// or, for a key with a dense row, sums[s] += dense[row * n + s] for every sum s.
+    /// With `sign`, a sum whose `slots` byte is set gets −weight while `negated` holds (a negating
+    /// table's key after a negator), as `sum_words_negated` subtracts it.
     func addRow(_ o: LLVMValueRef, _ rowStart: LLVMValueRef, _ rowSum: LLVMValueRef, _ rowWeight: LLVMValueRef,
-                _ dense: (index: LLVMValueRef, weights: LLVMValueRef)?, _ n: Int, _ sums: LLVMValueRef, _ f: LLVMValueRef) {
+                _ dense: (index: LLVMValueRef, weights: LLVMValueRef)?, _ n: Int, _ sums: LLVMValueRef, _ f: LLVMValueRef,
+                sign: (negated: LLVMValueRef, slots: LLVMValueRef)? = nil) {
+        func signed(_ w: LLVMValueRef, sum: LLVMValueRef) -> LLVMValueRef {
+            guard let sign else { return w }
+            let negates = ir.icmp(LLVMIntNE, ir.load(ir.i8, ir.gep(ir.i8, sign.slots, [sum])), LLVMConstInt(ir.i8, 0, 0))
+            return ir.select(ir.and(negates, sign.negated), ir.fneg(w), w)
+        }
         let head = ir.block(f, "row"), each = ir.block(f, "rowadd"), cont = ir.block(f, "rowdone")
         ir.condBr(ir.icmp(LLVMIntNE, o, ir.i64c(0)), head, cont)
         ir.at(head)
@@ -591,7 +644,7 @@ final class Emitter {
             ir.at(denseAdd)
             let s = ir.phi(ir.i64, [(ir.i64c(0), denseB)])
             let slot = ir.gep(ir.f64, sums, [s])
-            ir.store(ir.fadd(ir.load(ir.f64, slot), ir.load(ir.f64, ir.gep(ir.f64, dense.weights, [ir.add(base, s)]))), slot)
+            ir.store(ir.fadd(ir.load(ir.f64, slot), signed(ir.load(ir.f64, ir.gep(ir.f64, dense.weights, [ir.add(base, s)])), sum: s)), slot)
             let ns = ir.add(s, ir.i64c(1))
             ir.addIncoming(s, [(ns, denseAdd)])
             ir.condBr(ir.icmp(LLVMIntULT, ns, ir.i64c(n)), denseAdd, cont)
@@ -603,8 +656,9 @@ final class Emitter {
         ir.br(each)
         ir.at(each)
         let j = ir.phi(ir.i64, [(first, entry)])
-        let slot = ir.gep(ir.f64, sums, [ir.zext(ir.load(ir.i32, ir.gep(ir.i32, rowSum, [j])), ir.i64)])
-        ir.store(ir.fadd(ir.load(ir.f64, slot), ir.load(ir.f64, ir.gep(ir.f64, rowWeight, [j]))), slot)
+        let sumIndex = ir.zext(ir.load(ir.i32, ir.gep(ir.i32, rowSum, [j])), ir.i64)
+        let slot = ir.gep(ir.f64, sums, [sumIndex])
+        ir.store(ir.fadd(ir.load(ir.f64, slot), signed(ir.load(ir.f64, ir.gep(ir.f64, rowWeight, [j])), sum: sumIndex)), slot)
         let nj = ir.add(j, ir.i64c(1))
         ir.addIncoming(j, [(nj, each)])
         ir.condBr(ir.icmp(LLVMIntULT, nj, end), each, cont)

@@ -63,8 +63,20 @@ public final class LoweredProgram {
         var scan = 0
         /// In a shared scan: which of its sums this is (nil: the scan is its own).
         var slot: Int? = nil
+        /// For `sum_words_negated`: a key after one of these negators (whole words, in the same
+        /// clause, fewer than `scope` words before it) subtracts its weight instead of adding it.
+        var negation: Negation? = nil
+    }
+    struct Negation: Equatable {
+        let negators: [[UInt8]]
+        let scope: Double
+        let patterns: [Pattern]
+        static func == (a: Negation, b: Negation) -> Bool { a.negators == b.negators && a.scope.bitPattern == b.scope.bitPattern }
     }
     var weighted: [WeightedPredicate] = []
+    /// The negation every negating table of a (source, mappings) shares in its scan: the first one
+    /// seen; a table with other negators or another scope runs in the runtime.
+    var negationOf: [String: Negation] = [:]
 
     struct CounterPredicate {
         let source: Int
@@ -106,6 +118,9 @@ public final class LoweredProgram {
         var rows: (start: [Int32], sum: [Int32], weight: [Double], sums: Int)? = nil
         /// Runs in one loop with the other shared scans of its source.
         var shared = false
+        /// For a shared word scan with negating tables: the negators' automaton (unanchored, bit 0
+        /// at the end of each occurrence), its class map, the scope, and which sums negate.
+        var negation: (dfa: DFA, classMap: ClassMap, scope: Double, negating: [Bool])? = nil
     }
 
     public static let nodeBudget = 500_000
@@ -269,6 +284,21 @@ public final class LoweredProgram {
                 guard case .literal(.table(let t)) = arg.kind, case .literal(.list(let l)) = xs[2].kind,
                       case .literal(.number(let scope)) = xs[3].kind else { return }
                 let entries = program.tables[t]
+                // Word keys and negators that are whole words which never overlap: the table joins
+                // its source's shared word scan, which keeps the negation state as it reads.
+                let negators = program.lists[l]
+                let neg = Negation(negators: negators, scope: scope, patterns: negators.map(word))
+                let sharedKey = "\(si) \(maps.map(ObjectIdentifier.init))"
+                if entries.allSatisfy({ LoweredProgram.wordOnly($0.key) }) && LoweredProgram.negatorsShareAScan(negators)
+                    && (negationOf[sharedKey] ?? neg) == neg {
+                    negationOf[sharedKey] = neg
+                    var w = WeightedPredicate(source: si, maps: maps.map(ObjectIdentifier.init), words: entries.map(\.key),
+                                              keys: entries.map { word($0.key) }, weights: entries.map(\.weight))
+                    w.negation = neg
+                    weighted.append(w)
+                    predicateOf[k] = .weighted(weighted.count - 1)
+                    return
+                }
                 var n = NegatedPredicate(source: si, table: entries.map { word($0.key) }, weights: entries.map(\.weight),
                                          negators: program.lists[l].map(word), scope: scope)
                 flags.append(FlagPredicate(source: si, patterns: [.alt(n.table)], all: false))
@@ -277,6 +307,16 @@ public final class LoweredProgram {
             default: return
             }
         }
+    }
+
+    /// Negators a shared word scan can follow: each starts and ends with a word unit (so a
+    /// negator's whole-word occurrence ends where a word ends and a key can only start later) and no
+    /// two occurrences overlap (so every occurrence is one of the leftmost-longest ones).
+    static func negatorsShareAScan(_ negators: [[UInt8]]) -> Bool {
+        !negators.isEmpty && negators.allSatisfy { n in
+            let u = TextSemantics.units(n).units
+            return !u.isEmpty && TextSemantics.isWord(u.first!) && TextSemantics.isWord(u.last!)
+        } && neverOverlap(negators, wholeWords: true)
     }
 
     /// Every character is a word character: whole-word occurrences of such keywords are whole
@@ -391,7 +431,7 @@ public final class LoweredProgram {
         // per table that holds it; each sum still gets its weights in text order.
         var groups: [String: [Int]] = [:]
         for (i, w) in weighted.enumerated() { groups["\(w.source) \(w.maps)", default: []].append(i) }
-        for members in groups.values.sorted(by: { $0[0] < $1[0] }) where members.count > 1 {
+        for members in groups.values.sorted(by: { $0[0] < $1[0] }) where members.count > 1 || members.contains(where: { weighted[$0].negation != nil }) {
             var keyOf: [[UInt8]: Int] = [:]
             var keys: [Pattern] = []
             var entries: [[(sum: Int32, weight: Double)]] = []
@@ -411,6 +451,14 @@ public final class LoweredProgram {
             var start: [Int32] = [0]
             for e in entries { start.append(start.last! + Int32(e.count)) }
             plan.rows = (start, entries.flatMap { $0.map(\.sum) }, entries.flatMap { $0.map(\.weight) }, members.count)
+            if let neg = members.lazy.compactMap({ self.weighted[$0].negation }).first {
+                var nn = NFA()
+                nn.add(.alt(neg.patterns), id: 0)
+                let ncm = ClassMap(sets: nn.sets)
+                let ndfa = try build(nn, ncm, unanchored: true, budget: LoweredProgram.stateBudget)
+                plan.negation = (ndfa, ncm, neg.scope, members.map { weighted[$0].negation != nil })
+                totalStates += ndfa.stateCount
+            }
             for i in members { weighted[i].scan = scans.count }
             scans.append(plan)
             totalStates += dfa.stateCount
