@@ -441,10 +441,13 @@ final class Emitter {
                     ir.constF64s("scan\(k).rowweight", r.weight), denseRows(k, r), r.sums, map)
         }
         // Negating tables (sum_words_negated): the negators' automaton, and per sum whether it negates.
-        let negation = rowScan.flatMap { k in low.scans[k].negation.map { n -> (t: PackedDFA, map: Int, scope: Double, slots: LLVMValueRef, isWord: LLVMValueRef) in
+        let negation = rowScan.flatMap { k in low.scans[k].negation.map { n -> (t: PackedDFA, map: Int, scope: Double, slots: LLVMValueRef, isWord: LLVMValueRef, punct: LLVMValueRef) in
             maps.append(classTables("scan\(k).negators", n.classMap))
+            // Per byte: does it end a clause (. , ; : ! ?; never a byte of a multi-byte unit).
+            let clause = Set(".,;:!?".utf8)
             return (packedTables("scan\(k).negators", n.dfa), maps.count - 1, n.scope, ir.constBytes("scan\(k).negating", n.negating.map { $0 ? 1 : 0 }),
-                    ir.constBytes("scan\(k).isword", low.scans[k].classMap.isWord.map { $0 ? 1 : 0 }))
+                    ir.constBytes("scan\(k).isword", low.scans[k].classMap.isWord.map { $0 ? 1 : 0 }),
+                    ir.constBytes("scan\(k).clause", (0..<256).map { clause.contains(UInt8($0)) ? 1 : 0 }))
         } }
         let entry = ir.block(f, "entry"), loop = ir.block(f, "loop"), body = ir.block(f, "body")
         let asciiB = ir.block(f, "ascii"), wide = ir.block(f, "wide"), step = ir.block(f, "step"), done = ir.block(f, "done")
@@ -503,9 +506,8 @@ final class Emitter {
                 // Then this unit: a word unit after a non-word one begins a word; . , ; : ! ? end the clause.
                 let isWord = ir.icmp(LLVMIntNE, ir.load(ir.i8, ir.gep(ir.i8, negation.isWord, [ir.zext(classes[rows.map], ir.i64)])), LLVMConstInt(ir.i8, 0, 0))
                 let begins = ir.and(isWord, ir.not(inWord))
-                let byte = ir.load(ir.i8, ir.gep(ir.i8, ptr, [i]))
-                var punct = ir.bool(false)
-                for ch in ".,;:!?".utf8 { punct = ir.or(punct, ir.icmp(LLVMIntEQ, byte, LLVMConstInt(ir.i8, UInt64(ch), 0))) }
+                let byte = ir.zext(ir.load(ir.i8, ir.gep(ir.i8, ptr, [i])), ir.i64)
+                let punct = ir.icmp(LLVMIntNE, ir.load(ir.i8, ir.gep(ir.i8, negation.punct, [byte])), LLVMConstInt(ir.i8, 0, 0))
                 nextNeg = [nextState(en), seen, ir.select(begins, ir.add(words, ir.i64c(1)), words),
                            ir.select(begins, words, neg.wordsBefore), isWord, ir.or(clause, punct)]
             }
