@@ -333,47 +333,53 @@ final class Emitter {
         ir.at(cont)
     }
 
-    /// A DFA's tables as the scan loops read them. One 32-bit word per transition: the target in
-    /// the low 20 bits and, above them, an index into the table of distinct outputs (0 = nothing
-    /// matched here). When every `state × classes` fits in 20 bits the target is stored already
-    /// multiplied by the class count (`premultiplied`), so the loop's next index is one addition:
-    /// the multiplication leaves the chain of dependent loads that bounds a scan's speed.
+    /// A DFA's tables as the scan loops read them. Packed: one 32-bit word per transition, the
+    /// target in the low 20 bits and, above them, an index into the table of distinct outputs
+    /// (0 = nothing matched here). When every `state × classes` fits in 20 bits the target is
+    /// stored already multiplied by the class count (`premultiplied`), so the loop's next index is
+    /// one addition: the multiplication leaves the chain of dependent loads that bounds a scan's
+    /// speed. An automaton with 2,048 distinct outputs or more (a word table of thousands of
+    /// keys), or 2^20 states, is not packed (`wide`): targets and output indexes in two tables.
     struct PackedDFA {
-        let trans: LLVMValueRef, out: LLVMValueRef, fin: LLVMValueRef
+        let trans: LLVMValueRef, outIndex: LLVMValueRef?, out: LLVMValueRef, fin: LLVMValueRef
         let classes: Int
         let premultiplied: Bool
         /// The start state (prevWord = false, atStart = true) as the loop carries it.
         let start: Int
+        var wide: Bool { outIndex != nil }
     }
 
     func packedTables(_ name: String, _ d: DFA) -> PackedDFA {
         var outputs: [Int64] = [0]
         var outputIndex: [Int64: Int32] = [0: 0]
-        var packed: [Int32] = []
-        packed.reserveCapacity(d.trans.count)
-        precondition(d.stateCount < (1 << 20), "automaton tables exceed the packed encoding")
-        let premultiplied = d.stateCount * d.classes < (1 << 20)
-        let scale = Int32(premultiplied ? d.classes : 1)
-        for (t, o) in zip(d.trans, d.out) {
-            var oi = outputIndex[o]
-            if oi == nil { oi = Int32(outputs.count); outputIndex[o] = oi; outputs.append(o) }
-            packed.append(t * scale | (oi! << 20))
+        let indexes: [Int32] = d.out.map { o in
+            if let i = outputIndex[o] { return i }
+            let i = Int32(outputs.count); outputIndex[o] = i; outputs.append(o); return i
         }
-        precondition(outputs.count < 2048, "automaton tables exceed the packed encoding")
-        return PackedDFA(trans: ir.constI32s("\(name).trans", packed), out: ir.constI64s("\(name).out", outputs),
-                         fin: ir.constI64s("\(name).final", d.finalOut), classes: d.classes, premultiplied: premultiplied,
-                         start: Int(d.start[1]) * Int(scale))
+        let wide = outputs.count >= 2048 || d.stateCount >= (1 << 20)
+        let premultiplied = d.stateCount * d.classes < (wide ? Int(Int32.max) : 1 << 20)
+        let scale = Int32(premultiplied ? d.classes : 1)
+        let trans = wide ? d.trans.map { $0 * scale } : zip(d.trans, indexes).map { t, i in t * scale | (i << 20) }
+        return PackedDFA(trans: ir.constI32s("\(name).trans", trans), outIndex: wide ? ir.constI32s("\(name).outindex", indexes) : nil,
+                         out: ir.constI64s("\(name).out", outputs), fin: ir.constI64s("\(name).final", d.finalOut), classes: d.classes,
+                         premultiplied: premultiplied, start: Int(d.start[1]) * Int(scale))
     }
 
-    /// One step: the packed entry for `state` (as the loop carries it) reading `unitClass`.
-    func transition(_ t: PackedDFA, _ state: LLVMValueRef, _ unitClass: LLVMValueRef) -> LLVMValueRef {
+    /// One step of a scan: the next state (as the loop carries it) and the index of its output.
+    struct Step { let next: LLVMValueRef; let outIndex: LLVMValueRef }
+
+    /// The step from `state` (as the loop carries it) reading `unitClass`.
+    func transition(_ t: PackedDFA, _ state: LLVMValueRef, _ unitClass: LLVMValueRef) -> Step {
         let row = t.premultiplied ? ir.zext(state, ir.i64) : ir.mul(ir.zext(state, ir.i64), ir.i64c(t.classes))
-        return ir.load(ir.i32, ir.gep(ir.i32, t.trans, [ir.add(row, ir.zext(unitClass, ir.i64))]))
+        let index = ir.add(row, ir.zext(unitClass, ir.i64))
+        let e = ir.load(ir.i32, ir.gep(ir.i32, t.trans, [index]))
+        if let outIndex = t.outIndex { return Step(next: e, outIndex: ir.load(ir.i32, ir.gep(ir.i32, outIndex, [index]))) }
+        return Step(next: ir.and(e, ir.i32c(0xFFFFF)), outIndex: ir.lshr(e, ir.i32c(20)))
     }
-    /// The next state and the output of a packed entry.
-    func nextState(_ e: LLVMValueRef) -> LLVMValueRef { ir.and(e, ir.i32c(0xFFFFF)) }
-    func output(_ t: PackedDFA, _ e: LLVMValueRef) -> LLVMValueRef {
-        ir.load(ir.i64, ir.gep(ir.i64, t.out, [ir.zext(ir.lshr(e, ir.i32c(20)), ir.i64)]))
+    func nextState(_ step: Step) -> LLVMValueRef { step.next }
+    /// What matched at a step (0: nothing).
+    func output(_ t: PackedDFA, _ step: Step) -> LLVMValueRef {
+        ir.load(ir.i64, ir.gep(ir.i64, t.out, [ir.zext(step.outIndex, ir.i64)]))
     }
     /// What the text's end adds in `state`.
     func finalOutput(_ t: PackedDFA, _ state: LLVMValueRef) -> LLVMValueRef {

@@ -60,6 +60,13 @@ public struct InducedProgram {
         public let negation: Bool
         public let balanced: Bool
         public let candidates: [Candidate]
+        /// The candidate trained, the defaults' (nil when the grid lacks the default strength),
+        /// the most accurate, and the standard error that separates a choice from the defaults.
+        public let chosen: Candidate
+        public let defaults: Candidate?
+        public let best: Candidate
+        public let standardError: Double
+        public var keptDefaults: Bool { defaults.map { $0.negation == chosen.negation && $0.balanced == chosen.balanced && $0.l2 == chosen.l2 } ?? false }
     }
 
     /// Runs the program on labeled examples.
@@ -176,7 +183,8 @@ public enum Inducer {
         /// cross-validation over `crossValidationL2Grid` (the fold accuracy summed over folds; the
         /// strongest on ties), and, for two labels, so are `negation` and `balanced` where
         /// `chooseNegation` / `chooseBalanced` leave them open (plain counts and equal weights on
-        /// ties). Off (0) in
+        /// ties). The best candidate replaces the defaults (`l2`, `negation`, `balanced` as given)
+        /// only when its accuracy beats theirs by more than one standard error. Off (0) in
         /// the library, where the loop refits often; `loopai generate` uses 5.
         public var crossValidationFolds = 0
         public var crossValidationL2Grid: [Double] = [3e-3, 1e-3, 3e-4, 1e-4]
@@ -346,12 +354,16 @@ public enum Inducer {
         }
 
         // Small data: the strength, and what the caller left open of negation and class weights,
-        // chosen by k-fold cross-validation (fold i holds the examples i, i + k, i + 2k, ...).
+        // chosen by k-fold cross-validation. Folds are stratified: the j-th example of a label goes
+        // to fold j mod k, so every fold holds every label in its share (an ordered data set
+        // would otherwise put one label in a fold).
         var crossValidation: InducedProgram.CrossValidation? = nil
         let k = options.crossValidationFolds
-        if k > 1 && N < options.validationMinimum && N >= 2 * k && !options.crossValidationL2Grid.isEmpty {
+        let variants = (options.chooseNegation && L == 2 ? 2 : 1) * (options.chooseBalanced && L == 2 ? 2 : 1)
+        if k > 1 && N < options.validationMinimum && N >= 2 * k && variants * options.crossValidationL2Grid.count > 1 {
             var candidates: [InducedProgram.CrossValidation.Candidate] = []
-            let variants = (options.chooseNegation && L == 2 ? 2 : 1) * (options.chooseBalanced && L == 2 ? 2 : 1)
+            var seenOfLabel = [Int](repeating: 0, count: L)
+            let foldOf: [Int] = y.map { c in defer { seenOfLabel[c] += 1 }; return seenOfLabel[c] % k }
             options.progress?("cross-validating \(variants * options.crossValidationL2Grid.count) candidates on \(k) folds of \(N) examples (\(L) labels)")
             // Negation and class weights are searched for two labels (sentiment, spam); with more,
             // every candidate costs as many labels' weights again, and only the strength is.
@@ -360,7 +372,7 @@ public enum Inducer {
                 for balanced in options.chooseBalanced && L == 2 ? [false, true] : [options.balanced] {
                     var correct = [Double](repeating: 0, count: options.crossValidationL2Grid.count)
                     for fold in 0..<k {
-                        let fit = (0..<N).filter { $0 % k != fold }, held = (0..<N).filter { $0 % k == fold }
+                        let fit = (0..<N).filter { foldOf[$0] != fold }, held = (0..<N).filter { foldOf[$0] == fold }
                         var path = Model(labels: L, features: f.F)
                         var o = options
                         o.balanced = balanced
@@ -376,13 +388,23 @@ public enum Inducer {
                     }
                 }
             }
-            // The first of the most accurate: plain before negation, equal weights before balanced, strongest first.
-            let best = candidates.indices.reduce(0) { candidates[$1].accuracy > candidates[$0].accuracy ? $1 : $0 }
-            options.negation = candidates[best].negation
-            options.balanced = candidates[best].balanced
-            options.l2 = candidates[best].l2
+            // The first of the most accurate (plain before negation, equal weights before balanced,
+            // strongest first) replaces the defaults only when it beats them by more than the folds'
+            // standard error, √(p(1 − p)/N): on a few hundred examples most differences are noise.
+            let top = candidates.indices.reduce(0) { candidates[$1].accuracy > candidates[$0].accuracy ? $1 : $0 }
+            var chosen = top, standardError = 0.0
+            let d = candidates.firstIndex(where: { $0.negation == options.negation && $0.balanced == options.balanced && $0.l2 == options.l2 })
+            if let d {
+                let p = candidates[d].accuracy
+                standardError = (p * (1 - p) / Double(N)).squareRoot()
+                if candidates[top].accuracy - p <= standardError { chosen = d }
+            }
+            options.negation = candidates[chosen].negation
+            options.balanced = candidates[chosen].balanced
+            options.l2 = candidates[chosen].l2
             options.l2Grid = [options.l2]
-            crossValidation = .init(folds: k, negation: options.negation, balanced: options.balanced, candidates: candidates)
+            crossValidation = .init(folds: k, negation: options.negation, balanced: options.balanced, candidates: candidates,
+                                    chosen: candidates[chosen], defaults: d.map { candidates[$0] }, best: candidates[top], standardError: standardError)
         }
         let (W, F, rows) = featureRows(negation: options.negation)
 
@@ -465,7 +487,9 @@ public enum Inducer {
 
         var emitter = Emitter(options: options, labels: labels, bias: bias, tables: tables, flips: flips, extras: extras,
                               majority: majority, trainingSize: N, vocabularySize: V,
-                              l2Choice: crossValidation.map { "chosen by \($0.folds)-fold cross-validation" } ?? (validation.isEmpty ? nil : "chosen on a held-out seventh of the examples"))
+                              l2Choice: crossValidation.flatMap { cv in
+                                  Set(cv.candidates.map(\.l2)).count > 1 ? (cv.keptDefaults ? "kept" : "chosen") + " by \(cv.folds)-fold cross-validation" : nil }
+                                ?? (validation.isEmpty ? nil : "chosen on a held-out seventh of the examples"))
         if options.normalize == true {
             // Every candidate word with its idf: the text's total runs over all of them, as in training.
             emitter.idf = vocab.indices.map { (vocab[$0], idf[$0]) }

@@ -97,6 +97,24 @@ struct Generate: ParsableCommand {
 
     enum GrammarChoice: String, ExpressibleByArgument, CaseIterable { case auto, on, off }
 
+    /// `, L2 0.001 (the defaults, kept by 5-fold cross-validation ...)` for the summary line.
+    static func crossValidationSummary(_ cv: InducedProgram.CrossValidation, l2: Double) -> String {
+        func pct(_ x: Double) -> String { String(format: "%.2f%%", x * 100) }
+        var s = ", L2 \(l2)"
+        if cv.negation { s += ", negation" }
+        if cv.balanced { s += ", balanced" }
+        let head = "\(cv.folds)-fold cross-validation of \(cv.candidates.count) candidates: \(pct(cv.chosen.accuracy))"
+        if cv.keptDefaults {
+            let best = pct(cv.best.accuracy), se = pct(cv.standardError)
+            s += " (the defaults, kept by " + head + "; the best, " + best + ", is within one standard error, " + se + ")"
+        } else {
+            var against = ""
+            if let d = cv.defaults { against = " against the defaults' " + pct(d.accuracy) }
+            s += " (chosen by " + head + against + ")"
+        }
+        return s
+    }
+
     func validate() throws {
         if !(trainFraction > 0 && trainFraction <= 1) { throw ValidationError("--train-fraction is in (0, 1]") }
         if maxWords < 1 { throw ValidationError("--max-words is at least 1") }
@@ -305,11 +323,7 @@ struct Generate: ParsableCommand {
             + (evidence > 0 ? " (\(evidence) from the task: its examples and each label's description twice)" : "")
         summary += String(format: ", training accuracy %.2f%%", result.trainingAccuracy * 100)
         if !result.validation.isEmpty { summary += ", L2 \(result.l2) (chosen on a held-out seventh)" }
-        if let cv = result.crossValidation {
-            let best = cv.candidates.map(\.accuracy).max() ?? 0
-            summary += ", L2 \(result.l2)" + (cv.negation ? ", negation" : "") + (cv.balanced ? ", balanced" : "")
-                + String(format: " (chosen by %d-fold cross-validation of %d candidates: %.2f%%)", cv.folds, cv.candidates.count, best * 100)
-        }
+        if let cv = result.crossValidation { summary += Self.crossValidationSummary(cv, l2: result.l2) }
         if !held.isEmpty {
             let ev = result.evaluate(held)
             summary += String(format: ", held-out accuracy %.2f%% (%d/%d)", ev.accuracy * 100, ev.correct, ev.total)

@@ -74,4 +74,30 @@ final class NegationScanTests: XCTestCase {
         XCTAssertFalse(LoweredProgram.negatorsShareAScan([Array("'nt".utf8)]), "starts with a non-word unit")
         XCTAssertFalse(LoweredProgram.negatorsShareAScan([Array("no!".utf8)]), "ends with a non-word unit")
     }
+
+    /// A word scan with more distinct outputs than the packed encoding holds (2,047 and more keys)
+    /// uses two tables instead of stopping the process.
+    func testThousandsOfKeysUseTheWideTables() throws {
+        let keys = (0..<2300).map { "w\($0)" }
+        let table = "{" + keys.enumerated().map { "\"\($1)\": \(Double($0 % 97) / 8 - 6)" }.joined(separator: ", ") + "}"
+        let src = """
+        program wide
+        input text: text
+        labels a, b
+        const t = \(table)
+        score a { sum_words_negated(lower(text), t, ["not", "never"], 3) }
+        score b { sum_words(lower(text), t) * 0.5 }
+        otherwise => a
+        """
+        let p = try XCTUnwrap(checkSource(src))
+        var r = Rng(5)
+        var inputs: [[Value]] = [[.text(Array("w5 not w2046 w100, no W7 never w2299".utf8))]]
+        for _ in 0..<200 {
+            let words = (0..<r.int(20)).map { _ in r.int(6) == 0 ? r.pick(["not", "never", ",", ".", "x"]) : "W\(r.int(2400))" }
+            inputs.append([.text(Array(words.joined(separator: r.pick([" ", "  ", "-"])).utf8))])
+        }
+        let interp = Interpreter(p).classifyBatch(inputs)
+        XCTAssertTrue(interp.contains { $0.scores[0] != 0 })
+        assertSameDecisions(interp, try JITEngine(p).classifyBatch(inputs), "2,300 keys", inputs: inputs)
+    }
 }
