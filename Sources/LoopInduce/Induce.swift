@@ -358,6 +358,7 @@ public enum Inducer {
         // to fold j mod k, so every fold holds every label in its share (an ordered data set
         // would otherwise put one label in a fold).
         var crossValidation: InducedProgram.CrossValidation? = nil
+        var builtRows: [Bool: (W: Int, F: Int, rows: [[(Int, Double)]])] = [:]   // per negation, built once
         let k = options.crossValidationFolds
         let variants = (options.chooseNegation && L == 2 ? 2 : 1) * (options.chooseBalanced && L == 2 ? 2 : 1)
         if k > 1 && N < options.validationMinimum && N >= 2 * k && variants * options.crossValidationL2Grid.count > 1 {
@@ -369,6 +370,7 @@ public enum Inducer {
             // every candidate costs as many labels' weights again, and only the strength is.
             for negation in options.chooseNegation && L == 2 ? [false, true] : [options.negation] {
                 let f = featureRows(negation: negation)
+                builtRows[negation] = f
                 for balanced in options.chooseBalanced && L == 2 ? [false, true] : [options.balanced] {
                     var correct = [Double](repeating: 0, count: options.crossValidationL2Grid.count)
                     for fold in 0..<k {
@@ -406,7 +408,7 @@ public enum Inducer {
             crossValidation = .init(folds: k, negation: options.negation, balanced: options.balanced, candidates: candidates,
                                     chosen: candidates[chosen], defaults: d.map { candidates[$0] }, best: candidates[top], standardError: standardError)
         }
-        let (W, F, rows) = featureRows(negation: options.negation)
+        let (W, F, rows) = builtRows[options.negation] ?? featureRows(negation: options.negation)
 
         // Train, center per feature, select, refit on the selection.
         // The regularisation strength, chosen on a held-out share of the training examples.
