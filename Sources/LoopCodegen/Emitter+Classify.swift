@@ -31,23 +31,13 @@ extension Emitter {
 
     /// Builds the whole module.
     func emitModule() {
-        // Per source, the scans that run in one loop (emitSourceScanFunction): its shared flag
-        // automata, or, when the source has word tables, its first word-table scan with every
-        // flag automaton of the source. Other word-table scans run in loops of their own.
+        // Per source, the scans that run in one loop (the lowering's plan, `dump mir` shows it).
         var multiFns: [Int: [(fn: (LLVMValueRef, LLVMTypeRef), scans: [Int], rows: Int?)]] = [:]
-        var inLoop = Set<Int>()
-        for si in low.sources.indices {
-            let onSource = low.scans.indices.filter { low.scans[$0].source == si }
-            let rowScans = onSource.filter { low.scans[$0].rows != nil }
-            let flagDFAs = onSource.filter { low.scans[$0].dfa != nil && low.scans[$0].rows == nil && low.scans[$0].weights == nil }
-            let ks = rowScans.isEmpty ? flagDFAs.filter { low.scans[$0].shared } : flagDFAs
-            var loops: [(ks: [Int], rows: Int?)] = []
-            if !ks.isEmpty || !rowScans.isEmpty { loops.append((ks, rowScans.first)) }
-            for k in rowScans.dropFirst() { loops.append(([], k)) }
-            multiFns[si] = loops.enumerated().map { n, l in
-                inLoop.formUnion(l.ks + (l.rows.map { [$0] } ?? []))
-                return (emitSourceScanFunction("multi\(si)_\(n)", flagScans: l.ks, rowScan: l.rows), l.ks, l.rows)
-            }
+        let inLoop = Set(low.loops.flatMap(\.members))
+        for l in low.loops {
+            let n = multiFns[l.source]?.count ?? 0
+            multiFns[l.source, default: []].append((emitSourceScanFunction("multi\(l.source)_\(n)", flagScans: l.flagScans, rowScan: l.rowScan),
+                                                    l.flagScans, l.rowScan))
         }
         let scanFns = low.scans.enumerated().map { inLoop.contains($0.offset) ? nil : emitScanFunction($0.offset, $0.element) }
         let counterDescs = low.counters.enumerated().map { emitCounterDescriptor($0.offset, $0.element.dfa!, $0.element.classMap!) }

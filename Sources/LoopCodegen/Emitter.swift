@@ -438,8 +438,7 @@ final class Emitter {
                                        dense: (index: LLVMValueRef, weights: LLVMValueRef)?, sums: Int, map: Int) in
             let plan = low.scans[k], r = plan.rows!
             var map = 0
-            if ks.isEmpty || low.scans[ks[0]].classMap.ascii != plan.classMap.ascii || low.scans[ks[0]].classMap.bounds != plan.classMap.bounds
-                || low.scans[ks[0]].classMap.boundClass != plan.classMap.boundClass {
+            if ks.isEmpty || !low.scans[ks[0]].classMap.assignsSameClasses(as: plan.classMap) {
                 map = maps.count
                 maps.append(classTables("scan\(k)", plan.classMap))
             }

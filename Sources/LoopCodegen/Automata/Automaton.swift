@@ -14,6 +14,9 @@ struct ClassMap {
     var membership: [[Bool]]
     var rows: [UnitSet: Int] = [:]
 
+    /// Whether both maps put every unit in the same class (one class table serves both).
+    func assignsSameClasses(as o: ClassMap) -> Bool { ascii == o.ascii && bounds == o.bounds && boundClass == o.boundClass }
+
     init(sets: [UnitSet]) {
         var points = Set<UInt32>([0, 128])
         for s in sets + [UnitSet.word] {

@@ -103,6 +103,17 @@ public final class LoweredProgram {
     }
     var negated: [NegatedPredicate] = []
 
+    /// One pass over a source's text that runs several scans in the same loop (the emitter's
+    /// `emitSourceScanFunction`): flag automata and at most one shared word-table scan.
+    struct ScanLoop: Equatable {
+        let source: Int
+        let flagScans: [Int]
+        let rowScan: Int?
+        var members: [Int] { flagScans + (rowScan.map { [$0] } ?? []) }
+    }
+    /// The fused loops, by source in order; a scan in none of them runs in a loop of its own.
+    private(set) var loops: [ScanLoop] = []
+
     struct ScanPlan {
         let source: Int
         /// A DFA, or nil when the group runs as an NFA simulation (its DFA would be too large).
@@ -116,7 +127,7 @@ public final class LoweredProgram {
         /// For a scan shared by several word tables: per key (the DFA reports key index + 1),
         /// the sums it adds to and the weights, as rows (`rowStart[k] ..< rowStart[k + 1]`).
         var rows: (start: [Int32], sum: [Int32], weight: [Double], sums: Int)? = nil
-        /// Runs in one loop with the other shared scans of its source.
+        /// A flag automaton that shares its source with other flag automata (they run in one loop).
         var shared = false
         /// For a shared word scan with negating tables: the negators' automaton (unanchored, bit 0
         /// at the end of each occurrence), its class map, the scope, and which sums negate.
@@ -141,7 +152,24 @@ public final class LoweredProgram {
         for ts in terms { for t in ts { collect(t.value); if let c = t.condition { collect(c) } } }
         timer.mark("inline and collect predicates")
         try plan()
+        loops = Self.planLoops(scans, sourceCount: sources.count)
         timer.mark("plan and build automata")
+    }
+
+    /// Per source: when it has word tables, its first word-table scan runs with every flag
+    /// automaton of the source; otherwise its shared flag automata run together. Further
+    /// word-table scans of a source run in loops of their own.
+    static func planLoops(_ scans: [ScanPlan], sourceCount: Int) -> [ScanLoop] {
+        var loops: [ScanLoop] = []
+        for si in 0..<sourceCount {
+            let onSource = scans.indices.filter { scans[$0].source == si }
+            let rowScans = onSource.filter { scans[$0].rows != nil }
+            let flagDFAs = onSource.filter { scans[$0].dfa != nil && scans[$0].rows == nil && scans[$0].weights == nil }
+            let flags = rowScans.isEmpty ? flagDFAs.filter { scans[$0].shared } : flagDFAs
+            if !flags.isEmpty || !rowScans.isEmpty { loops.append(ScanLoop(source: si, flagScans: flags, rowScan: rowScans.first)) }
+            for k in rowScans.dropFirst() { loops.append(ScanLoop(source: si, flagScans: [], rowScan: k)) }
+        }
+        return loops
     }
 
     // MARK: inlining
@@ -592,6 +620,10 @@ public final class LoweredProgram {
         s += "fused scans:\n"
         for (i, sc) in scans.enumerated() {
             s += "  scan#\(i) source#\(sc.source): \(sc.patternCount) patterns, \(sc.dfa == nil ? "NFA" : "DFA") with \(sc.states) states, \(sc.classMap.count) unit classes\n"
+        }
+        s += "scan loops (one pass over the text each):\n"
+        for l in loops {
+            s += "  source#\(l.source): \(l.members.map { "scan#\($0)" }.joined(separator: " + "))\n"
         }
         s += "flag predicates:\n"
         for (k, ref) in predicateOf.sorted(by: { $0.key < $1.key }) {
