@@ -55,10 +55,19 @@ public struct InducedProgram {
     public var crossValidation: CrossValidation? = nil
 
     public struct CrossValidation: Sendable {
-        public struct Candidate: Sendable { public let negation: Bool, balanced: Bool, l2: Double, accuracy: Double }
+        public struct Candidate: Sendable {
+            public let negation: Bool, balanced: Bool
+            public var naiveBayes: NaiveBayesBlend.Mode = .off
+            public let l2: Double, accuracy: Double
+            /// The same settings (the accuracy aside).
+            public func sameSettings(as o: Candidate) -> Bool {
+                negation == o.negation && balanced == o.balanced && naiveBayes == o.naiveBayes && l2 == o.l2
+            }
+        }
         public let folds: Int
         public let negation: Bool
         public let balanced: Bool
+        public var naiveBayes: NaiveBayesBlend.Mode = .off
         public let candidates: [Candidate]
         /// The candidate trained, the defaults' (nil when the grid lacks the default strength),
         /// the most accurate, and the standard error that separates a choice from the defaults.
@@ -66,7 +75,7 @@ public struct InducedProgram {
         public let defaults: Candidate?
         public let best: Candidate
         public let standardError: Double
-        public var keptDefaults: Bool { defaults.map { $0.negation == chosen.negation && $0.balanced == chosen.balanced && $0.l2 == chosen.l2 } ?? false }
+        public var keptDefaults: Bool { defaults.map { $0.sameSettings(as: chosen) } ?? false }
     }
 
     /// Runs the program on labeled examples.
@@ -192,6 +201,14 @@ public enum Inducer {
         public var progress: (@Sendable (String) -> Void)? = nil
         public var chooseNegation = false
         public var chooseBalanced = false
+        /// Two labels: blend the regression's word weights with Naive Bayes log-count ratios
+        /// (`NaiveBayesBlend`); with `chooseNaiveBayes`, cross-validation decides between off,
+        /// blend and scaled (each with equal class weights: the blend carries the label prior).
+        public var naiveBayes: NaiveBayesBlend.Mode = .off
+        public var chooseNaiveBayes = false
+        /// The Naive Bayes share of the blended weights, and its Laplace smoothing.
+        public var naiveBayesMix = 0.25
+        public var naiveBayesAlpha = 1.0
         /// Number of `test` lines (hardest correctly classified training examples).
         public var testCount = 8
         /// Longest example (in bytes) used for a `test` line.
@@ -360,7 +377,14 @@ public enum Inducer {
         var crossValidation: InducedProgram.CrossValidation? = nil
         var builtRows: [Bool: (W: Int, F: Int, rows: [[(Int, Double)]])] = [:]   // per negation, built once
         let k = options.crossValidationFolds
-        let variants = (options.chooseNegation && L == 2 ? 2 : 1) * (options.chooseBalanced && L == 2 ? 2 : 1)
+        // Per negation setting, the (Naive Bayes, class weights) pairs searched: class weights with
+        // the regression alone, the blends with equal weights.
+        let weightings: [(nb: NaiveBayesBlend.Mode, balanced: Bool)] = {
+            let balancings = options.chooseBalanced && L == 2 ? [false, true] : [options.balanced]
+            guard options.chooseNaiveBayes && L == 2 else { return balancings.map { (L == 2 ? options.naiveBayes : .off, $0) } }
+            return balancings.map { (.off, $0) } + [(.blend, options.balanced), (.scaled, options.balanced)]
+        }()
+        let variants = (options.chooseNegation && L == 2 ? 2 : 1) * weightings.count
         if k > 1 && N < options.validationMinimum && N >= 2 * k && variants * options.crossValidationL2Grid.count > 1 {
             var candidates: [InducedProgram.CrossValidation.Candidate] = []
             var seenOfLabel = [Int](repeating: 0, count: L)
@@ -371,22 +395,27 @@ public enum Inducer {
             for negation in options.chooseNegation && L == 2 ? [false, true] : [options.negation] {
                 let f = featureRows(negation: negation)
                 builtRows[negation] = f
-                for balanced in options.chooseBalanced && L == 2 ? [false, true] : [options.balanced] {
+                for (nb, balanced) in weightings {
                     var correct = [Double](repeating: 0, count: options.crossValidationL2Grid.count)
                     for fold in 0..<k {
                         let fit = (0..<N).filter { foldOf[$0] != fold }, held = (0..<N).filter { foldOf[$0] == fold }
+                        let fitRows = fit.map { f.rows[$0] }, fitY = fit.map { y[$0] }
+                        let heldRows = held.map { f.rows[$0] }, heldY = held.map { y[$0] }
+                        // The Naive Bayes ratios from the fold's training part only.
+                        let blend = NaiveBayesBlend(rows: fitRows, y: fitY, words: f.W, mode: nb, alpha: options.naiveBayesAlpha, mix: options.naiveBayesMix)
+                        let trainRows = blend?.features(fitRows) ?? fitRows
                         var path = Model(labels: L, features: f.F)
                         var o = options
                         o.balanced = balanced
                         for (g, strength) in options.crossValidationL2Grid.enumerated() {
                             o.l2 = strength
                             o.iterations = g == 0 ? options.iterations : max(1, options.iterations / 2)
-                            path.train(rows: fit.map { f.rows[$0] }, y: fit.map { y[$0] }, mask: nil, options: o)
-                            correct[g] += path.accuracy(rows: held.map { f.rows[$0] }, y: held.map { y[$0] }) * Double(held.count)
+                            path.train(rows: trainRows, y: fitY, mask: nil, options: o)
+                            correct[g] += (blend?.blend(path) ?? path).accuracy(rows: heldRows, y: heldY) * Double(held.count)
                         }
                     }
                     for (g, strength) in options.crossValidationL2Grid.enumerated() {
-                        candidates.append(.init(negation: negation, balanced: balanced, l2: strength, accuracy: correct[g] / Double(N)))
+                        candidates.append(.init(negation: negation, balanced: balanced, naiveBayes: nb, l2: strength, accuracy: correct[g] / Double(N)))
                     }
                 }
             }
@@ -395,7 +424,8 @@ public enum Inducer {
             // standard error, √(p(1 − p)/N): on a few hundred examples most differences are noise.
             let top = candidates.indices.reduce(0) { candidates[$1].accuracy > candidates[$0].accuracy ? $1 : $0 }
             var chosen = top, standardError = 0.0
-            let d = candidates.firstIndex(where: { $0.negation == options.negation && $0.balanced == options.balanced && $0.l2 == options.l2 })
+            let d = candidates.firstIndex(where: { $0.negation == options.negation && $0.balanced == options.balanced && $0.l2 == options.l2
+                && $0.naiveBayes == (L == 2 ? options.naiveBayes : .off) })
             if let d {
                 let p = candidates[d].accuracy
                 standardError = (p * (1 - p) / Double(N)).squareRoot()
@@ -403,9 +433,10 @@ public enum Inducer {
             }
             options.negation = candidates[chosen].negation
             options.balanced = candidates[chosen].balanced
+            options.naiveBayes = candidates[chosen].naiveBayes
             options.l2 = candidates[chosen].l2
             options.l2Grid = [options.l2]
-            crossValidation = .init(folds: k, negation: options.negation, balanced: options.balanced, candidates: candidates,
+            crossValidation = .init(folds: k, negation: options.negation, balanced: options.balanced, naiveBayes: options.naiveBayes, candidates: candidates,
                                     chosen: candidates[chosen], defaults: d.map { candidates[$0] }, best: candidates[top], standardError: standardError)
         }
         let (W, F, rows) = builtRows[options.negation] ?? featureRows(negation: options.negation)
@@ -420,19 +451,25 @@ public enum Inducer {
             options.iterations = options.validatedIterations
             let held = Set(stride(from: 3, to: N, by: 7))
             let fitRows = rows.indices.filter { !held.contains($0) }, heldRows = held.sorted()
+            let fitY = fitRows.map { y[$0] }
+            let blend = NaiveBayesBlend(rows: fitRows.map { rows[$0] }, y: fitY, words: W, mode: options.naiveBayes,
+                                        alpha: options.naiveBayesAlpha, mix: options.naiveBayesMix)
+            let trainRows = blend?.features(fitRows.map { rows[$0] }) ?? fitRows.map { rows[$0] }
             var path = Model(labels: L, features: F)
             var o = options
             for (k, strength) in options.l2Grid.enumerated() {
                 o.l2 = strength
                 o.iterations = k == 0 ? options.iterations : max(1, options.iterations / 3)
-                path.train(rows: fitRows.map { rows[$0] }, y: fitRows.map { y[$0] }, mask: nil, options: o)
-                let acc = path.accuracy(rows: heldRows.map { rows[$0] }, y: heldRows.map { y[$0] })
+                path.train(rows: trainRows, y: fitY, mask: nil, options: o)
+                let acc = (blend?.blend(path) ?? path).accuracy(rows: heldRows.map { rows[$0] }, y: heldRows.map { y[$0] })
                 validation.append((strength, acc))
             }
             options.l2 = validation.max { $0.accuracy != $1.accuracy ? $0.accuracy < $1.accuracy : $0.l2 < $1.l2 }!.l2
         }
+        let blend = NaiveBayesBlend(rows: rows, y: y, words: W, mode: options.naiveBayes, alpha: options.naiveBayesAlpha, mix: options.naiveBayesMix)
         var model = Model(labels: L, features: F)
-        model.train(rows: rows, y: y, mask: nil, options: options)
+        model.train(rows: blend?.features(rows) ?? rows, y: y, mask: nil, options: options)
+        if let blend { model = blend.blend(model) }
         let modelAcc = model.accuracy(rows: rows, y: y)
         model.center()
         var mask = [[Bool]](repeating: [Bool](repeating: false, count: F), count: L)
@@ -443,7 +480,8 @@ public enum Inducer {
             for (j, _) in cand.prefix(options.maxWordsPerLabel) { mask[l][j] = true }
             for k in 0..<E where abs(model.w[l][W + k]) >= options.minAbsWeight { mask[l][W + k] = true }
         }
-        model.train(rows: rows, y: y, mask: mask, options: options)
+        // The selection refitted (a blend is not: the refit would be the regression alone).
+        if blend == nil { model.train(rows: rows, y: y, mask: mask, options: options) }
 
         // Round for the program.
         func r(_ v: Double) -> Double { roundSig(v, options.significantDigits) }
@@ -487,6 +525,7 @@ public enum Inducer {
         for c in y { counts[c] += 1 }
         let majority = counts.indices.max { counts[$0] != counts[$1] ? counts[$0] < counts[$1] : $0 > $1 }!
 
+        options.naiveBayes = blend == nil ? .off : options.naiveBayes
         var emitter = Emitter(options: options, labels: labels, bias: bias, tables: tables, flips: flips, extras: extras,
                               majority: majority, trainingSize: N, vocabularySize: V,
                               l2Choice: crossValidation.flatMap { cv in
@@ -712,6 +751,8 @@ struct Emitter {
         var s = "// Induced offline by LoopInduce from \(trainingSize) labeled examples: multinomial logistic\n"
         s += "// regression (L2 \(f(options.l2))\(l2Choice.map { ", " + $0 } ?? "")) over whole-word counts of the lowercased text"
             + (options.normalize == true ? ",\n// each weighed by the word's rarity and divided by the text's total rarity (normalised tf-idf)," : "")
+            + (options.naiveBayes == .scaled ? ",\n// each scaled by its Naive Bayes ratio (how much likelier it is in one label's examples)," : "")
+            + (options.naiveBayes != .off ? "\n// blended with multinomial Naive Bayes (word weights \(f(1 - options.naiveBayesMix)) × the regression's + \(f(options.naiveBayesMix)) × the log-count ratios)," : "")
         s += usesStd || options.lengthFeature ? " and a few std.text features.\n" : ".\n"
         s += "// \(vocabularySize) candidate words (in >= \(options.minDocumentFrequency) examples); at most \(options.maxWordsPerLabel) kept per label;\n"
         s += "// weights rounded to \(options.significantDigits) significant digits. Scores are log-odds: the label with the largest sum wins.\n"

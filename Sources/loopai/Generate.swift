@@ -10,6 +10,8 @@ import LoopLLM
 import LoopSema
 import LoopTask
 
+extension NaiveBayesBlend.Mode: ExpressibleByArgument {}
+
 /// `loopai generate`: writes a checked program, with an LLM (prompt, tier-1 and tier-2 repair)
 /// or with the offline inducer (no LLM).
 struct Generate: ParsableCommand {
@@ -89,7 +91,10 @@ struct Generate: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Inducer: weigh each training example by N / (labels × its label's count), so rare labels count as much as frequent ones. Default: chosen by cross-validation below 2,000 examples, else off.")
     var balanced: Bool? = nil
 
-    @Option(help: "Inducer: below 2,000 examples, choose the L2 strength (and --negation, --balanced where not given) by this many-fold cross-validation; 0 or 1 turns it off.")
+    @Option(help: "Inducer, two labels: blend the regression's word weights with Naive Bayes log-count ratios (blend), after scaling the words by their Naive Bayes ratio (scaled), or not (off). Default: chosen by cross-validation below 2,000 examples, else off.")
+    var naiveBayes: NaiveBayesBlend.Mode? = nil
+
+    @Option(help: "Inducer: below 2,000 examples, choose the L2 strength (and --negation, --balanced, --naive-bayes where not given) by this many-fold cross-validation; 0 or 1 turns it off.")
     var folds: Int = 5
 
     @Flag(inversion: .prefixedNo, help: "Inducer: weigh words by their inverse document frequency and divide by the text's total (length-normalised tf-idf). Default: chosen on a held-out seventh from 2,000 examples on, else off.")
@@ -103,6 +108,7 @@ struct Generate: ParsableCommand {
         var s = ", L2 \(l2)"
         if cv.negation { s += ", negation" }
         if cv.balanced { s += ", balanced" }
+        if cv.naiveBayes != .off { s += ", Naive Bayes " + cv.naiveBayes.rawValue }
         let head = "\(cv.folds)-fold cross-validation of \(cv.candidates.count) candidates: \(pct(cv.chosen.accuracy))"
         if cv.keptDefaults {
             let best = pct(cv.best.accuracy), se = pct(cv.standardError)
@@ -307,6 +313,8 @@ struct Generate: ParsableCommand {
         if let normalize { options.normalize = normalize }
         options.balanced = balanced ?? false
         options.chooseBalanced = balanced == nil
+        options.naiveBayes = naiveBayes ?? .off
+        options.chooseNaiveBayes = naiveBayes == nil
         options.crossValidationFolds = folds
         options.progress = { printErr("generate: " + $0) }
         // A given strength is not searched.

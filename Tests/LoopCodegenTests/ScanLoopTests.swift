@@ -49,7 +49,7 @@ final class ScanLoopTests: XCTestCase {
         XCTAssertEqual(weighted.count, 1, low.summary)
         XCTAssertFalse(members.contains(weighted[0]))
         // The dump names each pass.
-        XCTAssertTrue(low.summary.contains("scan loops (one pass over the text each):\n"), low.summary)
+        XCTAssertTrue(low.summary.contains("scan loops (one pass over the text each; other scans run alone):\n"), low.summary)
         XCTAssertTrue(low.summary.contains("\n  source#\(bodyLoop.source): " + bodyLoop.members.map { "scan#\($0)" }.joined(separator: " + ") + "\n"),
                       low.summary)
         // And the compiled code follows it with the interpreter's answers.

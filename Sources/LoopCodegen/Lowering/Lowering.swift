@@ -621,7 +621,8 @@ public final class LoweredProgram {
         for (i, sc) in scans.enumerated() {
             s += "  scan#\(i) source#\(sc.source): \(sc.patternCount) patterns, \(sc.dfa == nil ? "NFA" : "DFA") with \(sc.states) states, \(sc.classMap.count) unit classes\n"
         }
-        s += "scan loops (one pass over the text each):\n"
+        s += "scan loops (one pass over the text each; other scans run alone):\n"
+        if loops.isEmpty { s += "  (none)\n" }
         for l in loops {
             s += "  source#\(l.source): \(l.members.map { "scan#\($0)" }.joined(separator: " + "))\n"
         }
