@@ -39,8 +39,7 @@ extension Emitter {
             let x = ir.fsub(ir.vector(of: chunk, ir.f64, width: w, fill: ir.f64c(0)), bestV)
             let k = ir.unaryIntrinsic("llvm.floor.v\(w)f64", vf, ir.fadd(ir.fmul(x, c(SoftmaxExp.invLn2)), c(0.5)))
             let r = ir.fsub(ir.fsub(x, ir.fmul(k, c(SoftmaxExp.ln2Hi))), ir.fmul(k, c(SoftmaxExp.ln2Lo)))
-            var p = c(SoftmaxExp.taylor[0])
-            for t in SoftmaxExp.taylor.dropFirst() { p = ir.fadd(ir.fmul(p, r), c(t)) }
+            let p = SoftmaxExp.polynomial(r, ir.fmul(r, r), constant: c, add: ir.fadd, mul: ir.fmul)
             let bits = ir.shl(ir.bitcast(ir.fadd(k, c(SoftmaxExp.exponentBias)), vi), ir.splat(ir.i64c(52), w))
             var e = ir.fmul(p, ir.bitcast(bits, vf))
             e = ir.select(ir.fcmp(LLVMRealOGT, x, c(SoftmaxExp.highest)), c(.infinity), e)

@@ -469,8 +469,11 @@ starting from 0. The softmax denominator keeps four partial sums, each starting 
 labels are taken in declaration order and label j's `exp(s_j − s_max)` is added to sum j mod 4;
 the denominator is then (sum₀ + sum₁) + (sum₂ + sum₃). Its `exp` is Loop's own: with
 k = ⌊x / ln 2 + ½⌋ and r = (x − k·ln2_hi) − k·ln2_lo (fdlibm's split of ln 2), the degree-13
-Taylor polynomial of e^r in Horner form times 2^k, using only IEEE additions and
-multiplications (no fused multiply-add); 0 for x ≤ −708, +∞ for x > 709. It stays within one unit
+Taylor polynomial of e^r times 2^k, using only IEEE additions and multiplications (no fused
+multiply-add); 0 for x ≤ −708, +∞ for x > 709. With cₙ = 1/n!, r² = r·r, r⁴ = r²·r², r⁸ = r⁴·r⁴
+and qₙ = cₙ + cₙ₊₁·r, the polynomial is 1 + (r + r²·T), where
+T = ((q₂ + q₄·r²) + (q₆ + q₈·r²)·r⁴) + (q₁₀ + q₁₂·r²)·r⁸ (Estrin's form: a short chain of
+dependent operations, so compiled code computes many labels' terms at once). It stays within one unit
 in the last place of the C library's `exp` (a test compares them). Compiled engines must reproduce these results bit for bit.
 
 **Termination and cost.** There are no loops, no recursion (E0306) and no cyclic definitions
