@@ -53,12 +53,27 @@ public struct InducedProgram {
     /// With cross-validation: what it chose (the strength is `l2`), and each candidate's accuracy
     /// over the folds.
     public var crossValidation: CrossValidation? = nil
+    /// With `chooseVocabulary` and held-out examples (the folds or the seventh): the accuracy of
+    /// the chosen model pruned to each number of words per label, and the number kept.
+    public var vocabulary: Vocabulary? = nil
+
+    public struct Vocabulary: Sendable {
+        /// Words per label tried, increasing (the last is `--max-words`), and the accuracy of each.
+        public let wordsPerLabel: [Int]
+        public let accuracy: [Double]
+        /// The fewest words per label as accurate as the most (`wordsPerLabel.last`).
+        public let chosen: Int
+        /// Where the accuracy was measured ("5-fold cross-validation", "a held-out seventh").
+        public let measuredOn: String
+    }
 
     public struct CrossValidation: Sendable {
         public struct Candidate: Sendable {
             public let negation: Bool, balanced: Bool
             public var naiveBayes: NaiveBayesBlend.Mode = .off
             public let l2: Double, accuracy: Double
+            /// With `chooseVocabulary`: the accuracy over the folds pruned to each number of words per label.
+            public var byWords: [Double] = []
             /// The same settings (the accuracy aside).
             public func sameSettings(as o: Candidate) -> Bool {
                 negation == o.negation && balanced == o.balanced && naiveBayes == o.naiveBayes && l2 == o.l2
@@ -149,6 +164,12 @@ public enum Inducer {
         public var minDocumentFrequency = 2
         /// At most this many words per label table (largest |weight| first).
         public var maxWordsPerLabel = 300
+        /// Choose the words per label on the held-out examples the strength is chosen on (the
+        /// folds or the seventh): the fewest of `vocabularyGrid` (below `maxWordsPerLabel`) and
+        /// `maxWordsPerLabel` whose pruned model is as accurate as with `maxWordsPerLabel`.
+        /// Off in the library (the loop's refits), on in `loopai generate`.
+        public var chooseVocabulary = false
+        public var vocabularyGrid = [25, 50, 100, 200]
         /// Weights smaller than this (in absolute value) are dropped from the tables.
         public var minAbsWeight = 0.02
         /// L2 regularization strength (on the mean cross-entropy); with `l2Grid`, the strength
@@ -370,6 +391,11 @@ public enum Inducer {
             return (W, W + E, rows)
         }
 
+        // Words per label to measure (only the maximum when the vocabulary is not chosen).
+        let caps = options.chooseVocabulary ? options.vocabularyGrid.filter { $0 < options.maxWordsPerLabel } + [options.maxWordsPerLabel]
+                                            : [options.maxWordsPerLabel]
+        var vocabulary: InducedProgram.Vocabulary? = nil
+
         // Small data: the strength, and what the caller left open of negation and class weights,
         // chosen by k-fold cross-validation. Folds are stratified: the j-th example of a label goes
         // to fold j mod k, so every fold holds every label in its share (an ordered data set
@@ -397,6 +423,7 @@ public enum Inducer {
                 builtRows[negation] = f
                 for (nb, balanced) in weightings {
                     var correct = [Double](repeating: 0, count: options.crossValidationL2Grid.count)
+                    var byWords = [[Double]](repeating: [Double](repeating: 0, count: caps.count), count: options.crossValidationL2Grid.count)
                     for fold in 0..<k {
                         let fit = (0..<N).filter { foldOf[$0] != fold }, held = (0..<N).filter { foldOf[$0] == fold }
                         let fitRows = fit.map { f.rows[$0] }, fitY = fit.map { y[$0] }
@@ -411,11 +438,17 @@ public enum Inducer {
                             o.l2 = strength
                             o.iterations = g == 0 ? options.iterations : max(1, options.iterations / 2)
                             path.train(rows: trainRows, y: fitY, mask: nil, options: o)
-                            correct[g] += (blend?.blend(path) ?? path).accuracy(rows: heldRows, y: heldY) * Double(held.count)
+                            let m = blend?.blend(path) ?? path
+                            correct[g] += m.accuracy(rows: heldRows, y: heldY) * Double(held.count)
+                            if caps.count > 1 {
+                                let curve = m.vocabularyCurve(caps: caps, words: f.W, minAbs: options.minAbsWeight, rows: heldRows, y: heldY)
+                                for c in caps.indices { byWords[g][c] += curve[c] * Double(held.count) }
+                            }
                         }
                     }
                     for (g, strength) in options.crossValidationL2Grid.enumerated() {
-                        candidates.append(.init(negation: negation, balanced: balanced, naiveBayes: nb, l2: strength, accuracy: correct[g] / Double(N)))
+                        candidates.append(.init(negation: negation, balanced: balanced, naiveBayes: nb, l2: strength, accuracy: correct[g] / Double(N),
+                                                byWords: byWords[g].map { $0 / Double(N) }))
                     }
                 }
             }
@@ -436,6 +469,9 @@ public enum Inducer {
             options.naiveBayes = candidates[chosen].naiveBayes
             options.l2 = candidates[chosen].l2
             options.l2Grid = [options.l2]
+            if caps.count > 1 {
+                vocabulary = .choose(caps: caps, accuracy: candidates[chosen].byWords, measuredOn: "\(k)-fold cross-validation")
+            }
             crossValidation = .init(folds: k, negation: options.negation, balanced: options.balanced, naiveBayes: options.naiveBayes, candidates: candidates,
                                     chosen: candidates[chosen], defaults: d.map { candidates[$0] }, best: candidates[top], standardError: standardError)
         }
@@ -455,16 +491,22 @@ public enum Inducer {
             let blend = NaiveBayesBlend(rows: fitRows.map { rows[$0] }, y: fitY, words: W, mode: options.naiveBayes,
                                         alpha: options.naiveBayesAlpha, mix: options.naiveBayesMix)
             let trainRows = blend?.features(fitRows.map { rows[$0] }) ?? fitRows.map { rows[$0] }
+            let held7 = heldRows.map { rows[$0] }, heldY = heldRows.map { y[$0] }
             var path = Model(labels: L, features: F)
             var o = options
+            var curves: [[Double]] = []
             for (k, strength) in options.l2Grid.enumerated() {
                 o.l2 = strength
                 o.iterations = k == 0 ? options.iterations : max(1, options.iterations / 3)
                 path.train(rows: trainRows, y: fitY, mask: nil, options: o)
-                let acc = (blend?.blend(path) ?? path).accuracy(rows: heldRows.map { rows[$0] }, y: heldRows.map { y[$0] })
-                validation.append((strength, acc))
+                let m = blend?.blend(path) ?? path
+                validation.append((strength, m.accuracy(rows: held7, y: heldY)))
+                if caps.count > 1 { curves.append(m.vocabularyCurve(caps: caps, words: W, minAbs: options.minAbsWeight, rows: held7, y: heldY)) }
             }
-            options.l2 = validation.max { $0.accuracy != $1.accuracy ? $0.accuracy < $1.accuracy : $0.l2 < $1.l2 }!.l2
+            let best = validation.indices.max { validation[$0].accuracy != validation[$1].accuracy
+                ? validation[$0].accuracy < validation[$1].accuracy : validation[$0].l2 < validation[$1].l2 }!
+            options.l2 = validation[best].l2
+            if caps.count > 1 { vocabulary = .choose(caps: caps, accuracy: curves[best], measuredOn: "a held-out seventh") }
         }
         let blend = NaiveBayesBlend(rows: rows, y: y, words: W, mode: options.naiveBayes, alpha: options.naiveBayesAlpha, mix: options.naiveBayesMix)
         var model = Model(labels: L, features: F)
@@ -472,14 +514,8 @@ public enum Inducer {
         if let blend { model = blend.blend(model) }
         let modelAcc = model.accuracy(rows: rows, y: y)
         model.center()
-        var mask = [[Bool]](repeating: [Bool](repeating: false, count: F), count: L)
-        for l in 0..<L {
-            var cand: [(Int, Double)] = []
-            for j in 0..<W where abs(model.w[l][j]) >= options.minAbsWeight { cand.append((j, abs(model.w[l][j]))) }
-            cand.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
-            for (j, _) in cand.prefix(options.maxWordsPerLabel) { mask[l][j] = true }
-            for k in 0..<E where abs(model.w[l][W + k]) >= options.minAbsWeight { mask[l][W + k] = true }
-        }
+        let wordsPerLabel = vocabulary?.chosen ?? options.maxWordsPerLabel
+        let mask = model.selection(order: model.wordOrder(words: W, minAbs: options.minAbsWeight), cap: wordsPerLabel, words: W, minAbs: options.minAbsWeight)
         // The selection refitted (a blend is not: the refit would be the regression alone).
         if blend == nil { model.train(rows: rows, y: y, mask: mask, options: options) }
 
@@ -527,7 +563,7 @@ public enum Inducer {
 
         options.naiveBayes = blend == nil ? .off : options.naiveBayes
         var emitter = Emitter(options: options, labels: labels, bias: bias, tables: tables, flips: flips, extras: extras,
-                              majority: majority, trainingSize: N, vocabularySize: V,
+                              majority: majority, trainingSize: N, vocabularySize: V, wordsPerLabel: wordsPerLabel, vocabulary: vocabulary,
                               l2Choice: crossValidation.flatMap { cv in
                                   Set(cv.candidates.map(\.l2)).count > 1 ? (cv.keptDefaults ? "kept" : "chosen") + " by \(cv.folds)-fold cross-validation" : nil }
                                 ?? (validation.isEmpty ? nil : "chosen on a held-out seventh of the examples"))
@@ -553,7 +589,7 @@ public enum Inducer {
         return InducedProgram(source: source, program: program, labels: labels,
                               trainingAccuracy: Double(correct) / Double(N), modelTrainingAccuracy: modelAcc,
                               wordCount: tables.reduce(0) { $0 + $1.count }, vocabularySize: V, l2: options.l2, validation: validation,
-                              crossValidation: crossValidation)
+                              crossValidation: crossValidation, vocabulary: vocabulary)
     }
 
     /// The lowest-confidence correctly classified examples, taken round-robin over labels.
@@ -627,6 +663,42 @@ struct Model {
             if best == y[i] { c += 1 }
         }
         return Double(c) / Double(max(rows.count, 1))
+    }
+
+    /// Per label, its word columns (`0 ..< words`) of |weight| ≥ `minAbs`, largest first (on a
+    /// centred model: the words the program may keep, in the order it keeps them).
+    func wordOrder(words W: Int, minAbs: Double) -> [[Int]] {
+        (0..<L).map { l in
+            var cand: [(Int, Double)] = []
+            for j in 0..<W where abs(w[l][j]) >= minAbs { cand.append((j, abs(w[l][j]))) }
+            cand.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+            return cand.map(\.0)
+        }
+    }
+
+    /// What the program keeps: per label the first `cap` words of `order`, and its other
+    /// features of |weight| ≥ `minAbs`.
+    func selection(order: [[Int]], cap: Int, words W: Int, minAbs: Double) -> [[Bool]] {
+        var mask = [[Bool]](repeating: [Bool](repeating: false, count: F), count: L)
+        for l in 0..<L {
+            for j in order[l].prefix(cap) { mask[l][j] = true }
+            for j in W..<F where abs(w[l][j]) >= minAbs { mask[l][j] = true }
+        }
+        return mask
+    }
+
+    /// The accuracy on `rows` of this model centred and pruned to each number of words per label
+    /// (without a refit: the curve compares sizes, not the final weights).
+    func vocabularyCurve(caps: [Int], words W: Int, minAbs: Double, rows: [[(Int, Double)]], y: [Int]) -> [Double] {
+        var c = self
+        c.center()
+        let order = c.wordOrder(words: W, minAbs: minAbs)
+        return caps.map { cap in
+            let mask = c.selection(order: order, cap: cap, words: W, minAbs: minAbs)
+            var m = c
+            for l in 0..<L { for j in 0..<F where !mask[l][j] { m.w[l][j] = 0 } }
+            return m.accuracy(rows: rows, y: y)
+        }
     }
 
     /// Subtracts, per feature, a value from every label's weight (softmax is unchanged), so that
@@ -737,6 +809,8 @@ struct Emitter {
     let majority: Int
     let trainingSize: Int
     let vocabularySize: Int
+    let wordsPerLabel: Int
+    let vocabulary: InducedProgram.Vocabulary?
     /// How the L2 strength was chosen, for the header (nil: given).
     var l2Choice: String? = nil
     /// With `normalize`: every candidate word's idf, and the scale of the per-text factor.
@@ -754,7 +828,8 @@ struct Emitter {
             + (options.naiveBayes == .scaled ? ",\n// each scaled by its Naive Bayes ratio (how much likelier it is in one label's examples)," : "")
             + (options.naiveBayes != .off ? "\n// blended with multinomial Naive Bayes (word weights \(f(1 - options.naiveBayesMix)) × the regression's + \(f(options.naiveBayesMix)) × the log-count ratios)," : "")
         s += usesStd || options.lengthFeature ? " and a few std.text features.\n" : ".\n"
-        s += "// \(vocabularySize) candidate words (in >= \(options.minDocumentFrequency) examples); at most \(options.maxWordsPerLabel) kept per label;\n"
+        s += "// \(vocabularySize) candidate words (in >= \(options.minDocumentFrequency) examples); at most \(wordsPerLabel) kept per label"
+            + (vocabulary.map { v in v.chosen < v.wordsPerLabel.last! ? "\n// (as accurate as \(v.wordsPerLabel.last!) on \(v.measuredOn));\n" : " (no fewer as accurate on \(v.measuredOn));\n" } ?? ";\n")
         s += "// weights rounded to \(options.significantDigits) significant digits. Scores are log-odds: the label with the largest sum wins.\n"
         s += "program \(options.programName)\n  \(Formatter.quote(options.programDescription))\n\n"
         let input = options.inputName
@@ -846,5 +921,15 @@ extension Inducer {
         let order = SplitMix64.shuffled(Array(examples.indices), seed: seed)
         let n = Int((Double(examples.count) * trainFraction).rounded())
         return (order.prefix(n).map { examples[$0] }, order.dropFirst(n).map { examples[$0] })
+    }
+}
+
+
+extension InducedProgram.Vocabulary {
+    /// The fewest words per label whose accuracy is at least that of the most.
+    static func choose(caps: [Int], accuracy: [Double], measuredOn: String) -> Self {
+        let full = accuracy.last!
+        let chosen = caps[accuracy.firstIndex { $0 >= full }!]
+        return .init(wordsPerLabel: caps, accuracy: accuracy, chosen: chosen, measuredOn: measuredOn)
     }
 }

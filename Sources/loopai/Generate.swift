@@ -121,6 +121,14 @@ struct Generate: ParsableCommand {
         return s
     }
 
+    /// `, 100 words per label (as accurate as 300 on ...: 25 → 96.1%, ...)` for the summary line.
+    static func vocabularySummary(_ v: InducedProgram.Vocabulary) -> String {
+        let curve = zip(v.wordsPerLabel, v.accuracy).map { "\($0) → " + String(format: "%.2f%%", $1 * 100) }.joined(separator: ", ")
+        let most = v.wordsPerLabel.last!
+        let why = v.chosen < most ? "as accurate as \(most)" : "fewer were less accurate"
+        return ", \(v.chosen) words per label (\(why) on \(v.measuredOn): " + curve + ")"
+    }
+
     func validate() throws {
         if !(trainFraction > 0 && trainFraction <= 1) { throw ValidationError("--train-fraction is in (0, 1]") }
         if maxWords < 1 { throw ValidationError("--max-words is at least 1") }
@@ -308,6 +316,7 @@ struct Generate: ParsableCommand {
         // derived ones and the program answers with the data's strings.
         if let spec, spec.hasAnswerNames { options.labelNames = spec.answerNames }
         options.maxWordsPerLabel = maxWords
+        options.chooseVocabulary = true
         options.negation = negation ?? false
         options.chooseNegation = negation == nil
         if let normalize { options.normalize = normalize }
@@ -332,6 +341,7 @@ struct Generate: ParsableCommand {
         summary += String(format: ", training accuracy %.2f%%", result.trainingAccuracy * 100)
         if !result.validation.isEmpty { summary += ", L2 \(result.l2) (chosen on a held-out seventh)" }
         if let cv = result.crossValidation { summary += Self.crossValidationSummary(cv, l2: result.l2) }
+        if let v = result.vocabulary { summary += Self.vocabularySummary(v) }
         if !held.isEmpty {
             let ev = result.evaluate(held)
             summary += String(format: ", held-out accuracy %.2f%% (%d/%d)", ev.accuracy * 100, ev.correct, ev.total)

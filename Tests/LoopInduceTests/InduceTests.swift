@@ -265,6 +265,31 @@ final class InduceHeldOutTests: XCTestCase {
         }
     }
 
+    /// The words per label chosen on the held-out examples: the fewest as accurate as the most.
+    func testTheVocabularyIsTheFewestWordsAsAccurateAsTheMost() throws {
+        let v = InducedProgram.Vocabulary.choose(caps: [25, 50, 100, 300], accuracy: [0.9, 0.95, 0.97, 0.96], measuredOn: "x")
+        XCTAssertEqual(v.chosen, 100, "the first at least as accurate as 300 words")
+        XCTAssertEqual(InducedProgram.Vocabulary.choose(caps: [25, 300], accuracy: [0.9, 0.95], measuredOn: "x").chosen, 300)
+        XCTAssertEqual(InducedProgram.Vocabulary.choose(caps: [300], accuracy: [0.5], measuredOn: "x").chosen, 300)
+        // HDFS's templates need few words: the folds find every size as accurate, so the program
+        // keeps the fewest, and holds out as well as with 300 words per label.
+        let (full, fullEv) = try run("hdfs_logs", key: "message", fraction: 0.2) { o in o.crossValidationFolds = 5 }
+        let (r, ev) = try run("hdfs_logs", key: "message", fraction: 0.2) { o in o.crossValidationFolds = 5; o.chooseVocabulary = true }
+        XCTAssertNil(full.vocabulary)
+        let voc = try XCTUnwrap(r.vocabulary)
+        XCTAssertEqual(voc.wordsPerLabel, [25, 50, 100, 200, 300])
+        XCTAssertEqual(voc.measuredOn, "5-fold cross-validation")
+        XCTAssertEqual(voc.chosen, voc.wordsPerLabel[voc.accuracy.firstIndex { $0 >= voc.accuracy.last! }!])
+        XCTAssertLessThan(voc.chosen, 300, "\(voc)")
+        XCTAssertLessThanOrEqual(r.wordCount, voc.chosen * r.labels.count)
+        XCTAssertLessThan(r.wordCount, full.wordCount)
+        XCTAssertTrue(r.source.contains("at most \(voc.chosen) kept per label\n// (as accurate as 300 on 5-fold cross-validation);"), r.source)
+        XCTAssertGreaterThanOrEqual(ev.accuracy, fullEv.accuracy - 0.002, "\(ev) against \(fullEv)")
+        // Without held-out examples there is nothing to choose on.
+        let (none, _) = try run("hdfs_logs", key: "message", fraction: 0.2) { o in o.chooseVocabulary = true }
+        XCTAssertNil(none.vocabulary)
+    }
+
     /// Folds are stratified: data ordered label by label, round-robin, still gives every fold every label.
     func testCrossValidationFoldsHoldEveryLabel() throws {
         let labels = (0..<5).map { "l\($0)" }
