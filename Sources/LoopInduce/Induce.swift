@@ -826,7 +826,7 @@ struct Emitter {
         s += "// regression (L2 \(f(options.l2))\(l2Choice.map { ", " + $0 } ?? "")) over whole-word counts of the lowercased text"
             + (options.normalize == true ? ",\n// each weighed by the word's rarity and divided by the text's total rarity (normalised tf-idf)," : "")
             + (options.naiveBayes == .scaled ? ",\n// each scaled by its Naive Bayes ratio (how much likelier it is in one label's examples)," : "")
-            + (options.naiveBayes != .off ? "\n// blended with multinomial Naive Bayes (word weights \(f(1 - options.naiveBayesMix)) × the regression's + \(f(options.naiveBayesMix)) × the log-count ratios)," : "")
+            + (options.naiveBayes != .off ? (options.naiveBayes == .blend ? "," : "") + "\n// blended with multinomial Naive Bayes (word weights \(f(1 - options.naiveBayesMix)) × the regression's + \(f(options.naiveBayesMix)) × the log-count ratios)," : "")
         s += usesStd || options.lengthFeature ? " and a few std.text features.\n" : ".\n"
         s += "// \(vocabularySize) candidate words (in >= \(options.minDocumentFrequency) examples); at most \(wordsPerLabel) kept per label"
             + (vocabulary.map { v in v.chosen < v.wordsPerLabel.last! ? "\n// (as accurate as \(v.wordsPerLabel.last!) on \(v.measuredOn));\n" : " (no fewer as accurate on \(v.measuredOn));\n" } ?? ";\n")
