@@ -10,10 +10,16 @@ public enum Codegen {
 
     static let initialized: Bool = { cllvm_initialize_native() == 0 }()
 
+    /// Whether word tables are looked up by hash where they qualify (`LOOPAI_WORD_HASH=0`: no).
+    public static let hashWordsByDefault: Bool = ProcessInfo.processInfo.environment["LOOPAI_WORD_HASH"] != "0"
+
     public struct Options: Sendable {
         /// 0...3, as -O0...-O3.
         public var optLevel: Int = 2
-        public init(optLevel: Int = 2) { self.optLevel = optLevel }
+        /// Word tables by hash where they qualify (`WordHash`); false keeps their automata (tests
+        /// compare both; `LOOPAI_WORD_HASH=0` sets the default).
+        public var hashWords: Bool = Codegen.hashWordsByDefault
+        public init(optLevel: Int = 2, hashWords: Bool = Codegen.hashWordsByDefault) { self.optLevel = optLevel; self.hashWords = hashWords }
     }
 
     /// Builds, verifies and optimizes the module for a program.
@@ -21,7 +27,7 @@ public enum Codegen {
                             triple: String, dataLayout: String?, tm: LLVMTargetMachineRef?) throws -> Emitter {
         guard initialized else { throw CodegenError.llvm("could not initialize the native target") }
         let timer = StageTimer(program.name)
-        let low = try LoweredProgram(program)
+        let low = try LoweredProgram(program, hashWords: options.hashWords)
         timer.mark("lower (automata included)")
         let em = Emitter(low, prefix: prefix, moduleName: program.name, context: context)
         LLVMSetTarget(em.ir.module, triple)

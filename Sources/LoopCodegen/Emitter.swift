@@ -434,16 +434,16 @@ final class Emitter {
         let tables = ks.map { packedTables("scan\($0)", low.scans[$0].dfa!) }
         var maps: [ClassTables] = []
         if let k0 = ks.first { maps.append(classTables("\(name).flags", low.scans[k0].classMap)) }
-        let rows = rowScan.map { k -> (k: Int, t: PackedDFA, start: LLVMValueRef, sum: LLVMValueRef, weight: LLVMValueRef,
-                                       dense: (index: LLVMValueRef, weights: LLVMValueRef)?, sums: Int, map: Int) in
+        let rows = rowScan.map { k -> (k: Int, t: PackedDFA?, start: LLVMValueRef, sum: LLVMValueRef, weight: LLVMValueRef,
+                                       dense: (index: LLVMValueRef, weights: LLVMValueRef)?, sums: Int, map: Int, hash: HashedWords?) in
             let plan = low.scans[k], r = plan.rows!
             var map = 0
             if ks.isEmpty || !low.scans[ks[0]].classMap.assignsSameClasses(as: plan.classMap) {
                 map = maps.count
                 maps.append(classTables("scan\(k)", plan.classMap))
             }
-            return (k, packedTables("scan\(k)", plan.dfa!), ir.constI32s("scan\(k).rowstart", r.start), ir.constI32s("scan\(k).rowsum", r.sum),
-                    ir.constF64s("scan\(k).rowweight", r.weight), denseRows(k, r), r.sums, map)
+            return (k, plan.dfa.map { packedTables("scan\(k)", $0) }, ir.constI32s("scan\(k).rowstart", r.start), ir.constI32s("scan\(k).rowsum", r.sum),
+                    ir.constF64s("scan\(k).rowweight", r.weight), denseRows(k, r), r.sums, map, plan.wordHash.map { hashedWords("scan\(k)", $0) })
         }
         // Negating tables (sum_words_negated): the negators' automaton, and per sum whether it negates.
         let negation = rowScan.flatMap { k in low.scans[k].negation.map { n -> (t: PackedDFA, map: Int, scope: Double, slots: LLVMValueRef, isWord: LLVMValueRef, punct: LLVMValueRef) in
@@ -459,12 +459,21 @@ final class Emitter {
         let ptr = ir.param(f, 0), len = ir.param(f, 1), flagsOut = ir.param(f, 2), counts = ir.param(f, 3), sums = ir.param(f, 4)
         ir.at(entry)
         let nslot = ir.alloca(ir.i64)
+        // Hashed words: the classes of the current run (at most the longest key's; the slot
+        // past them takes the rest of a longer run).
+        let runBuffer = rows?.hash.map { h in
+            ir.gep(LLVMArrayType(ir.i8, UInt32(h.maxLength + 1)), ir.alloca(LLVMArrayType(ir.i8, UInt32(h.maxLength + 1))), [ir.i64c(0), ir.i64c(0)])
+        }
         ir.br(loop)
         ir.at(loop)
         let i = ir.phi(ir.i64, [(ir.i64c(0), entry)])
         let states = tables.map { ir.phi(ir.i32, [(ir.i32c($0.start), entry)]) }
         let flags = ks.map { _ in ir.phi(ir.i64, [(ir.i64c(0), entry)]) }
-        let rowState = rows.map { ir.phi(ir.i32, [(ir.i32c($0.t.start), entry)]) }
+        let rowState = rows.flatMap { r in r.t.map { ir.phi(ir.i32, [(ir.i32c($0.start), entry)]) } }
+        // Hashed words: whether the previous unit was a word unit, and the run's hash and length.
+        let run = rows?.hash.map { _ in
+            (inWord: ir.phi(ir.i1, [(ir.bool(false), entry)]), h: ir.phi(ir.i64, [(ir.i64c(0), entry)]), len: ir.phi(ir.i64, [(ir.i64c(0), entry)]))
+        }
         // The negation state, as the interpreter's negatedSum keeps it from the last negator's end:
         // whether a negator was seen, the words begun since (and before the current word), whether
         // the previous unit was a word unit, and whether clause punctuation came since.
@@ -494,8 +503,8 @@ final class Emitter {
         }
         var nextRowState: LLVMValueRef? = nil
         var nextNeg: [LLVMValueRef] = []
-        if let rows, let rowState {
-            let e = transition(rows.t, rowState, classes[rows.map])
+        if let rows, let rowState, let t = rows.t {
+            let e = transition(t, rowState, classes[rows.map])
             nextRowState = nextState(e)
             var sign: (negated: LLVMValueRef, slots: LLVMValueRef)? = nil
             if let negation, let neg {
@@ -516,7 +525,33 @@ final class Emitter {
                 nextNeg = [nextState(en), seen, ir.select(begins, ir.add(words, ir.i64c(1)), words),
                            ir.select(begins, words, neg.wordsBefore), isWord, ir.or(clause, punct)]
             }
-            addRow(output(rows.t, e), rows.start, rows.sum, rows.weight, rows.dense, rows.sums, sums, f, sign: sign)
+            addRow(output(t, e), rows.start, rows.sum, rows.weight, rows.dense, rows.sums, sums, f, sign: sign)
+        }
+        var nextRun: [LLVMValueRef] = []
+        if let rows, let hw = rows.hash, let run, let runBuffer {
+            // A word unit extends the run (or starts one); the first other unit after a run looks it up.
+            let c = classes[rows.map]
+            let isWord = ir.icmp(LLVMIntNE, ir.load(ir.i8, ir.gep(ir.i8, hw.isWord, [ir.zext(c, ir.i64)])), LLVMConstInt(ir.i8, 0, 0))
+            let wordB = ir.block(f, "word"), endB = ir.block(f, "wordend"), lookB = ir.block(f, "wordlookup"), join = ir.block(f, "wordjoin")
+            ir.condBr(isWord, wordB, endB)
+            ir.at(wordB)
+            let h0 = ir.select(run.inWord, run.h, ir.i64c(Int(truncatingIfNeeded: WordHash.seed)))
+            let l0 = ir.select(run.inWord, run.len, ir.i64c(0))
+            let at = ir.select(ir.icmp(LLVMIntULT, l0, ir.i64c(hw.maxLength)), l0, ir.i64c(hw.maxLength))
+            ir.store(ir.trunc(c, ir.i8), ir.gep(ir.i8, runBuffer, [at]))
+            let h1 = ir.mul(ir.xor(h0, ir.zext(c, ir.i64)), ir.i64c(Int(truncatingIfNeeded: WordHash.prime)))
+            let l1 = ir.add(l0, ir.i64c(1))
+            ir.br(join)
+            ir.at(endB)
+            ir.condBr(run.inWord, lookB, join)
+            ir.at(lookB)
+            addRow(lookupWord(hw, run.h, run.len, runBuffer, f), rows.start, rows.sum, rows.weight, rows.dense, rows.sums, sums, f)
+            let lookEnd = ir.currentBlock
+            ir.br(join)
+            ir.at(join)
+            nextRun = [ir.phi(ir.i1, [(ir.bool(true), wordB), (ir.bool(false), endB), (ir.bool(false), lookEnd)]),
+                       ir.phi(ir.i64, [(h1, wordB), (run.h, endB), (run.h, lookEnd)]),
+                       ir.phi(ir.i64, [(l1, wordB), (run.len, endB), (run.len, lookEnd)])]
         }
         for (j, k) in ks.enumerated() {
             let cmask = countMask(k)
@@ -531,6 +566,7 @@ final class Emitter {
             ir.addIncoming(flags[j], [(nextFlags[j], stepEnd)])
         }
         if let rowState, let nextRowState { ir.addIncoming(rowState, [(nextRowState, stepEnd)]) }
+        if let run { for (phi, v) in zip([run.inWord, run.h, run.len], nextRun) { ir.addIncoming(phi, [(v, stepEnd)]) } }
         if let neg {
             for (phi, v) in zip([neg.state, neg.seen, neg.words, neg.wordsBefore, neg.inWord, neg.clauseEnded], nextNeg) { ir.addIncoming(phi, [(v, stepEnd)]) }
         }
@@ -541,12 +577,74 @@ final class Emitter {
             if cmask != 0 { emitCountBits(ir.and(fo, LLVMConstInt(ir.i64, UInt64(bitPattern: cmask), 0)), ir.gep(ir.i32, counts, [ir.i64c(64 * j)]), f) }
             ir.store(ir.or(flags[j], fo), ir.gep(ir.i64, flagsOut, [ir.i64c(j)]))
         }
-        if let rows, let rowState {
+        if let rows, let rowState, let t = rows.t {
             let sign = negation.flatMap { n in neg.map { (negatedNow(($0.seen, $0.wordsBefore, $0.clauseEnded)), n.slots) } }
-            addRow(finalOutput(rows.t, rowState), rows.start, rows.sum, rows.weight, rows.dense, rows.sums, sums, f, sign: sign)
+            addRow(finalOutput(t, rowState), rows.start, rows.sum, rows.weight, rows.dense, rows.sums, sums, f, sign: sign)
+        }
+        if let rows, let hw = rows.hash, let run, let runBuffer {
+            // A run that reaches the text's end.
+            let lookB = ir.block(f, "lastword"), fin = ir.block(f, "lastword.done")
+            ir.condBr(run.inWord, lookB, fin)
+            ir.at(lookB)
+            addRow(lookupWord(hw, run.h, run.len, runBuffer, f), rows.start, rows.sum, rows.weight, rows.dense, rows.sums, sums, f)
+            ir.br(fin)
+            ir.at(fin)
         }
         ir.ret(nil)
         return (f, type)
+    }
+
+    /// A hashed word scan's tables (`WordHash`): slots, per key its hash, length (−1: never
+    /// occurs) and where its classes start in one byte array, and per class whether it is a word class.
+    struct HashedWords {
+        let slots: LLVMValueRef, hashes: LLVMValueRef, lengths: LLVMValueRef, starts: LLVMValueRef, classes: LLVMValueRef, isWord: LLVMValueRef
+        let mask: Int, maxLength: Int
+    }
+
+    func hashedWords(_ name: String, _ h: WordHash) -> HashedWords {
+        var flat: [UInt8] = []
+        var starts: [Int32] = []
+        for cs in h.classes { starts.append(Int32(flat.count)); flat += cs ?? [] }
+        return HashedWords(slots: ir.constI32s("\(name).slots", h.slots), hashes: ir.constI64s("\(name).hashes", h.hashes.map { Int64(bitPattern: $0) }),
+                           lengths: ir.constI32s("\(name).lengths", h.classes.map { Int32($0?.count ?? -1) }), starts: ir.constI32s("\(name).starts", starts),
+                           classes: ir.constBytes("\(name).classes", flat + [0]), isWord: ir.constBytes("\(name).wordclass", h.isWord.map { $0 ? 1 : 0 }),
+                           mask: h.slots.count - 1, maxLength: h.maxLength)
+    }
+
+    /// The key (index + 1) whose classes the run's are, or 0: `WordHash.lookup` in IR.
+    func lookupWord(_ hw: HashedWords, _ h: LLVMValueRef, _ len: LLVMValueRef, _ buffer: LLVMValueRef, _ f: LLVMValueRef) -> LLVMValueRef {
+        let startB = ir.currentBlock
+        let initB = ir.block(f, "probe.init"), probe = ir.block(f, "probe"), check = ir.block(f, "probe.check"), cmpHead = ir.block(f, "probe.cmp")
+        let cmpBody = ir.block(f, "probe.cmpbody"), found = ir.block(f, "probe.found"), next = ir.block(f, "probe.next"), done = ir.block(f, "probe.done")
+        ir.condBr(ir.icmp(LLVMIntULE, len, ir.i64c(hw.maxLength)), initB, done)
+        ir.at(initB)
+        let first = ir.and(ir.xor(h, ir.lshr(h, ir.i64c(32))), ir.i64c(hw.mask))
+        ir.br(probe)
+        ir.at(probe)
+        let slot = ir.phi(ir.i64, [(first, initB)])
+        let e = ir.load(ir.i32, ir.gep(ir.i32, hw.slots, [slot]))
+        ir.condBr(ir.icmp(LLVMIntSLT, e, ir.i32c(0)), done, check)
+        ir.at(check)
+        let key = ir.zext(e, ir.i64)
+        let sameHash = ir.icmp(LLVMIntEQ, ir.load(ir.i64, ir.gep(ir.i64, hw.hashes, [key])), h)
+        let sameLength = ir.icmp(LLVMIntEQ, ir.zext(ir.load(ir.i32, ir.gep(ir.i32, hw.lengths, [key])), ir.i64), len)
+        let base = ir.zext(ir.load(ir.i32, ir.gep(ir.i32, hw.starts, [key])), ir.i64)
+        ir.condBr(ir.and(sameHash, sameLength), cmpHead, next)
+        ir.at(cmpHead)
+        let j = ir.phi(ir.i64, [(ir.i64c(0), check)])
+        ir.condBr(ir.icmp(LLVMIntULT, j, len), cmpBody, found)
+        ir.at(cmpBody)
+        let a = ir.load(ir.i8, ir.gep(ir.i8, buffer, [j])), b = ir.load(ir.i8, ir.gep(ir.i8, hw.classes, [ir.add(base, j)]))
+        ir.addIncoming(j, [(ir.add(j, ir.i64c(1)), cmpBody)])
+        ir.condBr(ir.icmp(LLVMIntEQ, a, b), cmpHead, next)
+        ir.at(next)
+        ir.addIncoming(slot, [(ir.and(ir.add(slot, ir.i64c(1)), ir.i64c(hw.mask)), next)])
+        ir.br(probe)
+        ir.at(found)
+        let hit = ir.add(key, ir.i64c(1))
+        ir.br(done)
+        ir.at(done)
+        return ir.phi(ir.i64, [(ir.i64c(0), startB), (ir.i64c(0), probe), (hit, found)])
     }
 
     func emitScanFunction(_ k: Int, _ plan: LoweredProgram.ScanPlan) -> (LLVMValueRef, LLVMTypeRef) {

@@ -28,7 +28,7 @@ public final class JITEngine: ClassifierEngine {
     public init(_ program: TypedProgram, options: Codegen.Options = Codegen.Options()) throws {
         self.program = program
         let jit = try JIT.shared.get()
-        key = "\(program.sourceHash)-O\(options.optLevel)"
+        key = "\(program.sourceHash)-O\(options.optLevel)\(options.hashWords ? "" : "-dfa")"
         JITEngine.cacheLock.lock()
         defer { JITEngine.cacheLock.unlock() }
         let addr: UInt
@@ -36,7 +36,7 @@ public final class JITEngine: ClassifierEngine {
             addr = c.address
             JITEngine.cache[key]!.engines += 1
         } else {
-            let c = try jit.compile(TypedProgramRef(program: program), prefix: "loop_\(program.sourceHash)_O\(options.optLevel)_", options: options)
+            let c = try jit.compile(TypedProgramRef(program: program), prefix: "loop_\(program.sourceHash)_O\(options.optLevel)\(options.hashWords ? "" : "d")_", options: options)
             JITEngine.cache[key] = Compiled(address: c.address, tracker: c.tracker, engines: 1)
             addr = c.address
         }

@@ -132,6 +132,9 @@ public final class LoweredProgram {
         /// For a shared word scan with negating tables: the negators' automaton (unanchored, bit 0
         /// at the end of each occurrence), its class map, the scope, and which sums negate.
         var negation: (dfa: DFA, classMap: ClassMap, scope: Double, negating: [Bool])? = nil
+        /// For a shared word scan without negation whose keys qualify: the keys by hash, and no
+        /// automaton (`dfa` is nil).
+        var wordHash: WordHash? = nil
     }
 
     public static let nodeBudget = 500_000
@@ -142,8 +145,12 @@ public final class LoweredProgram {
     }()
     var nodes = 0
 
-    public init(_ p: TypedProgram) throws {
+    /// Shared word scans by hash where their keys qualify (`WordHash`), else automata.
+    let hashWords: Bool
+
+    public init(_ p: TypedProgram, hashWords: Bool = Codegen.hashWordsByDefault) throws {
         program = p
+        self.hashWords = hashWords
         let timer = StageTimer(p.name)
         lets = try p.lets.map { try inline($0.value, []) }
         rules = try p.rules.map { try inline($0.condition, []) }
@@ -474,8 +481,11 @@ public final class LoweredProgram {
             var nfa = NFA()
             for (k, p) in keys.enumerated() { nfa.add(p, id: k) }
             let cm = ClassMap(sets: nfa.sets)
-            let dfa = try build(nfa, cm, unanchored: true, budget: LoweredProgram.stateBudget, firstId: true)
+            let negates = members.contains { weighted[$0].negation != nil }
+            let hash = negates || !hashWords ? nil : WordHash(keys: keys, classMap: cm)
+            let dfa = hash == nil ? try build(nfa, cm, unanchored: true, budget: LoweredProgram.stateBudget, firstId: true) : nil
             var plan = ScanPlan(source: weighted[members[0]].source, dfa: dfa, nfa: nfa, classMap: cm, patternCount: keys.count)
+            plan.wordHash = hash
             var start: [Int32] = [0]
             for e in entries { start.append(start.last! + Int32(e.count)) }
             plan.rows = (start, entries.flatMap { $0.map(\.sum) }, entries.flatMap { $0.map(\.weight) }, members.count)
@@ -489,7 +499,7 @@ public final class LoweredProgram {
             }
             for i in members { weighted[i].scan = scans.count }
             scans.append(plan)
-            totalStates += dfa.stateCount
+            totalStates += dfa?.stateCount ?? 0
         }
         for i in weighted.indices where weighted[i].slot == nil {
             var nfa = NFA()
@@ -619,6 +629,10 @@ public final class LoweredProgram {
         }
         s += "fused scans:\n"
         for (i, sc) in scans.enumerated() {
+            if let h = sc.wordHash {
+                s += "  scan#\(i) source#\(sc.source): \(sc.patternCount) words by hash (\(h.slots.count) slots, runs of up to \(h.maxLength) units), \(sc.classMap.count) unit classes\n"
+                continue
+            }
             s += "  scan#\(i) source#\(sc.source): \(sc.patternCount) patterns, \(sc.dfa == nil ? "NFA" : "DFA") with \(sc.states) states, \(sc.classMap.count) unit classes\n"
         }
         s += "scan loops (one pass over the text each; other scans run alone):\n"
