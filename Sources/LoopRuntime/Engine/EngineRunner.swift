@@ -3,14 +3,14 @@ import LoopData
 import LoopDiagnostics
 import LoopStore
 
-/// Runs a task engine's control side for a server: one serial queue does every step (on a timer,
-/// or early when a batch of samples is waiting) and every operator command, so the control
-/// state is touched by one thread at a time. Requests never wait for it.
+/// Runs a task engine's control side for a server: one thread does every step (on a timer, or
+/// early when a batch of samples is waiting) and every operator command, so the control state is
+/// touched by one thread at a time. Requests never wait for it, and it runs at a lower priority
+/// than they do (`ControlThread`).
 public final class EngineRunner: @unchecked Sendable {
     public let engine: TaskEngine
-    let queue: DispatchQueue
+    let queue: ControlThread
     let interval: Double
-    private var timer: DispatchSourceTimer?
     private let stopped = Locked(false)
     private let kicked = Locked(false)
     /// What readers outside the control thread see: a copy of the state after the latest step.
@@ -27,14 +27,16 @@ public final class EngineRunner: @unchecked Sendable {
     public init(engine: TaskEngine, commitInterval: Double = 0.25, recentCapacity: Int = 65_536) {
         self.engine = engine
         self.interval = max(commitInterval, 0.01)
-        queue = DispatchQueue(label: "loopai.control.\(engine.settings.task.name)")
+        queue = ControlThread(name: "loopai.control.\(engine.settings.task.name)")
         status = Locked(engine.state)
         recent = Locked(RecentRequests(capacity: recentCapacity))
         // The improver worker: generation, checks and tests run on their own thread; the result is
         // recorded on the control thread, which validates and commits meanwhile.
         let (q, stopped, status, ref) = (queue, self.stopped, self.status, WeakRef(engine))
         engine.improveAsync = { work, apply in
-            DispatchQueue.global(qos: .utility).async {
+            // The improver's generation and fits on a thread of their own, as low as the control's.
+            Thread.detachNewThread {
+                ControlThread.lowerThisThreadsPriority()
                 let r = work()
                 q.async {
                     guard let e = ref.object, !stopped.current else { return }
@@ -49,11 +51,7 @@ public final class EngineRunner: @unchecked Sendable {
     /// step of the task (a follower switches without waiting for its timer).
     public func start() {
         engine.store.watchVersions { [weak self] in self?.stepSoon() }
-        let t = DispatchSource.makeTimerSource(queue: queue)
-        t.schedule(deadline: .now() + interval, repeating: interval)
-        t.setEventHandler { [weak self] in self?.stepNow() }
-        t.resume()
-        timer = t
+        queue.every(interval) { [weak self] in self?.stepNow() }
     }
 
     /// Answers one request (see `TaskEngine.serve`) and wakes the control side early when a
@@ -117,7 +115,7 @@ public final class EngineRunner: @unchecked Sendable {
     /// Stops the timer, validates and commits what is queued. Requests that arrive afterwards
     /// are still answered but their samples are not validated.
     public func stop() {
-        timer?.cancel()
+        queue.cancelTimer()
         // The drain runs on the control queue's thread, not the caller's: `queue.sync` would run
         // it here, and a server stops from an event loop, where a PostgreSQL store must not wait.
         let done = DispatchSemaphore(value: 0)
@@ -143,6 +141,8 @@ public final class EngineRunner: @unchecked Sendable {
         }
         done.wait()
     }
+
+    deinit { queue.finish() }
 
     /// Input and answer of a recent request.
     public func recentRequest(_ id: String) -> (input: JSON, answer: Answer)? { recent.withLock { $0.get(id) } }

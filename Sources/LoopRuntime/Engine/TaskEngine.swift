@@ -122,6 +122,16 @@ struct LiveState {
         droppedBefore = state.dropped
     }
 
+    /// A copy for the control side without the queue: the copy would otherwise share the queue's
+    /// storage, and the next request that queues a sample would copy every waiting sample (up to
+    /// the queue's capacity) while it holds the request side's lock.
+    func countsWithoutQueue() -> LiveState {
+        var c = self
+        c.droppedBefore += queue.dropped
+        c.queue = BoundedBuffer(capacity: 1)
+        return c
+    }
+
     func copy(into s: inout DriverState) {
         s.sampler = sampler
         s.requests = requests; s.inputErrors = inputErrors; s.sampled = sampled
@@ -480,7 +490,7 @@ public final class TaskEngine: @unchecked Sendable {
         // next step, and the cursor stops before the first of them.
         let (samples, counts, waiting) = live.withLock { l -> ([Sample], LiveState, Int?) in
             let s = settings.maxSamplesPerStep.map { l.queue.drain(max: $0) } ?? l.queue.drain()
-            return (s, l, l.queue.first?.seq)
+            return (s, l.countsWithoutQueue(), l.queue.first?.seq)
         }
         let cursor = waiting ?? counts.requests
         counts.copy(into: &state)

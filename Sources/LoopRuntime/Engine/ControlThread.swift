@@ -1,0 +1,95 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A serial worker on a thread of its own, at a lower scheduling priority than the threads that
+/// answer requests (on Linux a thread has its own nice value), so that validation, commits and
+/// the improver's fits take the CPU the request path leaves instead of competing with it: on a
+/// small machine a control step would otherwise show in the requests' tail latency. Jobs run in
+/// the order they were queued, one at a time; an optional timer runs a job periodically between them.
+final class ControlThread: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [() -> Void] = []
+    private var tick: (interval: Double, next: Date, job: () -> Void)?
+    private var finished = false
+
+    /// The nice value the thread takes (0 = as the process; 10 leaves a busy request path about ten
+    /// times the CPU share). `LOOPAI_CONTROL_NICE` overrides it.
+    static let defaultNice: Int32 = {
+        if let v = ProcessInfo.processInfo.environment["LOOPAI_CONTROL_NICE"], let n = Int32(v) { return max(0, min(19, n)) }
+        return 10
+    }()
+
+    init(name: String, nice: Int32 = ControlThread.defaultNice) {
+        let thread = Thread { [self] in
+            ControlThread.lowerThisThreadsPriority(nice)
+            run()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Gives the calling thread the nice value `nice` (Linux: `setpriority(PRIO_PROCESS, 0, …)`
+    /// sets the calling thread's own). Lowering one's priority needs no privilege; a failure
+    /// leaves the default.
+    static func lowerThisThreadsPriority(_ nice: Int32 = ControlThread.defaultNice) {
+        #if os(Linux)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice)
+        #endif
+    }
+
+    /// Queues a job.
+    func async(_ job: @escaping () -> Void) {
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Runs `job` every `interval` seconds from now on (between queued jobs), replacing any earlier timer.
+    func every(_ interval: Double, _ job: @escaping () -> Void) {
+        condition.lock()
+        tick = (interval, Date().addingTimeInterval(interval), job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func cancelTimer() {
+        condition.lock()
+        tick = nil
+        condition.unlock()
+    }
+
+    /// Ends the thread once the jobs queued so far have run.
+    func finish() {
+        condition.lock()
+        finished = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            var job: (() -> Void)? = nil
+            while job == nil {
+                if !jobs.isEmpty { job = jobs.removeFirst(); break }
+                if finished { condition.unlock(); return }
+                if let t = tick {
+                    if t.next <= Date() {
+                        // The next tick counts from now: a slow step does not queue a burst of them.
+                        tick!.next = Date().addingTimeInterval(t.interval)
+                        job = t.job
+                        break
+                    }
+                    _ = condition.wait(until: t.next)
+                } else {
+                    condition.wait()
+                }
+            }
+            condition.unlock()
+            job?()
+        }
+    }
+}
