@@ -1,3 +1,4 @@
+import Foundation
 import CLLVM
 import LoopInterpreter
 
@@ -30,26 +31,35 @@ extension Emitter {
     /// non-negative terms starting at +0 is never −0).
     func softmaxDenominator(_ scores: [LLVMValueRef], best: LLVMValueRef) -> LLVMValueRef {
         let w = SoftmaxExp.partialSums
-        let vf = ir.vector(ir.f64, w), vi = ir.vector(ir.i64, w)
-        func c(_ x: Double) -> LLVMValueRef { ir.splat(ir.f64c(x), w) }
-        let bestV = ir.vector(of: Array(repeating: best, count: w), ir.f64, width: w, fill: ir.f64c(0))
-        var sums = c(0)
-        for start in stride(from: 0, to: scores.count, by: w) {
-            let chunk = Array(scores[start..<min(start + w, scores.count)])
-            let x = ir.fsub(ir.vector(of: chunk, ir.f64, width: w, fill: ir.f64c(0)), bestV)
-            let k = ir.unaryIntrinsic("llvm.floor.v\(w)f64", vf, ir.fadd(ir.fmul(x, c(SoftmaxExp.invLn2)), c(0.5)))
+        // Eight labels a vector (two of the partial sums' four-label groups, added low half then
+        // high half: the same additions in the same order): twice the independent work per vector
+        // for the out-of-order core to overlap (LLVM splits it into 256-bit halves on AVX2).
+        let lanes = Emitter.softmaxLanes
+        let vf = ir.vector(ir.f64, lanes), vi = ir.vector(ir.i64, lanes)
+        func c(_ x: Double) -> LLVMValueRef { ir.splat(ir.f64c(x), lanes) }
+        let bestV = ir.vector(of: Array(repeating: best, count: lanes), ir.f64, width: lanes, fill: ir.f64c(0))
+        var sums = ir.splat(ir.f64c(0), w)
+        for start in stride(from: 0, to: scores.count, by: lanes) {
+            let chunk = Array(scores[start..<min(start + lanes, scores.count)])
+            let x = ir.fsub(ir.vector(of: chunk, ir.f64, width: lanes, fill: ir.f64c(0)), bestV)
+            let k = ir.unaryIntrinsic("llvm.floor.v\(lanes)f64", vf, ir.fadd(ir.fmul(x, c(SoftmaxExp.invLn2)), c(0.5)))
             let r = ir.fsub(ir.fsub(x, ir.fmul(k, c(SoftmaxExp.ln2Hi))), ir.fmul(k, c(SoftmaxExp.ln2Lo)))
             let p = SoftmaxExp.polynomial(r, ir.fmul(r, r), constant: c, add: ir.fadd, mul: ir.fmul)
-            let bits = ir.shl(ir.bitcast(ir.fadd(k, c(SoftmaxExp.exponentBias)), vi), ir.splat(ir.i64c(52), w))
+            let bits = ir.shl(ir.bitcast(ir.fadd(k, c(SoftmaxExp.exponentBias)), vi), ir.splat(ir.i64c(52), lanes))
             var e = ir.fmul(p, ir.bitcast(bits, vf))
             e = ir.select(ir.fcmp(LLVMRealOGT, x, c(SoftmaxExp.highest)), c(.infinity), e)
             e = ir.select(ir.fcmp(LLVMRealOLE, x, c(SoftmaxExp.lowest)), c(0), e)
             e = ir.select(ir.fcmp(LLVMRealUNO, x, x), x, e)
-            if chunk.count < w {
-                e = ir.vector(of: (0..<chunk.count).map { ir.lane(e, $0) }, ir.f64, width: w, fill: ir.f64c(0))
+            if chunk.count < lanes {
+                e = ir.vector(of: (0..<chunk.count).map { ir.lane(e, $0) }, ir.f64, width: lanes, fill: ir.f64c(0))
             }
-            sums = ir.fadd(sums, e)
+            for half in stride(from: 0, to: min(chunk.count, lanes), by: w) {
+                sums = ir.fadd(sums, lanes == w ? e : ir.shuffle(e, Array(half..<(half + w))))
+            }
         }
         return ir.fadd(ir.fadd(ir.lane(sums, 0), ir.lane(sums, 1)), ir.fadd(ir.lane(sums, 2), ir.lane(sums, 3)))
     }
+
+    /// Labels per vector in the softmax's exp (4 or 8; `LOOPAI_SOFTMAX_LANES`, for comparing).
+    static let softmaxLanes: Int = ProcessInfo.processInfo.environment["LOOPAI_SOFTMAX_LANES"] == "4" ? 4 : 8
 }

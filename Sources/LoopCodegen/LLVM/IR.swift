@@ -187,6 +187,12 @@ final class IR {
         return v
     }
     func lane(_ v: LLVMValueRef, _ i: Int) -> LLVMValueRef { LLVMBuildExtractElement(b, v, i32c(i), "") }
+    /// The lanes `indexes` of `v`, as a vector of their own.
+    func shuffle(_ v: LLVMValueRef, _ indexes: [Int]) -> LLVMValueRef {
+        var mask: [LLVMValueRef?] = indexes.map { i32c($0) }
+        let m = mask.withUnsafeMutableBufferPointer { LLVMConstVector($0.baseAddress, UInt32(indexes.count)) }
+        return LLVMBuildShuffleVector(b, v, LLVMGetUndef(LLVMTypeOf(v)), m, "")
+    }
     /// Calls an LLVM intrinsic that takes and returns one value of type `t` (`llvm.floor.v4f64`).
     func unaryIntrinsic(_ name: String, _ t: LLVMTypeRef, _ x: LLVMValueRef) -> LLVMValueRef {
         let type = fnType(t, [t])
