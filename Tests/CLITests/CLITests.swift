@@ -213,7 +213,9 @@ final class GenerateTests: XCTestCase {
                              "--train-fraction", "0.1", "--name", "sms_induced", "-o", out])
         XCTAssertEqual(g.status, 0, g.stderr)
         XCTAssertTrue(g.stderr.contains("held-out accuracy 9"), g.stderr)
-        XCTAssertTrue(g.stderr.contains("by 5-fold cross-validation of 16 candidates"), g.stderr)
+        XCTAssertTrue(g.stderr.contains("by 5-fold cross-validation of 32 candidates"), g.stderr)
+        // The words per label, chosen on the same folds, with the size/accuracy curve.
+        XCTAssertTrue(g.stderr.contains(" words per label (") && g.stderr.contains("300 → "), g.stderr)
         XCTAssertEqual(try CLI.run(["check", "--werror", out]).status, 0)
         let t = try CLI.run(["test", out, "--data", root.appendingPathComponent("Examples/sms_spam/data.jsonl").path, "--format", "json"])
         XCTAssertEqual(t.status, 0, t.stderr)
@@ -221,7 +223,7 @@ final class GenerateTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["generate", "--data", "missing.jsonl", "-o", out]).status, 2)
         // Given flags are not searched; --folds 0 keeps the fixed strength.
         let fixed = try CLI.run(["generate", "--generator", "induce", "--data", root.appendingPathComponent("Examples/sms_spam/data.jsonl").path,
-                                 "--train-fraction", "0.1", "--no-negation", "--balanced", "-o", out])
+                                 "--train-fraction", "0.1", "--no-negation", "--balanced", "--naive-bayes", "off", "-o", out])
         XCTAssertTrue(fixed.stderr.contains(", balanced ("), fixed.stderr)
         XCTAssertTrue(fixed.stderr.contains(" by 5-fold cross-validation of 4 candidates"), fixed.stderr)
         let off = try CLI.run(["generate", "--generator", "induce", "--data", root.appendingPathComponent("Examples/sms_spam/data.jsonl").path,
