@@ -439,10 +439,12 @@ public enum Inducer {
                             o.iterations = g == 0 ? options.iterations : max(1, options.iterations / 2)
                             path.train(rows: trainRows, y: fitY, mask: nil, options: o)
                             let m = blend?.blend(path) ?? path
-                            correct[g] += m.accuracy(rows: heldRows, y: heldY) * Double(held.count)
+                            // Whole counts of right answers (a fraction times the fold's size, rounded):
+                            // equal counts compare equal, whatever their split over the folds.
+                            correct[g] += (m.accuracy(rows: heldRows, y: heldY) * Double(held.count)).rounded()
                             if caps.count > 1 {
                                 let curve = m.vocabularyCurve(caps: caps, words: f.W, minAbs: options.minAbsWeight, rows: heldRows, y: heldY)
-                                for c in caps.indices { byWords[g][c] += curve[c] * Double(held.count) }
+                                for c in caps.indices { byWords[g][c] += (curve[c] * Double(held.count)).rounded() }
                             }
                         }
                     }

@@ -11,14 +11,19 @@ import Glibc
 final class ControlThread: @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [() -> Void] = []
-    private var tick: (interval: Double, next: Date, job: () -> Void)?
+    /// The periodic job and when it is next due, on the monotonic clock (a wall-clock jump does not stall it).
+    private var tick: (interval: Double, next: Double, job: () -> Void)?
+    private static func now() -> Double { ProcessInfo.processInfo.systemUptime }
     private var finished = false
 
-    /// The nice value the thread takes (0 = as the process; 10 leaves a busy request path about ten
-    /// times the CPU share). `LOOPAI_CONTROL_NICE` overrides it.
+    /// The nice value the thread takes: 0 (as the process) unless `LOOPAI_CONTROL_NICE` says
+    /// 1–19 (10 leaves a busy request path about ten times the CPU share). Not lowered by
+    /// default: a thread inherits its creator's nice value, and a pool thread (Dispatch's, which
+    /// also runs Swift concurrency jobs) that happened to be started from the control thread would
+    /// keep the lower priority for requests too.
     static let defaultNice: Int32 = {
         if let v = ProcessInfo.processInfo.environment["LOOPAI_CONTROL_NICE"], let n = Int32(v) { return max(0, min(19, n)) }
-        return 10
+        return 0
     }()
 
     init(name: String, nice: Int32 = ControlThread.defaultNice) {
@@ -50,7 +55,7 @@ final class ControlThread: @unchecked Sendable {
     /// Runs `job` every `interval` seconds from now on (between queued jobs), replacing any earlier timer.
     func every(_ interval: Double, _ job: @escaping () -> Void) {
         condition.lock()
-        tick = (interval, Date().addingTimeInterval(interval), job)
+        tick = (interval, ControlThread.now() + interval, job)
         condition.signal()
         condition.unlock()
     }
@@ -77,13 +82,14 @@ final class ControlThread: @unchecked Sendable {
                 if !jobs.isEmpty { job = jobs.removeFirst(); break }
                 if finished { condition.unlock(); return }
                 if let t = tick {
-                    if t.next <= Date() {
+                    let now = ControlThread.now()
+                    if t.next <= now {
                         // The next tick counts from now: a slow step does not queue a burst of them.
-                        tick!.next = Date().addingTimeInterval(t.interval)
+                        tick!.next = now + t.interval
                         job = t.job
                         break
                     }
-                    _ = condition.wait(until: t.next)
+                    _ = condition.wait(until: Date(timeIntervalSinceNow: t.next - now))
                 } else {
                     condition.wait()
                 }

@@ -5,8 +5,8 @@ import LoopStore
 
 /// Runs a task engine's control side for a server: one thread does every step (on a timer, or
 /// early when a batch of samples is waiting) and every operator command, so the control state is
-/// touched by one thread at a time. Requests never wait for it, and it runs at a lower priority
-/// than they do (`ControlThread`).
+/// touched by one thread at a time. Requests never wait for it (`ControlThread`; its priority
+/// can be lowered with `LOOPAI_CONTROL_NICE`).
 public final class EngineRunner: @unchecked Sendable {
     public let engine: TaskEngine
     let queue: ControlThread
