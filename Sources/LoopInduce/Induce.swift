@@ -429,7 +429,7 @@ public enum Inducer {
                         let fitRows = fit.map { f.rows[$0] }, fitY = fit.map { y[$0] }
                         let heldRows = held.map { f.rows[$0] }, heldY = held.map { y[$0] }
                         // The Naive Bayes ratios from the fold's training part only.
-                        let blend = NaiveBayesBlend(rows: fitRows, y: fitY, words: f.W, mode: nb, alpha: options.naiveBayesAlpha, mix: options.naiveBayesMix)
+                        let blend = NaiveBayesBlend(rows: fitRows, y: fitY, words: f.W, mode: nb, options: options)
                         let trainRows = blend?.features(fitRows) ?? fitRows
                         var path = Model(labels: L, features: f.F)
                         var o = options
@@ -439,12 +439,11 @@ public enum Inducer {
                             o.iterations = g == 0 ? options.iterations : max(1, options.iterations / 2)
                             path.train(rows: trainRows, y: fitY, mask: nil, options: o)
                             let m = blend?.blend(path) ?? path
-                            // Whole counts of right answers (a fraction times the fold's size, rounded):
-                            // equal counts compare equal, whatever their split over the folds.
-                            correct[g] += (m.accuracy(rows: heldRows, y: heldY) * Double(held.count)).rounded()
+                            // Whole counts of right answers: equal counts compare equal, whatever their split over the folds.
+                            correct[g] += Double(m.correct(rows: heldRows, y: heldY))
                             if caps.count > 1 {
                                 let curve = m.vocabularyCurve(caps: caps, words: f.W, minAbs: options.minAbsWeight, rows: heldRows, y: heldY)
-                                for c in caps.indices { byWords[g][c] += (curve[c] * Double(held.count)).rounded() }
+                                for c in caps.indices { byWords[g][c] += Double(curve[c]) }
                             }
                         }
                     }
@@ -490,8 +489,7 @@ public enum Inducer {
             let held = Set(stride(from: 3, to: N, by: 7))
             let fitRows = rows.indices.filter { !held.contains($0) }, heldRows = held.sorted()
             let fitY = fitRows.map { y[$0] }
-            let blend = NaiveBayesBlend(rows: fitRows.map { rows[$0] }, y: fitY, words: W, mode: options.naiveBayes,
-                                        alpha: options.naiveBayesAlpha, mix: options.naiveBayesMix)
+            let blend = NaiveBayesBlend(rows: fitRows.map { rows[$0] }, y: fitY, words: W, mode: options.naiveBayes, options: options)
             let trainRows = blend?.features(fitRows.map { rows[$0] }) ?? fitRows.map { rows[$0] }
             let held7 = heldRows.map { rows[$0] }, heldY = heldRows.map { y[$0] }
             var path = Model(labels: L, features: F)
@@ -503,14 +501,16 @@ public enum Inducer {
                 path.train(rows: trainRows, y: fitY, mask: nil, options: o)
                 let m = blend?.blend(path) ?? path
                 validation.append((strength, m.accuracy(rows: held7, y: heldY)))
-                if caps.count > 1 { curves.append(m.vocabularyCurve(caps: caps, words: W, minAbs: options.minAbsWeight, rows: held7, y: heldY)) }
+                if caps.count > 1 {
+                    curves.append(m.vocabularyCurve(caps: caps, words: W, minAbs: options.minAbsWeight, rows: held7, y: heldY).map { Double($0) / Double(max(held7.count, 1)) })
+                }
             }
             let best = validation.indices.max { validation[$0].accuracy != validation[$1].accuracy
                 ? validation[$0].accuracy < validation[$1].accuracy : validation[$0].l2 < validation[$1].l2 }!
             options.l2 = validation[best].l2
             if caps.count > 1 { vocabulary = .choose(caps: caps, accuracy: curves[best], measuredOn: "a held-out seventh") }
         }
-        let blend = NaiveBayesBlend(rows: rows, y: y, words: W, mode: options.naiveBayes, alpha: options.naiveBayesAlpha, mix: options.naiveBayesMix)
+        let blend = NaiveBayesBlend(rows: rows, y: y, words: W, mode: options.naiveBayes, options: options)
         var model = Model(labels: L, features: F)
         model.train(rows: blend?.features(rows) ?? rows, y: y, mask: nil, options: options)
         if let blend { model = blend.blend(model) }
@@ -657,6 +657,11 @@ struct Model {
     }
 
     func accuracy(rows: [[(Int, Double)]], y: [Int]) -> Double {
+        Double(correct(rows: rows, y: y)) / Double(max(rows.count, 1))
+    }
+
+    /// How many rows the model answers right.
+    func correct(rows: [[(Int, Double)]], y: [Int]) -> Int {
         var c = 0
         for (i, r) in rows.enumerated() {
             let s = scores(r)
@@ -664,7 +669,7 @@ struct Model {
             for l in 1..<L where s[l] > s[best] { best = l }
             if best == y[i] { c += 1 }
         }
-        return Double(c) / Double(max(rows.count, 1))
+        return c
     }
 
     /// Per label, its word columns (`0 ..< words`) of |weight| ≥ `minAbs`, largest first (on a
@@ -689,9 +694,9 @@ struct Model {
         return mask
     }
 
-    /// The accuracy on `rows` of this model centred and pruned to each number of words per label
-    /// (without a refit: the curve compares sizes, not the final weights).
-    func vocabularyCurve(caps: [Int], words W: Int, minAbs: Double, rows: [[(Int, Double)]], y: [Int]) -> [Double] {
+    /// How many of `rows` this model answers right, centred and pruned to each number of words per
+    /// label (without a refit: the curve compares sizes, not the final weights).
+    func vocabularyCurve(caps: [Int], words W: Int, minAbs: Double, rows: [[(Int, Double)]], y: [Int]) -> [Int] {
         var c = self
         c.center()
         let order = c.wordOrder(words: W, minAbs: minAbs)
@@ -699,7 +704,7 @@ struct Model {
             let mask = c.selection(order: order, cap: cap, words: W, minAbs: minAbs)
             var m = c
             for l in 0..<L { for j in 0..<F where !mask[l][j] { m.w[l][j] = 0 } }
-            return m.accuracy(rows: rows, y: y)
+            return m.correct(rows: rows, y: y)
         }
     }
 

@@ -55,6 +55,11 @@ public struct NaiveBayesBlend {
         self.mix = mix
     }
 
+    /// With the smoothing and share the inducer's options give.
+    init?(rows: [[(Int, Double)]], y: [Int], words W: Int, mode: Mode, options: Inducer.Options) {
+        self.init(rows: rows, y: y, words: W, mode: mode, alpha: options.naiveBayesAlpha, mix: options.naiveBayesMix)
+    }
+
     /// The rows the regression is trained on (word columns scaled in `.scaled` mode).
     func features(_ rows: [[(Int, Double)]]) -> [[(Int, Double)]] {
         guard let s else { return rows }
