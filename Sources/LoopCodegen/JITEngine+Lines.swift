@@ -121,6 +121,12 @@ extension JITEngine {
         return (results, scores)
     }
 
+    /// `classifySpansRaw`'s answers without their scores: the label's index, what decided (a
+    /// rule's index, -1 the score, -2 otherwise) and the confidence.
+    public func classifySpanAnswers(_ buffer: [UInt8], _ extra: [UInt8], _ offsets: [Int], count: Int) -> [(label: Int32, decidedBy: Int32, confidence: Double)] {
+        classifySpansRaw(buffer, extra, offsets, count: count).0.map { ($0.label, $0.decided_by, $0.confidence) }
+    }
+
     /// The native results as the interpreter's `Decision`s.
     static func decisions(_ results: [loop_result], _ scores: [Double], labels nl: Int) -> [Decision] {
         results.enumerated().map { i, r in

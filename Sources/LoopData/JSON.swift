@@ -285,11 +285,14 @@ public enum JSONWriter {
 
     /// The length of a string's escaped form (quotes included) when it is valid UTF-8; nil
     /// otherwise (invalid bytes become U+FFFD, which `string` works out).
-    static func escapedLength(_ b: [UInt8]) -> Int? {
+    static func escapedLength(_ b: [UInt8]) -> Int? { b.withUnsafeBytes { escapedLength($0) } }
+
+    /// `escapedLength` of the bytes in `raw`.
+    public static func escapedLength(_ raw: UnsafeRawBufferPointer) -> Int? {
         var n = 2, i = 0
-        let count = b.count
+        let count = raw.count
         let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        return b.withUnsafeBytes { raw -> Int? in
+        let b = raw.assumingMemoryBound(to: UInt8.self)
         while i < count {
             // Eight plain ASCII bytes at a time (no quote, backslash, control character or high bit).
             if i + 8 <= count {
@@ -325,7 +328,6 @@ public enum JSONWriter {
             i += len
         }
         return n
-        }
     }
 
     public static func number(_ x: Double) -> String {

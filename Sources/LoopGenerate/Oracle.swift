@@ -262,9 +262,12 @@ public struct OracleTokenModel: Sendable {
     static func tokens(bytes: Int) -> Int { (bytes + TokenEstimate.bytesPerToken - 1) / TokenEstimate.bytesPerToken }
 
     /// One input alone: the all-LLM path's call for one request.
-    public func single(_ input: JSON) -> (input: Int, output: Int) {
+    public func single(_ input: JSON) -> (input: Int, output: Int) { single(inputLength: JSONWriter.length(input)) }
+
+    /// The same, from the length of the input's JSON text.
+    public func single(inputLength: Int) -> (input: Int, output: Int) {
         // `LLMOracle.user([input])` is "1: " and the input's JSON text.
-        (Self.tokens(bytes: systemBytes + 3 + JSONWriter.length(input)), singleAnswerTokens)
+        (Self.tokens(bytes: systemBytes + 3 + inputLength), singleAnswerTokens)
     }
 
     /// Several inputs in one request, and an answer of `{"id": 10, "label": "label"}` per input.

@@ -21,6 +21,8 @@ final class ServedTask: @unchecked Sendable {
     /// Field names the program reads, and the task's labels.
     let inputFields: Set<String>
     let labelSet: Set<String>
+    /// `labelSet` as bytes (a batch read from spans compares its labels without making strings).
+    let labelBytes: [[UInt8]]
 
     var engine: TaskEngine { runner.engine }
 
@@ -66,6 +68,7 @@ final class ServedTask: @unchecked Sendable {
         generatorName = settings.generator.name
         inputFields = Set(spec.input.map(\.name))
         labelSet = Set(spec.labelNames + spec.answerNames)
+        labelBytes = labelSet.map { Array($0.utf8) }
         if resume { log("\(spec.name): resumed run \(engine.run.id ?? 0) at request \(engine.state.requests), v\(engine.state.activeVersion) active") }
         else { log("\(spec.name): new run \(engine.run.id ?? 0), v\(engine.state.activeVersion) active") }
     }

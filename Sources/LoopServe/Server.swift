@@ -137,6 +137,11 @@ public final class LoopServer: Sendable {
                 try authorizeClient(request)
                 let t = try task(context)
                 let bytes = try await API.bodyBytes(request, limit: config.maxBodyBytes)
+                if let spans = spanBatch(t, bytes), let served = t.runner.serveSpans(spans) {
+                    let response = API.bytes(answerSpans(t, spans, served), type: API.jsonType)
+                    metrics.latency(task: t.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0, batch: true)
+                    return response
+                }
                 var batch = fastBatch(t, bytes)
                 if batch == nil {
                     let body = try API.parse(bytes)
@@ -377,6 +382,138 @@ public final class LoopServer: Sendable {
         }
         guard ok else { return nil }
         return (prepared, slots)
+    }
+
+    /// The plain batch body as spans (`SpanBatch`): every input an object whose task fields,
+    /// label field and id are strings (simple escapes allowed) and whose label is the task's;
+    /// nil otherwise, and `fastBatch` or the full parser reads it (with the refusals in place).
+    func spanBatch(_ t: ServedTask, _ bytes: [UInt8]) -> SpanBatch? {
+        guard t.spec.input.allSatisfy({ $0.type == .text }) else { return nil }
+        let fields = t.spec.input.map(\.name)
+        let keys = (fields + (t.labelField.map { [$0] } ?? []) + ["id"]).map { Array($0.utf8) }
+        let nk = keys.count, idKey = nk - 1
+        var batch = SpanBatch(body: bytes, fields: fields, labelField: t.labelField, singleText: t.spec.isSingleText, madeIdPrefix: idPrefix)
+        var unnamed = 0
+        let ok: Bool = bytes.withUnsafeBufferPointer { b in
+            guard let ranges = BatchBody.inputRanges(b), ranges.count <= config.maxBatch else { return false }
+            batch.reserve(ranges.count)
+            var offs: [Int] = []
+            offs.reserveCapacity(2 * nk)
+            var escaped: UInt64 = 0
+            var scratch: [UInt8] = []
+            for r in ranges {
+                offs.removeAll(keepingCapacity: true)
+                guard FastJSONLines.textSpans(b, r.lowerBound, r.upperBound, keys: keys, optional: 1, into: &offs, escaped: &escaped, allowEscapes: true) else {
+                    // Parsed alone (e.g. a `\u` escape): kept when its fields, label and id are
+                    // strings as the scanner would have read them, else the other paths answer.
+                    guard let element = try? JSONParser.parse(Array(b[r])), case .object = element else { return false }
+                    var texts: [[UInt8]] = []
+                    for k in keys.indices.dropLast() {
+                        guard case .string(let v)? = element[String(decoding: keys[k], as: UTF8.self)] else { return false }
+                        texts.append(v)
+                    }
+                    if t.labelField != nil, !t.labelBytes.contains(texts[fields.count]) { return false }
+                    var given: String? = nil
+                    switch element["id"] {
+                    case nil, .null?: break
+                    case .string(let v)?: given = String(decoding: v, as: UTF8.self)
+                    default: return false
+                    }
+                    batch.append(texts: texts, givenId: given, madeNumber: given == nil ? unnamed : -1)
+                    if given == nil { unnamed += 1 }
+                    continue
+                }
+                /// Span j's text, unescaped into `scratch` when it holds an escape.
+                func withSpan<R>(_ j: Int, _ f: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+                    guard escaped & (1 << UInt64(j)) != 0 else { return f(UnsafeBufferPointer(rebasing: b[offs[2 * j]..<offs[2 * j + 1]])) }
+                    scratch.removeAll(keepingCapacity: true)
+                    FastJSONLines.unescape(b, offs[2 * j], offs[2 * j + 1], into: &scratch)
+                    return scratch.withUnsafeBufferPointer(f)
+                }
+                if t.labelField != nil {
+                    let known = withSpan(fields.count) { l in t.labelBytes.contains { $0.count == l.count && $0.elementsEqual(l) } }
+                    guard known else { return false }
+                }
+                var given: String? = nil
+                if offs[2 * idKey] >= 0 { given = withSpan(idKey) { String(decoding: $0, as: UTF8.self) } }
+                batch.append(spans: offs[0..<(2 * idKey)], givenId: given, madeNumber: given == nil ? unnamed : -1)
+                if given == nil { unnamed += 1 }
+                var e = escaped & ((1 << UInt64(idKey)) - 1)
+                while e != 0 {
+                    let j = e.trailingZeroBitCount
+                    e &= e - 1
+                    var text: [UInt8] = []
+                    FastJSONLines.unescape(b, offs[2 * j], offs[2 * j + 1], into: &text)
+                    batch.placeLast(j, text)
+                }
+            }
+            return true
+        }
+        guard ok else { return nil }
+        // Ids for the inputs that come without one, taken together (one lock a batch).
+        let base = idCounter.withLock { c -> Int in c += unnamed; return c - unnamed }
+        batch.numberMadeIds(from: base + 1)
+        return batch
+    }
+
+    /// The answers to a batch served from spans, as bytes: the same text `answerBatch` writes.
+    func answerSpans(_ t: ServedTask, _ b: SpanBatch, _ s: SpanServed) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + 110 * b.count)
+        out += AnswerBytes.open
+        // Per version: its labels, deciding texts and number as JSON text, written once.
+        let versions = [s.active] + (s.candidate.map { [$0] } ?? [])
+        let pieces = versions.map { AnswerPieces($0) }
+        // Requests counted once per (version, label, deciding rule) for the batch.
+        var counts: [Int: Int] = [:]
+        let prefix = Array((idPrefix + "-").utf8)
+        for i in 0..<b.count {
+            if i > 0 { out.append(0x2C) }
+            let v = !s.byCandidate.isEmpty && s.byCandidate[i] ? 1 : 0
+            let a = s.answers[i]
+            let p = pieces[v]
+            counts[(v << 62) | (Int(a.label) << 31) | Int(a.decidedBy), default: 0] += 1
+            out += AnswerBytes.id
+            if let given = b.givenIds[i] { JSONWriter.string(given, bytes: &out) }
+            else { out.append(0x22); out += prefix; Self.base36(b.madeNumbers[i], into: &out); out.append(0x22) }
+            out += AnswerBytes.label
+            out += p.labels[Int(a.label)]
+            out += AnswerBytes.confidence
+            if a.confidence.isFinite { JSONWriter.number(a.confidence, bytes: &out) } else { out += AnswerBytes.null }
+            out += AnswerBytes.decidedBy
+            out += p.decidedBy[Int(a.decidedBy)]
+            out += AnswerBytes.version
+            out += p.version
+            out.append(0x7D)
+        }
+        out += [0x5D, 0x7D, 0x0A]
+        for (k, n) in counts {
+            let program = versions[k >> 62]
+            let label = (k >> 31) & 0x7FFF_FFFF, by = k & 0x7FFF_FFFF
+            metrics.request(task: t.name, version: program.versionId, label: program.program.labelNames[label],
+                            decidedBy: program.decidedByTexts[by], count: n)
+        }
+        return out
+    }
+
+    /// One version's parts of an answer as JSON text.
+    struct AnswerPieces {
+        let labels: [[UInt8]], decidedBy: [[UInt8]], version: [UInt8]
+        init(_ p: LoadedProgram) {
+            labels = p.program.labelNames.map { var o: [UInt8] = []; JSONWriter.string($0, bytes: &o); return o }
+            decidedBy = p.decidedByTexts.map { var o: [UInt8] = []; JSONWriter.string($0, bytes: &o); return o }
+            var v: [UInt8] = []
+            JSONWriter.number(Double(p.versionId), bytes: &v)
+            version = v
+        }
+    }
+
+    /// `String(n, radix: 36)` appended as bytes.
+    static func base36(_ n: Int, into out: inout [UInt8]) {
+        var digits: [UInt8] = []
+        var v = n
+        repeat { let d = UInt8(v % 36); digits.append(d < 10 ? 0x30 + d : 0x61 + d - 10); v /= 36 } while v > 0
+        out += digits.reversed()
     }
 
     /// Inputs ready for the engine, and for each input of the body its place among them or its refusal.

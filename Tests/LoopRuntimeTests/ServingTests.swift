@@ -13,13 +13,13 @@ final class ServingTests: XCTestCase {
     static let ham = "program always_ham\ninput text: text\nlabels spam, ham\notherwise => ham\ntest \"x\" => ham\n"
     static let spam = "program always_spam\ninput text: text\nlabels spam, ham\notherwise => spam\ntest \"x\" => spam\n"
 
-    func engine(_ dir: URL, queueCapacity: Int = 10_000, rate: Double? = nil) throws -> TaskEngine {
+    func engine(_ dir: URL, queueCapacity: Int = 10_000, rate: Double? = nil, program: String = ham) throws -> TaskEngine {
         var task = try F.task("sms_spam")
         if let rate { task.validation.rate = rate }
         var s = LoopSettings(task: task, streamPath: "serve", oracle: LabelsOracle(column: "label", labels: task.labelNames),
                              oraclePricing: nil, oracleClient: nil, generator: InducerGenerator(task: task, seed: []), seedExamples: [],
                              escalationDirectory: dir.appendingPathComponent("esc").path)
-        s.initialProgram = Self.ham
+        s.initialProgram = program
         s.queueCapacity = queueCapacity
         s.batchSize = 1
         return try TaskEngine(settings: s, store: try SQLiteStore.open(path: dir.appendingPathComponent("s.sqlite").path, task: task.name), resume: false)
@@ -58,6 +58,103 @@ final class ServingTests: XCTestCase {
             if a.versionId == 99 { byCandidate += 1 }
         }
         XCTAssertEqual(Double(byCandidate) / 2000, 0.5, accuracy: 0.05)
+    }
+
+    /// A batch served from the spans of one body (`serveSpans`) gets the answers, shadow answers,
+    /// canary routing, samples and counts that the same inputs get as JSON values (`serveBatch`),
+    /// with texts in the body as they are and texts placed apart (unescaped), given and made ids.
+    func testABatchServedFromSpansIsServedAsFromJSONValues() throws {
+        let dir = try F.tempDir("spans")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let sms = try String(contentsOfFile: F.example("sms_spam", "program.loop"), encoding: .utf8)
+        let records = Array(try F.records(F.example("sms_spam", "data.jsonl")).prefix(600))
+        for sub in ["a", "b"] { try FileManager.default.createDirectory(at: dir.appendingPathComponent(sub), withIntermediateDirectories: true) }
+        let viaJSON = try engine(dir.appendingPathComponent("a"), queueCapacity: 100, rate: 0.3, program: sms)
+        let viaSpans = try engine(dir.appendingPathComponent("b"), queueCapacity: 100, rate: 0.3, program: sms)
+        let cand = try LoadedProgram(versionId: 99, source: Self.spam)
+        for (share, range) in [(0.0, 0..<200), (0.5, 200..<600)] {
+            for e in [viaJSON, viaSpans] { e.setServing(candidate: cand, share: share) }
+            // The body: each text followed by its label; every fifth input's text placed apart, every third with an id.
+            var body: [UInt8] = []
+            var places: [(text: [Int], label: [Int])] = []
+            for r in records[range] {
+                let t = body.count
+                body += Array(r["text"]!.string!.utf8)
+                let l = body.count
+                body += Array(r["label"]!.string!.utf8)
+                places.append(([t, l], [l, body.count]))
+            }
+            var batch = SpanBatch(body: body, fields: ["text"], labelField: "label", singleText: true, madeIdPrefix: "test")
+            var requests: [(key: RequestKey, input: JSON, record: JSON)] = []
+            var made = 0
+            for (k, i) in range.enumerated() {
+                let r = records[i]
+                let id: String? = i % 3 == 0 ? "given-\(i)" : nil
+                if i % 5 == 0 {
+                    batch.append(texts: [Array(r["text"]!.string!.utf8), Array(r["label"]!.string!.utf8)], givenId: id, madeNumber: id == nil ? made : -1)
+                } else {
+                    batch.append(spans: places[k].text + places[k].label, givenId: id, madeNumber: id == nil ? made : -1)
+                }
+                if id == nil { made += 1 }
+                requests.append((.id(id ?? ""), r["text"]!, .object([("text", r["text"]!), ("label", r["label"]!)])))
+            }
+            batch.numberMadeIds(from: 10)
+            for k in requests.indices where batch.givenIds[k] == nil { requests[k].key = .id(SpanBatch.madeId("test", batch.madeNumbers[k])) }
+            if range.lowerBound == 0 { XCTAssertEqual(batch.idText(1), "test-a", "made ids count on from the base, in base 36") }
+            let a = viaJSON.serveBatch(requests)
+            let b = try XCTUnwrap(viaSpans.serveSpans(batch))
+            for k in requests.indices {
+                XCTAssertEqual(try a[k].result.get(), b.answer(k), "input \(range.lowerBound + k)")
+                XCTAssertEqual(a[k].seq, b.firstSeq + k)
+                XCTAssertEqual(batch.input(k), requests[k].input)
+                XCTAssertEqual(batch.record(k), requests[k].record)
+            }
+            if share > 0 { XCTAssertTrue(b.byCandidate.contains(true) && b.byCandidate.contains(false), "the canary routes some of each") }
+            XCTAssertEqual(b.anySampled, a.contains(where: \.sampled))
+        }
+        let (qa, qb) = (viaJSON.live.withLock { $0.queue.drain() }, viaSpans.live.withLock { $0.queue.drain() })
+        XCTAssertGreaterThan(qa.count, 50)
+        XCTAssertEqual(qa.map(\.seq), qb.map(\.seq))
+        XCTAssertEqual(qa.map(\.requestId), qb.map(\.requestId))
+        XCTAssertEqual(qa.map(\.input), qb.map(\.input))
+        XCTAssertEqual(qa.map(\.record), qb.map(\.record))
+        XCTAssertEqual(qa.map(\.answer), qb.map(\.answer))
+        XCTAssertEqual(qa.map(\.other), qb.map(\.other))
+        XCTAssertEqual(qa.map(\.probability), qb.map(\.probability))
+        XCTAssertEqual(qa.map(\.servedByCandidate), qb.map(\.servedByCandidate))
+        XCTAssertEqual(viaJSON.liveCounts.requests, viaSpans.liveCounts.requests)
+        XCTAssertEqual(viaJSON.liveCounts.sampled, viaSpans.liveCounts.sampled)
+        XCTAssertEqual(viaJSON.liveCounts.dropped, viaSpans.liveCounts.dropped)
+        XCTAssertGreaterThan(viaSpans.liveCounts.dropped, 0, "the queue overflowed, and both counted it")
+    }
+
+    /// The recent requests keep the last N by id, single ones and batch inputs alike; an id sent
+    /// again is answered with its latest answer; older ones are forgotten.
+    func testRecentRequestsKeepTheLastNByIdAcrossBatches() throws {
+        var recent = RecentRequests(capacity: 100)
+        let p = try LoadedProgram(versionId: 1, source: Self.ham)
+        let answer = p.classify(JSON("x")).get
+        for i in 0..<70 { recent.add("one-\(i)", input: JSON("text \(i)"), answer: try answer()) }
+        var batch = SpanBatch(body: Array("abcdefghij".utf8), fields: ["text"], labelField: nil, singleText: true, madeIdPrefix: "b")
+        for i in 0..<60 { batch.append(spans: [i % 10, 10], givenId: i % 2 == 0 ? "even-\(i)" : nil, madeNumber: i) }
+        let served = SpanServed(active: p, candidate: nil, answers: Array(repeating: NativeAnswer(label: 1, decidedBy: 1, confidence: 1), count: 60),
+                                byCandidate: [], firstSeq: 0, anySampled: false)
+        recent.add(batch, served)
+        XCTAssertNil(recent.get("one-29"), "the oldest 30 are forgotten")
+        XCTAssertEqual(recent.get("one-30")?.input, JSON("text 30"))
+        XCTAssertEqual(recent.get("even-4")?.input, JSON("efghij"))
+        XCTAssertEqual(recent.get("b-1")?.input, JSON("bcdefghij"))
+        XCTAssertEqual(recent.get("b-1")?.answer.label, "ham")
+        XCTAssertNil(recent.get("b-60"))
+        // Sent again: the latest answer replaces the earlier one, in place.
+        recent.add("even-4", input: JSON("again"), answer: try answer())
+        XCTAssertEqual(recent.get("even-4")?.input, JSON("again"))
+        XCTAssertEqual(recent.get("one-30")?.input, JSON("text 30"))
+        // Many more: every one of the last 100 is found, none before them.
+        for i in 0..<5000 { recent.add("many-\(i)", input: JSON("\(i)"), answer: try answer()) }
+        for i in 4900..<5000 { XCTAssertEqual(recent.get("many-\(i)")?.input, JSON("\(i)")) }
+        XCTAssertEqual((0..<4900).filter { recent.get("many-\($0)") != nil }.count, 0)
+        XCTAssertNil(recent.get("b-1"))
     }
 
     /// A full queue drops samples and counts them; the samples it keeps carry the share kept.

@@ -73,6 +73,24 @@ final class ServeAPITests: XCTestCase {
         let plainOnly = try server.post("/v1/tasks/sms_spam/classify/batch", .object([("inputs", .array(records.prefix(50).enumerated().map { i, r in
             .object([("id", JSON("b\(i)")), ("text", r["text"]!), ("label", r["label"]!)]) }))]))
         XCTAssertEqual(plainOnly.json?["answers"]?.array?.map { $0["label"]?.string ?? "?" }, Array(reference.prefix(50)))
+        // A body every input of which is read as spans (escapes, a control character the parser
+        // reads alone, given and missing ids) answers as the full parser's path does.
+        func spanBody(full: Bool) -> JSON {
+            let inputs: [JSON] = records.prefix(60).enumerated().map { i, r in
+                let text = i % 7 == 0 ? JSON("say \"hi\" \(i)\n\u{1}é") : r["text"]!
+                return .object([("id", JSON("s\(i)")), ("text", text), ("label", r["label"]!)])
+            }
+            return .object([("inputs", .array(inputs))] + (full ? [("note", JSON("anything"))] : []))
+        }
+        let spans = try server.post("/v1/tasks/sms_spam/classify/batch", spanBody(full: false))
+        XCTAssertEqual(spans.status, 200)
+        XCTAssertEqual(spans.text, try server.post("/v1/tasks/sms_spam/classify/batch", spanBody(full: true)).text)
+        // Feedback finds an input of a batch by its id, given or made.
+        let fb = try server.post("/v1/tasks/sms_spam/feedback", .object([("id", JSON("s14")), ("label", JSON("spam"))]))
+        XCTAssertEqual(fb.status, 200, fb.text)
+        XCTAssertEqual(fb.json?["program"]?.string, spans.json?["answers"]?.array?[14]["label"]?.string)
+        let madeId = try XCTUnwrap(batch.json?["answers"]?.array?[3]["id"]?.string)
+        XCTAssertEqual(try server.post("/v1/tasks/sms_spam/feedback", .object([("id", JSON(madeId)), ("label", JSON("ham"))])).json?["program"]?.string, reference[3])
         // Numeric ids come back as strings; an id is optional.
         XCTAssertEqual(try server.post("/v1/tasks/sms_spam/classify", .object([("id", .number(7)), ("text", JSON("hi")), ("label", JSON("ham"))])).json?["id"]?.string, "7")
         XCTAssertNotNil(try server.post("/v1/tasks/sms_spam/classify", .object([("text", JSON("hi")), ("label", JSON("ham"))])).json?["id"]?.string)

@@ -85,6 +85,15 @@ public final class EngineRunner: @unchecked Sendable {
         return served
     }
 
+    /// `serveBatch` for a batch read from one body's spans (`TaskEngine.serveSpans`); nil when a
+    /// version does not read the batch's fields as text.
+    public func serveSpans(_ batch: SpanBatch) -> SpanServed? {
+        guard let served = engine.serveSpans(batch) else { return nil }
+        recent.withLock { $0.add(batch, served) }
+        if served.anySampled { stepEarlyIfABatchWaits() }
+        return served
+    }
+
     private func stepNow() {
         guard !stopped.current else { return }
         do {
@@ -154,35 +163,98 @@ final class WeakRef<T: AnyObject>: @unchecked Sendable {
     init(_ o: T) { object = o }
 }
 
-/// The last N requests by id (a ring: the oldest is forgotten first), keyed by the id's 64-bit
-/// hash so that keeping one costs no string hashing or copying.
+/// The last N requests by id (a ring: the oldest is forgotten first), found by the id's 64-bit
+/// hash in an open-addressing table, so that keeping one costs no string hashing or copying; a
+/// batch read from spans is kept once, its inputs pointing into it (their values are built
+/// only when feedback looks one up).
 struct RecentRequests {
     let capacity: Int
-    /// The entries, oldest overwritten first; `index` finds an id's entry by the id's hash.
-    private var ring: [(hash: UInt64, id: String, input: JSON, answer: Answer)?]
+    private enum Entry {
+        case one(RecentOne)
+        case batch(RecentBatch, Int)
+    }
+    private final class RecentOne {
+        let id: String, input: JSON, answer: Answer
+        init(_ id: String, _ input: JSON, _ answer: Answer) { self.id = id; self.input = input; self.answer = answer }
+    }
+    private final class RecentBatch {
+        let batch: SpanBatch, served: SpanServed
+        init(_ b: SpanBatch, _ s: SpanServed) { batch = b; served = s }
+    }
+    /// Per ring slot: the id's hash and the entry (oldest overwritten first).
+    private var hashes: [UInt64]
+    private var entries: [Entry?]
     private var next = 0
-    private var index: [UInt64: Int32] = [:]
+    /// Linear probing over ring slots (-1: empty), at most half full.
+    private var table: [Int32]
+    private let mask: Int
 
     init(capacity: Int) {
         self.capacity = max(capacity, 1)
-        ring = Array(repeating: nil, count: max(capacity, 1))
-        index.reserveCapacity(max(capacity, 1))
+        hashes = Array(repeating: 0, count: self.capacity)
+        entries = Array(repeating: nil, count: self.capacity)
+        var size = 8
+        while size < 2 * self.capacity { size *= 2 }
+        table = Array(repeating: -1, count: size)
+        mask = size - 1
     }
 
     mutating func add(_ id: String, input: JSON, answer: Answer) {
-        let h = StableHash.fnv1a64(id.utf8)
-        if let at = index[h] {   // the same id again: its latest answer replaces the earlier one
-            ring[Int(at)] = (h, id, input, answer)
-            return
-        }
-        if let old = ring[next], index[old.hash] == Int32(next) { index[old.hash] = nil }
-        ring[next] = (h, id, input, answer)
-        index[h] = Int32(next)
-        next = (next + 1) % capacity
+        put(StableHash.fnv1a64(id.utf8), .one(RecentOne(id, input, answer)))
+    }
+
+    /// Keeps every input of a batch answered from spans.
+    mutating func add(_ batch: SpanBatch, _ served: SpanServed) {
+        let kept = RecentBatch(batch, served)
+        for k in 0..<batch.count { put(StableHash.fnv1a64(batch.idText(k).utf8), .batch(kept, k)) }
     }
 
     func get(_ id: String) -> (input: JSON, answer: Answer)? {
-        guard let at = index[StableHash.fnv1a64(id.utf8)], let e = ring[Int(at)], e.id == id else { return nil }
-        return (e.input, e.answer)
+        guard let (_, at) = find(StableHash.fnv1a64(id.utf8)), let e = entries[at] else { return nil }
+        switch e {
+        case .one(let o): return o.id == id ? (o.input, o.answer) : nil
+        case .batch(let b, let k): return b.batch.idText(k) == id ? (b.batch.input(k), b.served.answer(k)) : nil
+        }
+    }
+
+    /// The table position and ring slot of hash `h`.
+    private func find(_ h: UInt64) -> (Int, Int)? {
+        var p = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let slot = table[p]
+            if slot < 0 { return nil }
+            if hashes[Int(slot)] == h { return (p, Int(slot)) }
+            p = (p + 1) & mask
+        }
+    }
+
+    private mutating func put(_ h: UInt64, _ e: Entry) {
+        if let (_, at) = find(h) {   // the same id again: its latest answer replaces the earlier one
+            entries[at] = e
+            return
+        }
+        if entries[next] != nil { remove(hashes[next]) }
+        hashes[next] = h
+        entries[next] = e
+        var p = Int(truncatingIfNeeded: h) & mask
+        while table[p] >= 0 { p = (p + 1) & mask }
+        table[p] = Int32(next)
+        next = (next + 1) % capacity
+    }
+
+    /// Takes `h` out of the table, moving later entries of its probe run back (no tombstones).
+    private mutating func remove(_ h: UInt64) {
+        guard var (i, _) = find(h) else { return }
+        var j = i
+        while true {
+            j = (j + 1) & mask
+            let slot = table[j]
+            if slot < 0 { break }
+            let home = Int(truncatingIfNeeded: hashes[Int(slot)]) & mask
+            // The entry at j may fill the hole at i unless its home lies cyclically in (i, j].
+            let between = i <= j ? (home > i && home <= j) : (home > i || home <= j)
+            if !between { table[i] = slot; i = j }
+        }
+        table[i] = -1
     }
 }

@@ -13,7 +13,7 @@ public final class LoadedProgram: @unchecked Sendable {
     public let engine: ClassifierEngine
     let decoder: RecordDecoder
     /// `rule:NAME` per rule, then `score` and `otherwise`: made once, shared by every answer.
-    let decidedByTexts: [String]
+    public let decidedByTexts: [String]
 
     /// Checks and compiles `source`; throws `ProgramError.check` with the rendered diagnostics.
     public init(versionId: Int64, source: String, name: String = "program.loop") throws {
@@ -28,13 +28,7 @@ public final class LoadedProgram: @unchecked Sendable {
         self.decidedByTexts = p.rules.map { "rule:" + $0.name } + ["score", "otherwise"]
     }
 
-    func decidedByText(_ d: Decision) -> String {
-        switch d.decidedBy {
-        case .rule(let r): return decidedByTexts[r]
-        case .score: return decidedByTexts[program.rules.count]
-        case .otherwise: return decidedByTexts[program.rules.count + 1]
-        }
-    }
+    func decidedByText(_ d: Decision) -> String { decidedByTexts[decidedByIndex(d)] }
 
     /// Decodes and classifies many inputs with one call into the engine.
     public func classifyBatch(_ inputs: [JSON]) -> [Result<Answer, InputError>] {
@@ -55,6 +49,51 @@ public final class LoadedProgram: @unchecked Sendable {
                               decidedBy: decidedByText(d), versionId: versionId)
             }
         }
+    }
+
+    /// Classifies the inputs `indices` of `batch` from their spans: with native code, pointers
+    /// into the body go straight to it (no value per input); otherwise the interpreter gets the
+    /// texts. The same answers `classify` gives for each input's JSON.
+    public func classifySpans(_ batch: SpanBatch, _ indices: [Int]) -> [NativeAnswer] {
+        guard !indices.isEmpty else { return [] }
+        // Where each of the program's fields lies among the batch's spans.
+        let map = program.fields.map { f in batch.fields.firstIndex(of: f.name) }
+        precondition(readsSpans(batch), "classifySpans: the batch's fields are not the program's text fields")
+        let per = batch.spansPerInput
+        if let jit = engine as? JITEngine {
+            var offsets: [Int] = []
+            offsets.reserveCapacity(2 * map.count * indices.count)
+            batch.spans.withUnsafeBufferPointer { sp in
+                for i in indices { for j in map { offsets.append(sp[2 * (i * per + j!)]); offsets.append(sp[2 * (i * per + j!) + 1]) } }
+            }
+            let rules = Int32(program.rules.count)
+            return jit.classifySpanAnswers(batch.body, batch.extra, offsets, count: indices.count).map { r in
+                NativeAnswer(label: r.label, decidedBy: r.decidedBy >= 0 ? r.decidedBy : r.decidedBy == -1 ? rules : rules + 1, confidence: r.confidence)
+            }
+        }
+        let values = indices.map { i in map.map { Value.text(batch.text(i, $0!)) } }
+        return engine.classifyBatch(values).map { d in
+            NativeAnswer(label: Int32(d.label), decidedBy: Int32(decidedByIndex(d)), confidence: d.confidence)
+        }
+    }
+
+    /// Whether every field of the program is a text field of `batch` (what `classifySpans` needs).
+    public func readsSpans(_ batch: SpanBatch) -> Bool {
+        program.fields.allSatisfy { f in f.type == .text && batch.fields.contains(f.name) }
+    }
+
+    func decidedByIndex(_ d: Decision) -> Int {
+        switch d.decidedBy {
+        case .rule(let r): return r
+        case .score: return program.rules.count
+        case .otherwise: return program.rules.count + 1
+        }
+    }
+
+    /// The answer a native one stands for.
+    public func answer(_ a: NativeAnswer) -> Answer {
+        Answer(label: program.labels[Int(a.label)], name: program.labelNames[Int(a.label)], confidence: a.confidence,
+               decidedBy: decidedByTexts[Int(a.decidedBy)], versionId: versionId)
     }
 
     /// Decodes and classifies one input; a bad input is an error value, never a crash.
@@ -88,3 +127,11 @@ public struct Answer: Equatable, Sendable {
     public var versionId: Int64
 }
 
+
+/// An answer as a program's code gives it: its label's index, the index of what decided
+/// (`decidedByTexts`: rules, then `score`, then `otherwise`) and the confidence.
+public struct NativeAnswer: Sendable, Equatable {
+    public var label: Int32
+    public var decidedBy: Int32
+    public var confidence: Double
+}

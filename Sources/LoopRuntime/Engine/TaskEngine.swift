@@ -152,6 +152,23 @@ public struct Served: Sendable {
     public var nanoseconds: UInt64
 }
 
+/// What the request path returns for a `SpanBatch`: each input's answer, from the active version
+/// or (where `byCandidate` says so) the candidate; the inputs are numbered from `firstSeq` on.
+public struct SpanServed: Sendable {
+    public let active: LoadedProgram
+    public let candidate: LoadedProgram?
+    public let answers: [NativeAnswer]
+    /// Per input, whether the candidate answered it (empty: none did).
+    public let byCandidate: [Bool]
+    public let firstSeq: Int
+    /// Whether any input was sampled.
+    public let anySampled: Bool
+
+    /// The version that answered input `i`.
+    public func program(_ i: Int) -> LoadedProgram { !byCandidate.isEmpty && byCandidate[i] ? candidate! : active }
+    public func answer(_ i: Int) -> Answer { program(i).answer(answers[i]) }
+}
+
 /// One task's engine: the request path (`serve`) answers from an immutable serving snapshot and
 /// puts samples on a bounded queue; the control side (`step`, one thread at a time) validates
 /// them, decides on improvements and rollouts, and commits everything in one transaction.
@@ -400,6 +417,50 @@ public final class TaskEngine: @unchecked Sendable {
         }
     }
 
+    /// Answers a batch read from one request body (`SpanBatch`): the versions classify from the
+    /// body's bytes, and an input's JSON values are built only for the samples queued. The same
+    /// answers and accounting as `serveBatch`; nil when a version does not read the batch's
+    /// fields as text (the caller then builds the inputs and calls `serveBatch`).
+    public func serveSpans(_ b: SpanBatch) -> SpanServed? {
+        let snap = snapshot.current
+        guard snap.active.readsSpans(b), snap.candidate?.readsSpans(b) ?? true else { return nil }
+        let n = b.count
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let routed = snap.candidate != nil && snap.canaryShare > 0
+        let byCandidate = routed ? (0..<n).map { snap.servedByCandidate(b.key($0)) } : []
+        var answers = [NativeAnswer](repeating: NativeAnswer(label: 0, decidedBy: 0, confidence: 0), count: n)
+        var others = snap.candidate == nil ? [] : answers
+        for (program, chosen) in [(snap.active, false), (snap.candidate, true)] {
+            guard let program else { continue }
+            let idx = routed ? (0..<n).filter { byCandidate[$0] == chosen } : chosen ? [] : Array(0..<n)
+            for (i, a) in zip(idx, program.classifySpans(b, idx)) { answers[i] = a }
+            // With a candidate, the version that did not answer gives its answer beside (shadow).
+            if let other = chosen ? snap.active : snap.candidate {
+                for (i, a) in zip(idx, other.classifySpans(b, idx)) { others[i] = a }
+            }
+        }
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        let each = (t1 - t0) / UInt64(max(n, 1))
+        let costs = settings.oraclePricing == nil ? [] : (0..<n).map { allLLMCallCost(inputLength: b.inputJSONLength($0)) }
+        let now = Date().timeIntervalSince1970
+        let (first, sampled) = live.withLock { l -> (Int, Bool) in
+            let first = l.requests
+            var any = false
+            for i in 0..<n {
+                let c = routed && byCandidate[i]
+                let (program, otherProgram) = c ? (snap.candidate!, snap.active) : (snap.active, snap.candidate)
+                let (_, s) = count(answered: true, truth: nil, byCandidate: c, oneCall: costs.isEmpty ? 0 : costs[i], nanoseconds: each,
+                                   programSeconds: Double(each) / 1e9, time: now, into: &l,
+                                   answer: { program.answer(answers[i]) }, other: { otherProgram.map { $0.answer(others[i]) } },
+                                   request: { (b.key(i), b.input(i), b.record(i)) })
+                any = any || s
+            }
+            return (first, any)
+        }
+        return SpanServed(active: snap.active, candidate: snap.candidate, answers: answers, byCandidate: byCandidate,
+                          firstSeq: first, anySampled: sampled)
+    }
+
     /// One classified request on its way to the request side's accounting.
     struct Classified {
         var key: RequestKey
@@ -415,32 +476,53 @@ public final class TaskEngine: @unchecked Sendable {
 
     /// What calling the LLM for this one input would cost (the all-LLM path).
     func allLLMCallCost(_ input: JSON) -> Double {
+        guard settings.oraclePricing != nil else { return 0 }
+        return allLLMCallCost(inputLength: JSONWriter.length(input))
+    }
+
+    /// The same, from the length of the input's JSON text.
+    func allLLMCallCost(inputLength: Int) -> Double {
         guard let price = settings.oraclePricing else { return 0 }
-        let t = tokenModel.single(input)
+        let t = tokenModel.single(inputLength: inputLength)
         return price.cost(inputTokens: t.input, outputTokens: t.output)
     }
 
     /// Counts one request, decides whether it is validated and queues the sample (lock held).
     func count(_ r: Classified, programSeconds: Double, time: Double, into l: inout LiveState) -> Served {
+        let answer = try? r.result.get()
+        let (seq, sampled) = count(answered: answer != nil, truth: r.truth, byCandidate: r.byCandidate, oneCall: r.oneCall, nanoseconds: r.nanoseconds,
+                                   programSeconds: programSeconds, time: time, into: &l,
+                                   answer: { answer! }, other: { r.other }, request: { (r.key, r.input, r.record) })
+        return Served(result: r.result, seq: seq, sampled: sampled, nanoseconds: r.nanoseconds)
+    }
+
+    /// Counts one request and decides whether it is validated (lock held). What is not needed
+    /// when nothing is sampled comes from closures, called only when the sampler or the queue
+    /// needs it: the answer, the other version's answer, and the request itself (for a sample).
+    @inline(__always)
+    func count(answered: Bool, truth: String?, byCandidate: Bool, oneCall: Double, nanoseconds: UInt64, programSeconds: Double,
+               time: Double, into l: inout LiveState, answer: () -> Answer, other: () -> Answer?,
+               request: () -> (key: RequestKey, input: JSON, record: JSON)) -> (seq: Int, sampled: Bool) {
         let seq = l.requests
         l.requests += 1
-        l.allLLMCost += r.oneCall
-        l.latency.add(nanoseconds: r.nanoseconds)
+        l.allLLMCost += oneCall
+        l.latency.add(nanoseconds: nanoseconds)
         l.programSeconds += programSeconds
-        guard case .success(let answer) = r.result else {
+        guard answered else {
             l.inputErrors += 1
-            return Served(result: r.result, seq: seq, sampled: false, nanoseconds: r.nanoseconds)
+            return (seq, false)
         }
-        if let truth = r.truth {
+        if let truth {
             l.trueTotal += 1
-            if truth == answer.label { l.trueCorrect += 1 }
+            if truth == answer().label { l.trueCorrect += 1 }
         }
-        if l.paused { return Served(result: r.result, seq: seq, sampled: false, nanoseconds: r.nanoseconds) }
+        if l.paused { return (seq, false) }
+        let answer = answer(), other = other()
         let ctx = SampleContext(label: answer.label, rule: answer.decidedBy, confidence: answer.confidence, time: time)
         // The money budget is charged a whole one-input call per sample (an upper bound: batches cost less).
-        let decision = l.sampler.decide(ctx, estimatedCost: r.oneCall)
+        let decision = l.sampler.decide(ctx, estimatedCost: oneCall)
         let oracleOff = seq < l.oracleBackoffUntil
-        let disagreement = r.other.map { $0.label != answer.label } ?? false
+        let disagreement = other.map { $0.label != answer.label } ?? false
         if decision.sampled { l.sampled += 1 }
         if decision.sampled && oracleOff { l.unvalidated += 1 }
         if (decision.sampled || disagreement) && !oracleOff {
@@ -448,11 +530,12 @@ public final class TaskEngine: @unchecked Sendable {
             // A full queue drops the sample (counted); the kept ones carry the share kept, so
             // the weighted estimates stay unbiased when drops come in bursts.
             let p = decision.probability * (decision.sampled ? l.queue.keptFraction : 1)
+            let r = request()
             let kept = l.queue.offer(Sample(seq: seq, requestId: r.key.text, input: r.input, record: r.record, answer: answer, probability: p,
-                                            sampled: decision.sampled, context: ctx, other: r.other, servedByCandidate: r.byCandidate))
+                                            sampled: decision.sampled, context: ctx, other: other, servedByCandidate: byCandidate))
             if !kept && decision.sampled { l.unvalidated += 1 }
         }
-        return Served(result: r.result, seq: seq, sampled: decision.sampled, nanoseconds: r.nanoseconds)
+        return (seq, decision.sampled)
     }
 
     /// Samples waiting for the control side.
