@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         // Already in the graph through postgres-nio; named for SHA-256 in a wheel's RECORD.
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        // Already in the graph through swift-nio; its Deque gives the sample queue O(k) draining.
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         .target(name: "LoopDiagnostics"),
@@ -57,7 +59,8 @@ let package = Package(
         .target(name: "LoopStorePostgres", dependencies: ["LoopStore", .product(name: "PostgresNIO", package: "postgres-nio")],
                 swiftSettings: [.swiftLanguageMode(.v6)]),
         // The self-improvement loop: executor, sampling, statistics, improvement, rollout, escalation.
-        .target(name: "LoopRuntime", dependencies: ["LoopCodegen", "LoopStore", "LoopGenerate", "LoopTask", "LoopLLM", "LoopInduce"],
+        .target(name: "LoopRuntime", dependencies: ["LoopCodegen", "LoopStore", "LoopGenerate", "LoopTask", "LoopLLM", "LoopInduce",
+                                                   .product(name: "DequeModule", package: "swift-collections")],
                 swiftSettings: [.swiftLanguageMode(.v6)]),
         // The composition root: providers, generators, oracles, stores and engine settings from a
         // task file and choices; the CLI and the server assemble tasks only here.

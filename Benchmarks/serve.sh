@@ -2,8 +2,9 @@
 # `loopai serve` under load, with wrk on loopback (both on this machine's 2 cores):
 #   make release && Benchmarks/serve.sh
 # Single-input requests/s and latency at 8 and 32 keep-alive connections; the batch endpoint's
-# classifications/s; then 5% sampling with a stand-in LLM oracle answering in 300 ms, and with
-# the oracle failing (500s). Every run: the SMS task with its hand-written program.
+# classifications/s; then 5% sampling with a stand-in LLM oracle answering in 300 ms (as the
+# data's labels, then contradicting the program), and with the oracle failing (500s). Every run:
+# the SMS task with its hand-written program.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 L=${LOOPAI:-.build/release/loopai}
@@ -73,9 +74,15 @@ for c in 8 32; do echo -n "single, $c connections: "; load "$c" /v1/tasks/sms_sp
 curl -s "http://127.0.0.1:$PORT/v1/tasks/sms_spam" | python3 -c "import json,sys; d=json.load(sys.stdin); print('  sampled', d['sampled'], 'validated', d['validated'], 'dropped', d['dropped'])"
 stop_server
 
-for mode in slow failing; do
-  echo "== 5% sampling, LLM oracle $mode (stand-in on 127.0.0.1$([[ $mode == slow ]] && echo ', 300 ms a call' || echo ', every call a 500'))"
-  args=(--delay 0.3); [[ $mode == failing ]] && args=(--delay 0 --fail)
+# slow: answers as the data's labels do; contradicting: "ham" for everything, so agreement falls
+# and the improver fits candidates on the server's CPU all along (the tail shows that work).
+for mode in slow failing contradicting; do
+  case $mode in
+    slow) what=', 300 ms a call, answers as the data'; args=(--delay 0.3 --labels Examples/sms_spam/data.jsonl) ;;
+    failing) what=', every call a 500'; args=(--delay 0 --fail) ;;
+    contradicting) what=', 300 ms a call, "ham" for every input'; args=(--delay 0.3) ;;
+  esac
+  echo "== 5% sampling, LLM oracle $mode (stand-in on 127.0.0.1$what)"
   python3 Benchmarks/stub-oracle.py "${args[@]}" > "$TMP/stub-$mode.port" &
   PIDS+=($!)
   for _ in $(seq 1 50); do [[ -s $TMP/stub-$mode.port ]] && break; sleep 0.1; done

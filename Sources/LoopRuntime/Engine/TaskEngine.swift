@@ -530,9 +530,11 @@ public final class TaskEngine: @unchecked Sendable {
             // A full queue drops the sample (counted); the kept ones carry the share kept, so
             // the weighted estimates stay unbiased when drops come in bursts.
             let p = decision.probability * (decision.sampled ? l.queue.keptFraction : 1)
-            let r = request()
-            let kept = l.queue.offer(Sample(seq: seq, requestId: r.key.text, input: r.input, record: r.record, answer: answer, probability: p,
-                                            sampled: decision.sampled, context: ctx, other: other, servedByCandidate: byCandidate))
+            let kept = l.queue.offer({
+                let r = request()
+                return Sample(seq: seq, requestId: r.key.text, input: r.input, record: r.record, answer: answer, probability: p,
+                              sampled: decision.sampled, context: ctx, other: other, servedByCandidate: byCandidate)
+            }())
             if !kept && decision.sampled { l.unvalidated += 1 }
         }
         return (seq, decision.sampled)

@@ -1,8 +1,11 @@
+import DequeModule
+
 /// A FIFO with a fixed capacity that refuses, and counts, what does not fit. Not thread-safe on
-/// its own: it lives inside the engine's request-side lock.
+/// its own: it lives inside the engine's request-side lock, so taking k elements costs O(k)
+/// (a ring), never a move of everything left behind.
 public struct BoundedBuffer<Element> {
     public let capacity: Int
-    private var items: [Element] = []
+    private var items = Deque<Element>()
     /// Elements refused since the buffer was made.
     public private(set) var dropped = 0
     /// Elements accepted since the buffer was made.
@@ -23,13 +26,14 @@ public struct BoundedBuffer<Element> {
     public var count: Int { items.count }
     public var isEmpty: Bool { items.isEmpty }
 
-    /// Appends `e` unless the buffer is full; returns whether it was kept.
+    /// Appends `e` unless the buffer is full; returns whether it was kept. `e` is made only
+    /// when it is kept.
     @discardableResult
-    public mutating func offer(_ e: Element) -> Bool {
+    public mutating func offer(_ e: @autoclosure () -> Element) -> Bool {
         recentOffered += 1
         if recentOffered >= window { recentOffered /= 2; recentDropped /= 2 }
         guard items.count < capacity else { dropped += 1; recentDropped += 1; return false }
-        items.append(e)
+        items.append(e())
         accepted += 1
         return true
     }
@@ -50,7 +54,7 @@ public struct BoundedBuffer<Element> {
 
     /// Takes everything, oldest first.
     public mutating func drain() -> [Element] {
-        let out = items
+        let out = Array(items)
         items.removeAll(keepingCapacity: true)
         return out
     }
