@@ -50,6 +50,8 @@ final class ServedTask: @unchecked Sendable {
         settings.queueCapacity = config.queueCapacity
         // One step validates what the oracle can take in a few rounds of its batches; the rest wait.
         settings.maxSamplesPerStep = max(config.batchSize, spec.oracle.batchSize * max(1, spec.oracle.concurrency) * 2)
+        // Steps start as soon as an oracle batch waits; their rows are committed every commit interval.
+        settings.minCommitSeconds = config.commitInterval
         // A server resumes the task's unfinished serving run, whatever stopped it.
         let latest = try store.runs().last { $0.streamPath == source }
         let resume = latest.map { $0.finishedAt == nil } ?? false

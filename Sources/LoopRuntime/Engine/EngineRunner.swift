@@ -97,7 +97,7 @@ public final class EngineRunner: @unchecked Sendable {
     private func stepNow() {
         guard !stopped.current else { return }
         do {
-            try engine.step()
+            try engine.step(mayDefer: true)
         } catch {
             stepFailures.withLock { $0 += 1 }
             log?("the control step failed: \(error)")
@@ -142,6 +142,7 @@ public final class EngineRunner: @unchecked Sendable {
                 log?("\(left) queued sample(s) were not validated before the shutdown deadline")
                 do { try engine.step() } catch { log?("the last control step failed: \(error)") }
             }
+            do { try engine.flush() } catch { log?("the last commit failed: \(error)") }
             // Another replica takes the task over at its next step, without waiting for the lease to run out.
             engine.releaseLeadership()
             engine.store.shutdown()

@@ -38,6 +38,10 @@ public struct LoopSettings {
     public var queueCapacity = 10_000
     /// Samples one control step validates, at most (nil: all that wait, as a replay does).
     public var maxSamplesPerStep: Int?
+    /// A server's steps commit at most this often (seconds) unless a decision waits; the rows
+    /// of the steps between wait in memory, as when the store is out of reach, and a kill loses
+    /// at most that interval's samples. nil: every step commits (the replay).
+    public var minCommitSeconds: Double?
     /// This process's name among replicas sharing the store (nil: the only process). Replicas
     /// all serve, sample and validate; the one holding the task's lease also decides.
     public var replica: String?
@@ -209,6 +213,16 @@ public final class TaskEngine: @unchecked Sendable {
     public internal(set) var oracleCallsElsewhere = 0
     /// Rows of steps whose commit did not reach the store, committed with the next one.
     var unflushed = Unflushed()
+    /// When the last commit went through (monotonic seconds), for `settings.minCommitSeconds`.
+    var lastCommit = 0.0
+    /// The cursor of the last step whose rows wait for the next commit.
+    var deferredCursor: Int?
+
+    /// Commits the rows of steps that waited for the commit interval (a server stopping).
+    public func flush() throws {
+        guard let cursor = deferredCursor else { return }
+        try commit(cursor: cursor, items: [])
+    }
     /// Timeline points made since the last commit (written with it).
     var pendingPoints: [TimelinePoint] = []
     var task: TaskSpec { settings.task }
@@ -567,7 +581,9 @@ public final class TaskEngine: @unchecked Sendable {
     // MARK: The control side
 
     /// Validates the waiting samples, decides, and commits: one batch. Call from one thread at a time.
-    public func step() throws {
+    /// With `mayDefer` (the server's periodic and early steps), the rows wait for the next
+    /// commit when the last one is younger than `settings.minCommitSeconds` and nothing was decided.
+    public func step(mayDefer: Bool = false) throws {
         try coordinate()
         // The request side's counts as of the drain: the state committed with this batch counts
         // exactly the requests whose samples it holds, so a kill loses both or neither.
@@ -593,11 +609,18 @@ public final class TaskEngine: @unchecked Sendable {
         // Decisions join this batch's transaction, so a run killed after the commit resumes
         // with them, exactly as an uninterrupted run would go on.
         if !state.paused && isLeader { try decide() }
+        if mayDefer, let gap = settings.minCommitSeconds, pending.isEmpty, afterCommit.isEmpty,
+           ProcessInfo.processInfo.systemUptime - lastCommit < gap {
+            unflushed = Unflushed(items: unflushed.items + items, answers: unflushed.answers + answers, ledger: unflushed.ledger + ledger)
+            deferredCursor = cursor
+            return
+        }
         try commit(cursor: cursor, items: items, answers: answers, ledger: ledger)
     }
 
     /// Ends the run: a candidate still rolling out is rejected; the run is marked finished.
     public func finish() throws {
+        try flush()
         if let c = state.candidate {
             // The stream ended before the candidate's rollout did: it is not left "in flight".
             event(c.versionId, "stopped", "the stream ended during its \(c.stage.rawValue); it was not promoted")
@@ -665,7 +688,8 @@ public final class TaskEngine: @unchecked Sendable {
     /// neither lost nor counted before they are stored. The rows kept are bounded
     /// (`settings.queueCapacity`); beyond it the oldest are dropped and counted as unvalidated.
     func commit(cursor: Int, items: [BatchItem], answers: [OracleAnswer] = [], ledger: [LedgerEntry] = []) throws {
-        state.cursor = cursor
+        // Rows of a deferred step reach further than a commit of the state alone would say.
+        state.cursor = max(cursor, deferredCursor ?? cursor)
         let items = unflushed.items + items, answers = unflushed.answers + answers, ledger = unflushed.ledger + ledger
         var json = String(decoding: try JSONEncoder().encode(self.state), as: UTF8.self)
         let decides = pending.contains(where: \.isDecision)
@@ -693,6 +717,8 @@ public final class TaskEngine: @unchecked Sendable {
             throw error
         }
         unflushed = Unflushed()
+        lastCommit = ProcessInfo.processInfo.systemUptime
+        deferredCursor = nil
         pending = []
         pendingPoints = []
         run.cursor = cursor

@@ -18,7 +18,8 @@ extension TaskEngine {
         // lookup for the whole step).
         let stored = (try? store.latestLabels(inputHashes: hashes)) ?? [:]
         for (i, h) in hashes.enumerated() {
-            if let label = stored[h] {
+            // Answers of steps not yet committed count as stored (a server commits every so often).
+            if let label = stored[h] ?? batchValidated[h]?.label {
                 // Every 50th stored answer is asked again: a changed answer shows an oracle that
                 // contradicts itself (an ambiguous specification).
                 state.storedAnswerLookups += 1
