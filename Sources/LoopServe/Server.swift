@@ -392,6 +392,7 @@ public final class LoopServer: Sendable {
         let fields = t.spec.input.map(\.name)
         let keys = (fields + (t.labelField.map { [$0] } ?? []) + ["id"]).map { Array($0.utf8) }
         let nk = keys.count, idKey = nk - 1
+        guard nk <= 64 else { return nil }   // one bit per key marks its escapes
         var batch = SpanBatch(body: bytes, fields: fields, labelField: t.labelField, singleText: t.spec.isSingleText, madeIdPrefix: idPrefix)
         var unnamed = 0
         let ok: Bool = bytes.withUnsafeBufferPointer { b in
@@ -438,7 +439,7 @@ public final class LoopServer: Sendable {
                 if offs[2 * idKey] >= 0 { given = withSpan(idKey) { String(decoding: $0, as: UTF8.self) } }
                 batch.append(spans: offs[0..<(2 * idKey)], givenId: given, madeNumber: given == nil ? unnamed : -1)
                 if given == nil { unnamed += 1 }
-                var e = escaped & ((1 << UInt64(idKey)) - 1)
+                var e = escaped & ~(1 << UInt64(idKey))
                 while e != 0 {
                     let j = e.trailingZeroBitCount
                     e &= e - 1

@@ -128,6 +128,40 @@ final class ServingTests: XCTestCase {
         XCTAssertGreaterThan(viaSpans.liveCounts.dropped, 0, "the queue overflowed, and both counted it")
     }
 
+    /// A server's early steps leave their rows for the next commit; feedback (an operator-side
+    /// commit) meanwhile commits them too, with a cursor past them, and stepping on from there
+    /// stores every sample exactly once.
+    func testDeferredRowsAreCommittedByTheNextCommitWhateverMakesIt() throws {
+        let dir = try F.tempDir("defer")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("s.sqlite").path
+        var task = try F.task("sms_spam")
+        task.validation.rate = 1
+        var s = LoopSettings(task: task, streamPath: "serve", oracle: LabelsOracle(column: "label", labels: task.labelNames),
+                             oraclePricing: nil, oracleClient: nil, generator: InducerGenerator(task: task, seed: []), seedExamples: [],
+                             escalationDirectory: dir.appendingPathComponent("esc").path)
+        s.initialProgram = Self.ham
+        s.batchSize = 1
+        s.minCommitSeconds = 3600
+        let e = try TaskEngine(settings: s, store: try SQLiteStore.open(path: path, task: task.name), resume: false)
+        func serve(_ range: Range<Int>) {
+            for i in range { _ = e.serve(.id("r\(i)"), input: JSON("m\(i)"), record: .object([("text", JSON("m\(i)")), ("label", JSON("ham"))])) }
+        }
+        serve(0..<5)
+        try e.step(mayDefer: true)    // the run was committed when the engine started: deferred
+        serve(5..<12)
+        try e.step(mayDefer: true)
+        XCTAssertEqual(try SQLiteStore.open(path: path, task: task.name).executions(run: e.run.id!).count, 0, "both steps' rows wait")
+        XCTAssertEqual(e.state.validated, 12)
+        try e.recordFeedback(input: .object([("text", JSON("fed back"))]), label: "spam", programLabel: "ham")
+        XCTAssertEqual(try SQLiteStore.open(path: path, task: task.name).executions(run: e.run.id!).count, 12, "the feedback's commit took them")
+        serve(12..<15)
+        try e.step()
+        let stored = try SQLiteStore.open(path: path, task: task.name).executions(run: e.run.id!).filter { $0.requestId?.hasPrefix("r") ?? false }
+        XCTAssertEqual(stored.map(\.seq), Array(0..<15), "every sample stored once, in order")
+        XCTAssertEqual(e.state.validated, 15)
+    }
+
     /// The recent requests keep the last N by id, single ones and batch inputs alike; an id sent
     /// again is answered with its latest answer; older ones are forgotten.
     func testRecentRequestsKeepTheLastNByIdAcrossBatches() throws {
@@ -155,6 +189,24 @@ final class ServingTests: XCTestCase {
         for i in 4900..<5000 { XCTAssertEqual(recent.get("many-\(i)")?.input, JSON("\(i)")) }
         XCTAssertEqual((0..<4900).filter { recent.get("many-\($0)") != nil }.count, 0)
         XCTAssertNil(recent.get("b-1"))
+        // A body far larger than its inputs' texts is kept compacted: the same inputs, answers and ids.
+        var padded = SpanBatch(body: Array("hello world".utf8) + Array(repeating: 0x20, count: 100_000), fields: ["text"],
+                               labelField: "label", singleText: true, madeIdPrefix: "p")
+        padded.append(spans: [0, 5, 6, 11], givenId: "first", madeNumber: -1)
+        padded.append(texts: [Array("placed \"apart\"".utf8), Array("ham".utf8)], givenId: nil, madeNumber: 7)
+        padded.append(spans: [6, 11, 0, 0], givenId: nil, madeNumber: 8)
+        let compact = padded.compacted()
+        XCTAssertTrue(compact.body.isEmpty)
+        for i in 0..<3 {
+            XCTAssertEqual(compact.input(i), padded.input(i))
+            XCTAssertEqual(compact.record(i), padded.record(i))
+            XCTAssertEqual(compact.idText(i), padded.idText(i))
+        }
+        recent.add(padded, SpanServed(active: p, candidate: nil, answers: Array(repeating: NativeAnswer(label: 1, decidedBy: 1, confidence: 1), count: 3),
+                                      byCandidate: [], firstSeq: 0, anySampled: false))
+        XCTAssertEqual(recent.get("first")?.input, JSON("hello"))
+        XCTAssertEqual(recent.get("p-7")?.input, JSON("placed \"apart\""))
+        XCTAssertEqual(recent.get("p-8")?.input, JSON("world"))
     }
 
     /// A full queue drops samples and counts them; the samples it keeps carry the share kept.

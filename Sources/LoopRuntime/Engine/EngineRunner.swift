@@ -72,7 +72,7 @@ public final class EngineRunner: @unchecked Sendable {
     /// Runs a step as soon as the control queue is free (once, however often it is asked before).
     func stepSoon() {
         let first = kicked.withLock { k -> Bool in defer { k = true }; return !k }
-        if first { queue.async { [weak self] in self?.kicked.withLock { $0 = false }; self?.stepNow() } }
+        if first { queue.async { [weak self] in self?.kicked.withLock { $0 = false }; self?.stepNow(mayDefer: true) } }
     }
 
     /// Answers many requests (see `TaskEngine.serveBatch`).
@@ -94,10 +94,12 @@ public final class EngineRunner: @unchecked Sendable {
         return served
     }
 
-    private func stepNow() {
+    /// A control step; an early one (`mayDefer`) leaves its rows for the timer's next commit
+    /// when the last commit is younger than the commit interval.
+    private func stepNow(mayDefer: Bool = false) {
         guard !stopped.current else { return }
         do {
-            try engine.step(mayDefer: true)
+            try engine.step(mayDefer: mayDefer)
         } catch {
             stepFailures.withLock { $0 += 1 }
             log?("the control step failed: \(error)")
@@ -189,6 +191,11 @@ struct RecentRequests {
     /// Linear probing over ring slots (-1: empty), at most half full.
     private var table: [Int32]
     private let mask: Int
+    /// Where a hash's probe starts: the high bits of (hash ^ seed) × an odd constant, with a
+    /// seed per process, so that ids chosen to share a start cannot be found offline.
+    private let seed = UInt64.random(in: 0...UInt64.max)
+    private let shift: UInt64
+    private func home(_ h: UInt64) -> Int { Int(truncatingIfNeeded: ((h ^ seed) &* 0x9E37_79B9_7F4A_7C15) >> shift) }
 
     init(capacity: Int) {
         self.capacity = max(capacity, 1)
@@ -198,6 +205,7 @@ struct RecentRequests {
         while size < 2 * self.capacity { size *= 2 }
         table = Array(repeating: -1, count: size)
         mask = size - 1
+        shift = UInt64(64 - size.trailingZeroBitCount)
     }
 
     mutating func add(_ id: String, input: JSON, answer: Answer) {
@@ -206,7 +214,8 @@ struct RecentRequests {
 
     /// Keeps every input of a batch answered from spans.
     mutating func add(_ batch: SpanBatch, _ served: SpanServed) {
-        let kept = RecentBatch(batch, served)
+        // A body much larger than its inputs' texts (other fields) is not kept whole.
+        let kept = RecentBatch(batch.body.count > 2 * batch.spanBytes + 64 * batch.count ? batch.compacted() : batch, served)
         for k in 0..<batch.count { put(StableHash.fnv1a64(batch.idText(k).utf8), .batch(kept, k)) }
     }
 
@@ -220,7 +229,7 @@ struct RecentRequests {
 
     /// The table position and ring slot of hash `h`.
     private func find(_ h: UInt64) -> (Int, Int)? {
-        var p = Int(truncatingIfNeeded: h) & mask
+        var p = home(h)
         while true {
             let slot = table[p]
             if slot < 0 { return nil }
@@ -237,7 +246,7 @@ struct RecentRequests {
         if entries[next] != nil { remove(hashes[next]) }
         hashes[next] = h
         entries[next] = e
-        var p = Int(truncatingIfNeeded: h) & mask
+        var p = home(h)
         while table[p] >= 0 { p = (p + 1) & mask }
         table[p] = Int32(next)
         next = (next + 1) % capacity
@@ -251,9 +260,9 @@ struct RecentRequests {
             j = (j + 1) & mask
             let slot = table[j]
             if slot < 0 { break }
-            let home = Int(truncatingIfNeeded: hashes[Int(slot)]) & mask
-            // The entry at j may fill the hole at i unless its home lies cyclically in (i, j].
-            let between = i <= j ? (home > i && home <= j) : (home > i || home <= j)
+            let start = home(hashes[Int(slot)])
+            // The entry at j may fill the hole at i unless its start lies cyclically in (i, j].
+            let between = i <= j ? (start > i && start <= j) : (start > i || start <= j)
             if !between { table[i] = slot; i = j }
         }
         table[i] = -1

@@ -139,6 +139,8 @@ extension TaskEngine {
             state.validated -= sampled
             state.unvalidated += sampled
             state.dropped += gone.count
+            // Their answers will never be stored: they no longer stand in for stored ones.
+            for g in gone { batchValidated[g.execution.inputHash] = nil }
             kept.removeFirst(kept.count - limit)
             log?("the store is out of reach: \(gone.count) validated sample(s) dropped, \(kept.count) kept for the next commit")
         }

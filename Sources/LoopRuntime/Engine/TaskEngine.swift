@@ -687,9 +687,11 @@ public final class TaskEngine: @unchecked Sendable {
     /// committed with the next step that gets through, together with its state: validations are
     /// neither lost nor counted before they are stored. The rows kept are bounded
     /// (`settings.queueCapacity`); beyond it the oldest are dropped and counted as unvalidated.
-    func commit(cursor: Int, items: [BatchItem], answers: [OracleAnswer] = [], ledger: [LedgerEntry] = []) throws {
-        // Rows of a deferred step reach further than a commit of the state alone would say.
-        state.cursor = max(cursor, deferredCursor ?? cursor)
+    func commit(cursor given: Int, items: [BatchItem], answers: [OracleAnswer] = [], ledger: [LedgerEntry] = []) throws {
+        // Rows of a deferred step reach further than a commit of the state alone (an operator
+        // action, feedback) would say: the store takes rows only below the commit's cursor.
+        let cursor = max(given, deferredCursor ?? given)
+        state.cursor = cursor
         let items = unflushed.items + items, answers = unflushed.answers + answers, ledger = unflushed.ledger + ledger
         var json = String(decoding: try JSONEncoder().encode(self.state), as: UTF8.self)
         let decides = pending.contains(where: \.isDecision)

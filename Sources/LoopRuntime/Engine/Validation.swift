@@ -18,8 +18,9 @@ extension TaskEngine {
         // lookup for the whole step).
         let stored = (try? store.latestLabels(inputHashes: hashes)) ?? [:]
         for (i, h) in hashes.enumerated() {
-            // Answers of steps not yet committed count as stored (a server commits every so often).
-            if let label = stored[h] ?? batchValidated[h]?.label {
+            // Answers of steps not yet committed count as stored, before older stored ones (a
+            // server commits every so often).
+            if let label = batchValidated[h]?.label ?? stored[h] {
                 // Every 50th stored answer is asked again: a changed answer shows an oracle that
                 // contradicts itself (an ambiguous specification).
                 state.storedAnswerLookups += 1
@@ -106,9 +107,10 @@ extension TaskEngine {
                 items.append(item)
                 continue
             }
+            let uncommitted = batchValidated[hashes[i]]?.label
             batchValidated[hashes[i]] = (JSONWriter.string(p.input), label)
             if tiers[i] == 3 {
-                let previous = batchLabels[hashes[i]] ?? stored[hashes[i]]
+                let previous = batchLabels[hashes[i]] ?? uncommitted ?? stored[hashes[i]]
                 if let previous, previous != label { state.contradictions += 1 }
                 batchLabels[hashes[i]] = label
             }

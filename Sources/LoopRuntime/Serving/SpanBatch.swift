@@ -57,6 +57,32 @@ public struct SpanBatch: @unchecked Sendable {
         for (j, t) in texts.enumerated() { placeLast(j, t) }
     }
 
+    /// The same inputs in a body of their spans only (what a cache keeps: a body's other
+    /// fields, however large, are not held).
+    public func compacted() -> SpanBatch {
+        var c = SpanBatch(body: [], fields: fields, labelField: labelField, singleText: singleText, madeIdPrefix: madeIdPrefix)
+        var texts: [UInt8] = []
+        var spans: [Int] = []
+        spans.reserveCapacity(self.spans.count)
+        for i in 0..<count {
+            for j in 0..<spansPerInput {
+                spans.append(texts.count)
+                withText(i, j) { texts.append(contentsOf: $0) }
+                spans.append(texts.count)
+            }
+        }
+        c.extra = texts.isEmpty ? [0] : texts
+        c.spans = spans.map { ~$0 }
+        c.givenIds = givenIds
+        c.madeNumbers = madeNumbers
+        return c
+    }
+
+    /// How many bytes the inputs' spans hold.
+    public var spanBytes: Int {
+        stride(from: 0, to: spans.count, by: 2).reduce(0) { n, k in n + (spans[k] >= 0 ? spans[k + 1] - spans[k] : ~spans[k + 1] - ~spans[k]) }
+    }
+
     /// Numbers the made ids: the k-th input without an id (`madeNumber` k when appended) gets `base + k`.
     public mutating func numberMadeIds(from base: Int) {
         for i in givenIds.indices where givenIds[i] == nil { madeNumbers[i] += base }
