@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Many labels: the BANKING77 intents (77 labels, 10,003 training sentences) from ../shared/data,
-# induced offline, then timed in the JIT and the interpreter on the 3,080 test sentences.
+# induced offline, then timed in the JIT and the interpreter on the 3,080 test sentences; last,
+# the same program without its predicate terms, then also without its length terms (what they cost).
 #   Benchmarks/many-labels.sh [DATA_DIR]      (default: ../shared/data/banking77)
 # The data set names some intents with characters a Loop label cannot have (`reverted_card_payment?`);
 # this script maps them to identifiers (lower case, other characters to `_`) before inducing.
@@ -40,3 +41,18 @@ echo "== BANKING77: classifications per second (test sentences)"
 $PIN "$L" bench "$TMP/banking77.loop" --input "$TMP/test.jsonl" --seconds "$SECONDS_PER"
 echo "== BANKING77: where the compile time goes"
 LOOPAI_TIMINGS=1 "$L" bench "$TMP/banking77.loop" --input "$TMP/test.jsonl" --engine jit --seconds 0.1 2>&1 | grep -E "^timing" | grep -v "automaton of" || true
+echo "== BANKING77: what the predicate and length terms cost (the same program without them; answers differ)"
+python3 - "$TMP" <<'PY'
+import re, sys
+t = sys.argv[1]
+s = open(f"{t}/banking77.loop").read()
+no_pred = re.sub(r"\n  [-0-9.e]+ when \w+\(text\)", "", s)
+open(f"{t}/no-predicates.loop", "w").write(no_pred)
+open(f"{t}/no-predicates-no-length.loop", "w").write(re.sub(r"\n  [-0-9.e]+ \* min\(len\(text\), 400\) / 100", "", no_pred))
+preds, lengths = len(re.findall(r" when \w+\(text\)", s)), len(re.findall(r"min\(len\(text\), 400\)", s))
+print(f"  {preds} predicate terms, {lengths} length terms")
+PY
+for p in banking77 no-predicates no-predicates-no-length; do
+  echo -n "  $p: "
+  $PIN "$L" bench "$TMP/$p.loop" --input "$TMP/test.jsonl" --seconds "$SECONDS_PER" --engine jit | grep -E "^ *jit +[0-9]" | sed 's/^ *//'
+done
