@@ -49,6 +49,14 @@ enum BatchBody {
             return false
         }
 
+        /// After a member: true past a comma (another follows), false past `close`, nil otherwise.
+        mutating func separator(close: UInt8) -> Bool? {
+            ws()
+            guard i < end, b[i] == 0x2C || b[i] == close else { return nil }
+            i += 1
+            return b[i - 1] == 0x2C
+        }
+
         mutating func inputRanges() -> [Range<Int>]? {
             ws()
             guard i < end, b[i] == 0x7B else { return nil }
@@ -75,21 +83,13 @@ enum BatchBody {
                         let s = i
                         guard skipObject() else { return nil }
                         rs.append(s..<i)
-                        ws()
-                        guard i < end else { return nil }
-                        if b[i] == 0x2C { i += 1; continue }
-                        guard b[i] == 0x5D else { return nil }
-                        i += 1
-                        break
+                        guard let more = separator(close: 0x5D) else { return nil }
+                        if !more { break }
                     }
                 }
                 ranges = rs
-                ws()
-                guard i < end else { return nil }
-                if b[i] == 0x2C { i += 1; continue }
-                guard b[i] == 0x7D else { return nil }
-                i += 1
-                break
+                guard let more = separator(close: 0x7D) else { return nil }
+                if !more { break }
             }
             ws()
             return i == end ? ranges : nil

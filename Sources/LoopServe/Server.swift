@@ -142,18 +142,15 @@ public final class LoopServer: Sendable {
                     metrics.latency(task: t.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0, batch: true)
                     return response
                 }
-                var batch = fastBatch(t, bytes)
-                if batch == nil {
-                    let body = try API.parse(bytes)
-                    guard case .array(let inputs)? = body["inputs"] else {
-                        throw API.Refusal(.badRequest, "invalid_request", "the body is {\"inputs\": [...]}: a list of inputs")
-                    }
-                    guard inputs.count <= config.maxBatch else {
-                        throw API.Refusal(.contentTooLarge, "batch_too_large", "\(inputs.count) inputs; a batch holds at most \(config.maxBatch)")
-                    }
-                    batch = prepareBatch(t, inputs)
+                // Any other body (an input refused, a value the scan does not read): the full parser.
+                let body = try API.parse(bytes)
+                guard case .array(let inputs)? = body["inputs"] else {
+                    throw API.Refusal(.badRequest, "invalid_request", "the body is {\"inputs\": [...]}: a list of inputs")
                 }
-                let response = API.bytes(answerBatch(t, batch!), type: API.jsonType)
+                guard inputs.count <= config.maxBatch else {
+                    throw API.Refusal(.contentTooLarge, "batch_too_large", "\(inputs.count) inputs; a batch holds at most \(config.maxBatch)")
+                }
+                let response = API.bytes(answerBatch(t, prepareBatch(t, inputs)), type: API.jsonType)
                 metrics.latency(task: t.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0, batch: true)
                 return response
             }
@@ -319,74 +316,9 @@ public final class LoopServer: Sendable {
         return (try answer(t, r.key, served), served.seq)
     }
 
-    /// The plain batch body (`{"inputs": [...]}`) read without a JSON tree: inputs whose fields,
-    /// label and id are strings without escapes are read from the bytes, the others are parsed
-    /// alone; nil for any other body, which the full path reads (the same answers and refusals).
-    func fastBatch(_ t: ServedTask, _ bytes: [UInt8]) -> PreparedBatch? {
-        guard t.spec.input.allSatisfy({ $0.type == .text }) else { return nil }
-        let fields = t.spec.input.map(\.name)
-        let keys = (fields + (t.labelField.map { [$0] } ?? []) + ["id"]).map { Array($0.utf8) }
-        let nk = keys.count
-        var offs: [Int] = []
-        var prepared: [(key: RequestKey, input: JSON, record: JSON)] = []
-        // An input the scanner does not read is parsed alone (the same parser on the same bytes
-        // gives the same value as the whole body's parse) and prepared as the full path does;
-        // its refusal takes its place. An input that does not parse sends the body to the full path.
-        var slots: [Result<Int, API.Refusal>] = []
-        let ok: Bool = bytes.withUnsafeBufferPointer { b in
-            guard let ranges = BatchBody.inputRanges(b), ranges.count <= config.maxBatch else { return false }
-            offs.reserveCapacity(ranges.count * nk * 2)
-            var plain: [Bool] = []
-            // Per input, the keys whose strings hold simple escapes (read through `unescape`).
-            var escapes: [UInt64] = []
-            var escaped: UInt64 = 0
-            for r in ranges {
-                plain.append(FastJSONLines.textSpans(b, r.lowerBound, r.upperBound, keys: keys, optional: 1, into: &offs, escaped: &escaped, allowEscapes: true))
-                escapes.append(escaped)
-                if !plain.last! { for _ in 0..<(2 * nk) { offs.append(-1) } }
-            }
-            prepared.reserveCapacity(ranges.count)
-            // Ids for the inputs that come without one, taken together (one lock a batch).
-            let unnamed = (0..<ranges.count).filter { plain[$0] && offs[2 * ($0 * nk + nk - 1)] < 0 }.count
-            var nextId = idCounter.withLock { c -> Int in c += unnamed; return c - unnamed }
-            for k in 0..<ranges.count {
-                if !plain[k] {
-                    guard let element = try? JSONParser.parse(Array(b[ranges[k]])) else { return false }
-                    do { slots.append(.success(prepared.count)); prepared.append(try prepare(t, element)) }
-                    catch let e as API.Refusal { slots[slots.count - 1] = .failure(e) }
-                    catch { return false }
-                    continue
-                }
-                func text(_ j: Int) -> [UInt8] {
-                    let (s, e) = (offs[2 * (k * nk + j)], offs[2 * (k * nk + j) + 1])
-                    guard escapes[k] & (1 << UInt64(j)) != 0 else { return Array(b[s..<e]) }
-                    var t: [UInt8] = []
-                    FastJSONLines.unescape(b, s, e, into: &t)
-                    return t
-                }
-                var record: [(String, JSON)] = []
-                for (j, f) in fields.enumerated() { record.append((f, .string(text(j)))) }
-                if let lf = t.labelField {
-                    let label = text(fields.count)
-                    guard t.labelSet.contains(String(decoding: label, as: UTF8.self)) else { return false }
-                    record.append((lf, .string(label)))
-                }
-                let key: RequestKey
-                if offs[2 * (k * nk + nk - 1)] >= 0 { key = .id(String(decoding: text(nk - 1), as: UTF8.self)) }
-                else { nextId += 1; key = .id(madeId(nextId)) }
-                let input: JSON = t.spec.isSingleText ? record[0].1 : .object(Array(record.prefix(fields.count)))
-                slots.append(.success(prepared.count))
-                prepared.append((key, input, .object(record)))
-            }
-            return true
-        }
-        guard ok else { return nil }
-        return (prepared, slots)
-    }
-
     /// The plain batch body as spans (`SpanBatch`): every input an object whose task fields,
     /// label field and id are strings (simple escapes allowed) and whose label is the task's;
-    /// nil otherwise, and `fastBatch` or the full parser reads it (with the refusals in place).
+    /// nil otherwise, and the full parser reads it (with the refusals in place).
     func spanBatch(_ t: ServedTask, _ bytes: [UInt8]) -> SpanBatch? {
         guard t.spec.input.allSatisfy({ $0.type == .text }) else { return nil }
         let fields = t.spec.input.map(\.name)

@@ -89,7 +89,10 @@ public final class EngineRunner: @unchecked Sendable {
     /// version does not read the batch's fields as text.
     public func serveSpans(_ batch: SpanBatch) -> SpanServed? {
         guard let served = engine.serveSpans(batch) else { return nil }
-        recent.withLock { $0.add(batch, served) }
+        // A body much larger than its inputs' texts (other fields) is not kept whole; the copy
+        // is made before the cache's lock is taken.
+        let kept = batch.body.count > 2 * batch.spanBytes + 64 * batch.count ? batch.compacted() : batch
+        recent.withLock { $0.add(kept, served) }
         if served.anySampled { stepEarlyIfABatchWaits() }
         return served
     }
@@ -214,8 +217,7 @@ struct RecentRequests {
 
     /// Keeps every input of a batch answered from spans.
     mutating func add(_ batch: SpanBatch, _ served: SpanServed) {
-        // A body much larger than its inputs' texts (other fields) is not kept whole.
-        let kept = RecentBatch(batch.body.count > 2 * batch.spanBytes + 64 * batch.count ? batch.compacted() : batch, served)
+        let kept = RecentBatch(batch, served)
         for k in 0..<batch.count { put(StableHash.fnv1a64(batch.idText(k).utf8), .batch(kept, k)) }
     }
 
