@@ -431,7 +431,23 @@ final class Emitter {
     func emitSourceScanFunction(_ name: String, flagScans ks: [Int], rowScan: Int?) -> (LLVMValueRef, LLVMTypeRef) {
         let type = ir.fnType(ir.void, [ir.i8p, ir.i64, ir.ptr(ir.i64), ir.ptr(ir.i32), ir.ptr(ir.f64)])
         let f = ir.function("\(prefix)\(name)", type, internal: true)
-        let tables = ks.map { packedTables("scan\($0)", low.scans[$0].dfa!) }
+        // A flag scan whose automaton remembers only the last unit's class reads one table entry
+        // per unit and carries no state (`DFA.memoryless`). One that cannot match without a unit
+        // of a few classes that common text lacks (`DFA.trigger`: digits, currency signs) only
+        // notes whether such a unit occurs, and its automaton runs in a pass of its own on the
+        // texts that hold one; it adds no chain of dependent loads to this loop. The others step
+        // their automaton here.
+        let memo = ks.map { k -> (perClass: LLVMValueRef, atStart: Int64)? in
+            let d = low.scans[k].dfa!
+            return d.memoryless(start: Int(d.start[1])).map { (ir.constI64s("scan\(k).perclass", $0.perClass), $0.atStart) }
+        }
+        let triggered = ks.indices.map { j -> (perClass: LLVMValueRef, scan: (LLVMValueRef, LLVMTypeRef))? in
+            let k = ks[j], plan = low.scans[k], d = plan.dfa!
+            guard memo[j] == nil, let classesIn = d.trigger(start: Int(d.start[1])),
+                  Emitter.commonText.allSatisfy({ !classesIn[Int(plan.classMap.ascii[Int($0)])] }) else { return nil }
+            return (ir.constI64s("scan\(k).trigger", classesIn.map { $0 ? 1 : 0 }), emitScanFunction(k, plan))
+        }
+        let tables = ks.indices.map { j in memo[j] == nil && triggered[j] == nil ? packedTables("scan\(ks[j])", low.scans[ks[j]].dfa!) : nil }
         var maps: [ClassTables] = []
         if let k0 = ks.first { maps.append(classTables("\(name).flags", low.scans[k0].classMap)) }
         let rows = rowScan.map { k -> (k: Int, t: PackedDFA?, start: LLVMValueRef, sum: LLVMValueRef, weight: LLVMValueRef,
@@ -467,7 +483,7 @@ final class Emitter {
         ir.br(loop)
         ir.at(loop)
         let i = ir.phi(ir.i64, [(ir.i64c(0), entry)])
-        let states = tables.map { ir.phi(ir.i32, [(ir.i32c($0.start), entry)]) }
+        let states = tables.map { t in t.map { ir.phi(ir.i32, [(ir.i32c($0.start), entry)]) } }
         let flags = ks.map { _ in ir.phi(ir.i64, [(ir.i64c(0), entry)]) }
         let rowState = rows.flatMap { r in r.t.map { ir.phi(ir.i32, [(ir.i32c($0.start), entry)]) } }
         // Hashed words: whether the previous unit was a word unit, and the run's hash and length.
@@ -491,13 +507,19 @@ final class Emitter {
             let near = ir.fcmp(LLVMRealOLT, LLVMBuildSIToFP(ir.b, st.wordsBefore, ir.f64, "")!, ir.f64c(negation!.scope))
             return ir.and(ir.and(st.seen, ir.not(st.clauseEnded)), near)
         }
-        var nextStates: [LLVMValueRef] = []
+        var nextStates: [LLVMValueRef?] = []
         var nextFlags: [LLVMValueRef] = []
         var outs: [LLVMValueRef] = []
         for j in ks.indices {
-            let e = transition(tables[j], states[j], classes[0])
-            nextStates.append(nextState(e))
-            let o = output(tables[j], e)
+            let o: LLVMValueRef
+            if let m = memo[j]?.perClass ?? triggered[j]?.perClass {
+                o = ir.load(ir.i64, ir.gep(ir.i64, m, [ir.zext(classes[0], ir.i64)]))
+                nextStates.append(nil)
+            } else {
+                let e = transition(tables[j]!, states[j]!, classes[0])
+                nextStates.append(nextState(e))
+                o = output(tables[j]!, e)
+            }
             outs.append(o)
             nextFlags.append(ir.or(flags[j], o))
         }
@@ -553,7 +575,7 @@ final class Emitter {
                        ir.phi(ir.i64, [(h1, wordB), (run.h, endB), (run.h, lookEnd)]),
                        ir.phi(ir.i64, [(l1, wordB), (run.len, endB), (run.len, lookEnd)])]
         }
-        for (j, k) in ks.enumerated() {
+        for (j, k) in ks.enumerated() where triggered[j] == nil {
             let cmask = countMask(k)
             if cmask != 0 { emitCountBits(ir.and(outs[j], LLVMConstInt(ir.i64, UInt64(bitPattern: cmask), 0)), ir.gep(ir.i32, counts, [ir.i64c(64 * j)]), f) }
         }
@@ -562,7 +584,7 @@ final class Emitter {
         ir.br(loop)
         ir.addIncoming(i, [(ni, stepEnd)])
         for j in ks.indices {
-            ir.addIncoming(states[j], [(nextStates[j], stepEnd)])
+            if let state = states[j], let next = nextStates[j] { ir.addIncoming(state, [(next, stepEnd)]) }
             ir.addIncoming(flags[j], [(nextFlags[j], stepEnd)])
         }
         if let rowState, let nextRowState { ir.addIncoming(rowState, [(nextRowState, stepEnd)]) }
@@ -572,7 +594,20 @@ final class Emitter {
         }
         ir.at(done)
         for (j, k) in ks.enumerated() {
-            let fo = finalOutput(tables[j], states[j])
+            if let t = triggered[j] {
+                // flags[j] says whether a unit of its classes occurred: then the pass of its own.
+                let run = ir.block(f, "scan\(k).run"), skip = ir.block(f, "scan\(k).skip"), joined = ir.block(f, "scan\(k).joined")
+                ir.condBr(ir.icmp(LLVMIntNE, flags[j], ir.i64c(0)), run, skip)
+                ir.at(run)
+                let found = ir.call(t.scan.0, t.scan.1, [ptr, len, ir.gep(ir.i32, counts, [ir.i64c(64 * j)])])
+                ir.br(joined)
+                ir.at(skip)
+                ir.br(joined)
+                ir.at(joined)
+                ir.store(ir.phi(ir.i64, [(found, run), (ir.i64c(0), skip)]), ir.gep(ir.i64, flagsOut, [ir.i64c(j)]))
+                continue
+            }
+            let fo = memo[j].map { ir.i64c(Int($0.atStart)) } ?? finalOutput(tables[j]!, states[j]!)
             let cmask = countMask(k)
             if cmask != 0 { emitCountBits(ir.and(fo, LLVMConstInt(ir.i64, UInt64(bitPattern: cmask), 0)), ir.gep(ir.i32, counts, [ir.i64c(64 * j)]), f) }
             ir.store(ir.or(flags[j], fo), ir.gep(ir.i64, flagsOut, [ir.i64c(j)]))
@@ -593,6 +628,10 @@ final class Emitter {
         ir.ret(nil)
         return (f, type)
     }
+
+    /// Bytes most texts hold (letters, space): a flag scan triggered by one of them would run its
+    /// pass on nearly every text, so it keeps its automaton in the shared loop.
+    static let commonText = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ".utf8)
 
     /// A hashed word scan's tables (`WordHash`): slots, per key its hash, length (−1: never
     /// occurs) and where its classes start in one byte array, and per class whether it is a word class.

@@ -140,6 +140,8 @@ struct DFA {
     var finalOut: [Int64] = []
     var start: [Int32] = [0, 0, 0, 0]   // [prevWord * 2 + atStart]
     var stateCount = 0
+    /// Unanchored: per state, whether no pattern is under way in it (empty when not known).
+    var idle: [Bool] = []
     let classes: Int
 
     /// A DFA state under construction: its set of NFA states and the situation it was entered
@@ -350,5 +352,60 @@ struct DFA {
         self.out = out
         self.finalOut = finalOut
         stateCount = keys.count
+        if unanchored { idle = keys.map(\.set.isEmpty) }
+    }
+}
+
+extension DFA {
+    /// What a scan needs when the automaton remembers nothing but the last unit's class: every
+    /// state reachable from `start` moves on a class to the same state whatever the state, and
+    /// what a state reports (at the next unit or at the text's end) does not depend on that next
+    /// unit. A search for one unit of a set (`\d`) is such. Then the report of every step after
+    /// the first is what the state the previous unit's class leads to reports: per class (`perClass`),
+    /// plus what the start state reports once (`atStart`, the whole answer for an empty text).
+    /// A scan ORs or counts one table entry per unit and carries no state, so no chain of
+    /// dependent loads through the transition table. Nil for anything else.
+    func memoryless(start s0: Int) -> (perClass: [Int64], atStart: Int64)? {
+        guard classes > 0, s0 >= 0, s0 < stateCount else { return nil }
+        let targets = Array(trans[(s0 * classes)..<(s0 * classes + classes)])
+        func reports(_ s: Int) -> Int64? {
+            let row = out[(s * classes)..<(s * classes + classes)]
+            guard let first = row.first, row.allSatisfy({ $0 == first }), finalOut[s] == first else { return nil }
+            return first
+        }
+        var seen: Set<Int> = [s0]
+        var work = [s0]
+        while let s = work.popLast() {
+            guard reports(s) != nil, trans[(s * classes)..<(s * classes + classes)].elementsEqual(targets) else { return nil }
+            for t in targets where seen.insert(Int(t)).inserted { work.append(Int(t)) }
+        }
+        guard let atStart = reports(s0) else { return nil }
+        return (targets.map { reports(Int($0))! }, atStart)
+    }
+
+    /// The classes without which the automaton never reports anything, when it has such a set:
+    /// from `start`, a text without any unit of these classes keeps it in idle states (no pattern
+    /// under way) that report nothing, at any step or at the end. For `[£$€¥]\s?\d|\d\s?[£$€¥]`
+    /// these are the currency signs and the digits: a text without one cannot match, and a scan
+    /// need only run the automaton on texts that hold one. Per class, whether it is such a class;
+    /// nil when the idle states are not known or the start state is not idle. The set is safe,
+    /// not always the smallest: every class that leads an idle state reached without it out of
+    /// the idle states, or makes it report, is in it.
+    func trigger(start s0: Int) -> [Bool]? {
+        guard idle.count == stateCount, s0 >= 0, s0 < stateCount, idle[s0] else { return nil }
+        var classesIn = [Bool](repeating: false, count: classes)
+        var seen: Set<Int> = [s0]
+        var work = [s0]
+        while let s = work.popLast() {
+            guard finalOut[s] == 0 else { return nil }
+            for c in 0..<classes {
+                let t = Int(trans[s * classes + c])
+                if !idle[t] || out[s * classes + c] != 0 { classesIn[c] = true }
+                // A state reached on a class found to be in the set later is explored needlessly,
+                // which can only add classes: the set stays safe.
+                if !classesIn[c] && seen.insert(t).inserted { work.append(t) }
+            }
+        }
+        return classesIn
     }
 }

@@ -57,5 +57,9 @@ extension DFA {
         self.out = out
         self.finalOut = finalOut
         stateCount = count
+        // A product state is idle when every part's state is.
+        if parts.allSatisfy({ $0.idle.count == $0.stateCount }) {
+            idle = (0..<count).map { s in s == 0 || (0..<k).allSatisfy { parts[$0].idle[Int(tuples[s * k + $0])] } }
+        }
     }
 }
