@@ -170,24 +170,11 @@ extension Emitter {
         // Scores, summed in label order, term order.
         var scores: [LLVMValueRef] = []
         var evidence = ir.bool(false)
-        for l in p.labels.indices {
+        if p.labels.count >= Emitter.vectorScoreLabels { (scores, evidence) = vectorScores() }   // Emitter+VectorScores
+        for l in p.labels.indices where p.labels.count < Emitter.vectorScoreLabels {
             var s = ir.f64c(0)
             for t in low.terms[l] {
-                var v: LLVMValueRef
-                if let c = t.condition {
-                    let cond = emit(c).b
-                    let start = ir.currentBlock
-                    let tb = ir.block(f, "term"), jb = ir.block(f, "term.end")
-                    ir.condBr(cond, tb, jb)
-                    ir.at(tb)
-                    let val = emit(t.value).n
-                    let tEnd = ir.currentBlock
-                    ir.br(jb)
-                    ir.at(jb)
-                    v = ir.phi(ir.f64, [(ir.f64c(0), start), (val, tEnd)])
-                } else {
-                    v = emit(t.value).n
-                }
+                var v = scalarTerm(t)
                 // Non-finite values count as 0.
                 let finite = ir.fcmp(LLVMRealOEQ, ir.fsub(v, v), ir.f64c(0))
                 v = ir.select(finite, v, ir.f64c(0))
