@@ -90,7 +90,7 @@ extension Emitter {
             case .computed(let e): value = emit(e).t
             }
             for m in multiFns[si] ?? [] {
-                let nk = max(m.scans.count, 1)
+                let nk = m.scans.count + 1   // the flags, then the number of units read
                 let flagsArr = ir.alloca(LLVMArrayType(ir.i64, UInt32(nk)))
                 let countsArr = ir.alloca(LLVMArrayType(ir.i32, UInt32(64 * nk)))
                 let fbase = ir.gep(LLVMArrayType(ir.i64, UInt32(nk)), flagsArr, [ir.i64c(0), ir.i64c(0)])
@@ -108,6 +108,9 @@ extension Emitter {
                 }
                 _ = ir.call(m.fn.0, m.fn.1, [value.0, value.1, fbase, cbase, sums])
                 for (j, k) in m.scans.enumerated() { scanResults[k] = ir.load(ir.i64, ir.gep(ir.i64, fbase, [ir.i64c(j)])) }
+                if case .field(let fi) = src {
+                    unitCounts[fi] = LLVMBuildUIToFP(ir.b, ir.load(ir.i64, ir.gep(ir.i64, fbase, [ir.i64c(m.scans.count)])), ir.f64, "")!
+                }
             }
             for (k, plan) in low.scans.enumerated() where plan.source == si && !inLoop.contains(k) {
                 if plan.weights != nil {

@@ -109,6 +109,8 @@ extension Emitter {
         for first in stride(from: 0, to: p.labels.count, by: lanes) {
             let labels = Array(first..<min(first + lanes, p.labels.count))
             var sum = zero
+            // Lanes where some term was nonzero (the evidence), reduced once per vector.
+            var nonzeroSeen = constVector(Array(repeating: ir.bool(false), count: lanes))
             for slot in 0..<slotCount {
                 let terms: [(value: TExpr, condition: TExpr?)?] = (0..<lanes).map { k in
                     guard k < labels.count, let t = ofTerm[labels[k]].firstIndex(of: slot) else { return nil }
@@ -126,10 +128,11 @@ extension Emitter {
                 // Non-finite values count as 0; lanes without a term in this slot keep their sum.
                 v = ir.select(ir.fcmp(LLVMRealOEQ, ir.fsub(v, v), zero), v, zero)
                 let present = constVector(terms.map { ir.bool($0 != nil) })
-                let nonzero = ir.and(ir.fcmp(LLVMRealONE, v, zero), present)
-                evidence = ir.or(evidence, ir.icmp(LLVMIntNE, ir.bitcast(nonzero, LLVMIntTypeInContext(ir.ctx, UInt32(lanes))), LLVMConstInt(LLVMIntTypeInContext(ir.ctx, UInt32(lanes)), 0, 0)))
+                nonzeroSeen = ir.or(nonzeroSeen, ir.and(ir.fcmp(LLVMRealONE, v, zero), present))
                 sum = ir.select(present, ir.fadd(sum, v), sum)
             }
+            let mask = LLVMIntTypeInContext(ir.ctx, UInt32(lanes))!
+            evidence = ir.or(evidence, ir.icmp(LLVMIntNE, ir.bitcast(nonzeroSeen, mask), LLVMConstInt(mask, 0, 0)))
             // A sum that overflowed counts as 0 (as in the interpreter).
             sum = ir.select(ir.fcmp(LLVMRealOEQ, ir.fsub(sum, sum), zero), sum, zero)
             for k in labels.indices { scores.append(ir.lane(sum, k)) }

@@ -64,6 +64,8 @@ final class Emitter {
     var weightedResults: [LLVMValueRef?] = []
     /// Per scan shared by several word tables: its sums (an array of doubles, filled by the scan).
     var weightedSums: [LLVMValueRef?] = []
+    /// Per field with a shared scan loop, the number of units it read (f64), once the loop has run.
+    var unitCounts: [Int: LLVMValueRef] = [:]
     var sourceValues: [(LLVMValueRef, LLVMValueRef)?] = []
     var letMemo: [EV?] = []
     var allocSlots: [LLVMValueRef] = []
@@ -226,6 +228,8 @@ final class Emitter {
             let start = rtCall("loop_rt_trim", ir.i64, [ir.i8p, ir.i64, ir.ptr(ir.i64)], [ptr, len, outLen])
             return .text(ir.gep(ir.i8, ptr, [start]), ir.load(ir.i64, outLen))
         case .len, .word_count, .upper_ratio, .digit_ratio, .punct_ratio:
+            // A field's length is the number of units its shared scan read (the same decoding).
+            if b == .len, case .field(let i) = xs[0].kind, let n = unitCounts[i] { return .num(n) }
             let (ptr, len) = emit(xs[0]).t
             let name = ["len": "loop_rt_len", "word_count": "loop_rt_word_count", "upper_ratio": "loop_rt_upper_ratio",
                         "digit_ratio": "loop_rt_digit_ratio", "punct_ratio": "loop_rt_punct_ratio"][b.rawValue]!
@@ -427,7 +431,8 @@ final class Emitter {
     /// pipeline instead of running one pass after another. Flags are OR-ed and counts added
     /// (order-free); a key that ends adds its row of weights to the sums in text order, as a
     /// scan of its own would.
-    /// void scan(i8* p, i64 len, i64* flags, i32* counts /* 64 per flag scan */, double* sums)
+    /// void scan(i8* p, i64 len, i64* flags, i32* counts /* 64 per flag scan */, double* sums);
+    /// flags[number of flag scans] receives the number of units read (what `len` of the text is).
     func emitSourceScanFunction(_ name: String, flagScans ks: [Int], rowScan: Int?) -> (LLVMValueRef, LLVMTypeRef) {
         let type = ir.fnType(ir.void, [ir.i8p, ir.i64, ir.ptr(ir.i64), ir.ptr(ir.i32), ir.ptr(ir.f64)])
         let f = ir.function("\(prefix)\(name)", type, internal: true)
@@ -483,6 +488,7 @@ final class Emitter {
         ir.br(loop)
         ir.at(loop)
         let i = ir.phi(ir.i64, [(ir.i64c(0), entry)])
+        let units = ir.phi(ir.i64, [(ir.i64c(0), entry)])
         let states = tables.map { t in t.map { ir.phi(ir.i32, [(ir.i32c($0.start), entry)]) } }
         let flags = ks.map { _ in ir.phi(ir.i64, [(ir.i64c(0), entry)]) }
         let rowState = rows.flatMap { r in r.t.map { ir.phi(ir.i32, [(ir.i32c($0.start), entry)]) } }
@@ -580,9 +586,11 @@ final class Emitter {
             if cmask != 0 { emitCountBits(ir.and(outs[j], LLVMConstInt(ir.i64, UInt64(bitPattern: cmask), 0)), ir.gep(ir.i32, counts, [ir.i64c(64 * j)]), f) }
         }
         let ni = ir.add(i, n)
+        let nunits = ir.add(units, ir.i64c(1))
         let stepEnd = ir.currentBlock
         ir.br(loop)
         ir.addIncoming(i, [(ni, stepEnd)])
+        ir.addIncoming(units, [(nunits, stepEnd)])
         for j in ks.indices {
             if let state = states[j], let next = nextStates[j] { ir.addIncoming(state, [(next, stepEnd)]) }
             ir.addIncoming(flags[j], [(nextFlags[j], stepEnd)])
@@ -593,6 +601,7 @@ final class Emitter {
             for (phi, v) in zip([neg.state, neg.seen, neg.words, neg.wordsBefore, neg.inWord, neg.clauseEnded], nextNeg) { ir.addIncoming(phi, [(v, stepEnd)]) }
         }
         ir.at(done)
+        ir.store(units, ir.gep(ir.i64, flagsOut, [ir.i64c(ks.count)]))
         for (j, k) in ks.enumerated() {
             if let t = triggered[j] {
                 // flags[j] says whether a unit of its classes occurred: then the pass of its own.
