@@ -122,6 +122,25 @@ final class RandomDifferentialTests: XCTestCase {
         XCTAssertGreaterThan(programs, 50)
     }
 
+    /// upper_ratio counts eight ASCII bytes at a time and the last one to seven bytes of a text of
+    /// eight or more as one word: every length from 0 to 40, ASCII and not, agrees with the interpreter.
+    func testUpperRatioOfEveryLengthAgreesWithTheInterpreter() throws {
+        let p = try XCTUnwrap(checkSource("program r\ninput text: text\nlabels a, b\nscore a { upper_ratio(text) }\notherwise => b\n"))
+        var r = Rng(8)
+        let pieces: [[UInt8]] = ["A", "b", "Z", "z", "1", " ", "@", "[", "`", "{", "É", "é", "ß"].map { Array($0.utf8) } + [[0xFF]]
+        var inputs: [[Value]] = []
+        for n in 0...40 {
+            for _ in 0..<12 {
+                var t: [UInt8] = []
+                while t.count < n { t += r.int(5) == 0 ? r.pick(pieces) : [r.pick(Array("AbZz1 @[`{".utf8))] }
+                inputs.append([.text(Array(t.prefix(n)))])
+            }
+        }
+        let interp = Interpreter(p).classifyBatch(inputs), jit = try JITEngine(p).classifyBatch(inputs)
+        assertSameDecisions(interp, jit, "upper_ratio", inputs: inputs)
+        for (x, y) in zip(interp, jit) { XCTAssertEqual(x.scores.map(\.bitPattern), y.scores.map(\.bitPattern)) }
+    }
+
     /// Megabyte-long lines and regex-like text: both engines finish and agree (time is measured by
     /// Benchmarks/adversarial.sh, not here).
     func testMegabyteInputs() throws {
