@@ -483,7 +483,9 @@ final class Emitter {
         // Hashed words: the classes of the current run (at most the longest key's; the slot
         // past them takes the rest of a longer run).
         let runBuffer = rows?.hash.map { h in
-            ir.gep(LLVMArrayType(ir.i8, UInt32(h.maxLength + 1)), ir.alloca(LLVMArrayType(ir.i8, UInt32(h.maxLength + 1))), [ir.i64c(0), ir.i64c(0)])
+            // At least 16 bytes: keys of up to 16 units are compared eight bytes at a time (lookupWord).
+            let size = UInt32(max(h.maxLength + 1, 16))
+            return ir.gep(LLVMArrayType(ir.i8, size), ir.alloca(LLVMArrayType(ir.i8, size)), [ir.i64c(0), ir.i64c(0)])
         }
         ir.br(loop)
         ir.at(loop)
@@ -655,15 +657,15 @@ final class Emitter {
         for cs in h.classes { starts.append(Int32(flat.count)); flat += cs ?? [] }
         return HashedWords(slots: ir.constI32s("\(name).slots", h.slots), hashes: ir.constI64s("\(name).hashes", h.hashes.map { Int64(bitPattern: $0) }),
                            lengths: ir.constI32s("\(name).lengths", h.classes.map { Int32($0?.count ?? -1) }), starts: ir.constI32s("\(name).starts", starts),
-                           classes: ir.constBytes("\(name).classes", flat + [0]), isWord: ir.constBytes("\(name).wordclass", h.isWord.map { $0 ? 1 : 0 }),
+                           classes: ir.constBytes("\(name).classes", flat + [UInt8](repeating: 0, count: 16)), isWord: ir.constBytes("\(name).wordclass", h.isWord.map { $0 ? 1 : 0 }),
                            mask: h.slots.count - 1, maxLength: h.maxLength)
     }
 
     /// The key (index + 1) whose classes the run's are, or 0: `WordHash.lookup` in IR.
     func lookupWord(_ hw: HashedWords, _ h: LLVMValueRef, _ len: LLVMValueRef, _ buffer: LLVMValueRef, _ f: LLVMValueRef) -> LLVMValueRef {
         let startB = ir.currentBlock
-        let initB = ir.block(f, "probe.init"), probe = ir.block(f, "probe"), check = ir.block(f, "probe.check"), cmpHead = ir.block(f, "probe.cmp")
-        let cmpBody = ir.block(f, "probe.cmpbody"), found = ir.block(f, "probe.found"), next = ir.block(f, "probe.next"), done = ir.block(f, "probe.done")
+        let initB = ir.block(f, "probe.init"), probe = ir.block(f, "probe"), check = ir.block(f, "probe.check")
+        let found = ir.block(f, "probe.found"), next = ir.block(f, "probe.next"), done = ir.block(f, "probe.done")
         ir.condBr(ir.icmp(LLVMIntULE, len, ir.i64c(hw.maxLength)), initB, done)
         ir.at(initB)
         let first = ir.and(ir.xor(h, ir.lshr(h, ir.i64c(32))), ir.i64c(hw.mask))
@@ -677,14 +679,38 @@ final class Emitter {
         let sameHash = ir.icmp(LLVMIntEQ, ir.load(ir.i64, ir.gep(ir.i64, hw.hashes, [key])), h)
         let sameLength = ir.icmp(LLVMIntEQ, ir.zext(ir.load(ir.i32, ir.gep(ir.i32, hw.lengths, [key])), ir.i64), len)
         let base = ir.zext(ir.load(ir.i32, ir.gep(ir.i32, hw.starts, [key])), ir.i64)
-        ir.condBr(ir.and(sameHash, sameLength), cmpHead, next)
-        ir.at(cmpHead)
-        let j = ir.phi(ir.i64, [(ir.i64c(0), check)])
-        ir.condBr(ir.icmp(LLVMIntULT, j, len), cmpBody, found)
-        ir.at(cmpBody)
-        let a = ir.load(ir.i8, ir.gep(ir.i8, buffer, [j])), b = ir.load(ir.i8, ir.gep(ir.i8, hw.classes, [ir.add(base, j)]))
-        ir.addIncoming(j, [(ir.add(j, ir.i64c(1)), cmpBody)])
-        ir.condBr(ir.icmp(LLVMIntEQ, a, b), cmpHead, next)
+        if hw.maxLength <= 16 {
+            // Keys of up to 16 units: the run's classes and the key's compared eight bytes at a
+            // time, masked to the run's length (the classes array has 16 bytes of padding after
+            // its last key, the run buffer at least 16 bytes), instead of a loop whose exit mispredicts.
+            let wide = ir.block(f, "probe.wide")
+            ir.condBr(ir.and(sameHash, sameLength), wide, next)
+            ir.at(wide)
+            func word(_ p: LLVMValueRef, _ at: LLVMValueRef) -> LLVMValueRef {
+                let v = ir.load(ir.i64, ir.bitcast(ir.gep(ir.i8, p, [at]), ir.ptr(ir.i64)))
+                LLVMSetAlignment(v, 1)
+                return v
+            }
+            func lowBytes(_ n: LLVMValueRef) -> LLVMValueRef {   // a mask of the low n bytes, n ≥ 0
+                let full = ir.icmp(LLVMIntUGE, n, ir.i64c(8))
+                let bits = ir.shl(ir.select(full, ir.i64c(0), n), ir.i64c(3))
+                return ir.select(full, ir.i64c(-1), LLVMBuildSub(ir.b, ir.shl(ir.i64c(1), bits), ir.i64c(1), "")!)
+            }
+            let rest = ir.select(ir.icmp(LLVMIntUGT, len, ir.i64c(8)), LLVMBuildSub(ir.b, len, ir.i64c(8), "")!, ir.i64c(0))
+            let d0 = ir.and(ir.xor(word(buffer, ir.i64c(0)), word(hw.classes, base)), lowBytes(len))
+            let d1 = ir.and(ir.xor(word(buffer, ir.i64c(8)), word(hw.classes, ir.add(base, ir.i64c(8)))), lowBytes(rest))
+            ir.condBr(ir.icmp(LLVMIntEQ, ir.or(d0, d1), ir.i64c(0)), found, next)
+        } else {
+            let cmpHead = ir.block(f, "probe.cmp"), cmpBody = ir.block(f, "probe.cmpbody")
+            ir.condBr(ir.and(sameHash, sameLength), cmpHead, next)
+            ir.at(cmpHead)
+            let j = ir.phi(ir.i64, [(ir.i64c(0), check)])
+            ir.condBr(ir.icmp(LLVMIntULT, j, len), cmpBody, found)
+            ir.at(cmpBody)
+            let a = ir.load(ir.i8, ir.gep(ir.i8, buffer, [j])), b = ir.load(ir.i8, ir.gep(ir.i8, hw.classes, [ir.add(base, j)]))
+            ir.addIncoming(j, [(ir.add(j, ir.i64c(1)), cmpBody)])
+            ir.condBr(ir.icmp(LLVMIntEQ, a, b), cmpHead, next)
+        }
         ir.at(next)
         ir.addIncoming(slot, [(ir.and(ir.add(slot, ir.i64c(1)), ir.i64c(hw.mask)), next)])
         ir.br(probe)

@@ -10,8 +10,8 @@ import XCTest
 /// interpreter give the same sums, bit for bit.
 final class WordHashTests: XCTestCase {
     static let keys = ["free", "win", "winner", "a", "ab", "café", "CAFÉ", "Café", "ß", "straße", "ΣΟΦΙΑ", "σοφία", "ς", "日本", "x9",
-                       "under_score", "the", "é", "É", "ok", "Ж", "ж", "ÿ", "Ÿ", "ǅ", "ﬁ", "K", "k", "ʼn", "i", "İ", "ı"]
-    static let pieces = keys + [" ", " ", "  ", ",", ".", "!", "'", "-", "\n", "😀", "\u{301}", "x", "9", "_", "Free", "WIN", "THE", "Ok"]
+                       "under_score", "internationalisation", "the", "é", "É", "ok", "Ж", "ж", "ÿ", "Ÿ", "ǅ", "ﬁ", "K", "k", "ʼn", "i", "İ", "ı"]
+    static let pieces = keys + ["internationalisations", "internationalisatio", " ", " ", "  ", ",", ".", "!", "'", "-", "\n", "😀", "\u{301}", "x", "9", "_", "Free", "WIN", "THE", "Ok"]
 
     func program(_ r: inout Rng) -> String {
         var s = "program hashed\ninput text: text\nlabels a, b, c\nlet low = lower(text)\nlet up = upper(text)\n"
@@ -35,12 +35,13 @@ final class WordHashTests: XCTestCase {
 
     func testHashedWordScansAgreeWithTheAutomataAndTheInterpreter() throws {
         var r = Rng(2026)
-        var hashedScans = 0
+        var hashedScans = 0, longKeyScans = 0
         for _ in 0..<40 {
             let src = program(&r)
             let p = try XCTUnwrap(checkSource(src), src)
             let low = try LoweredProgram(p, hashWords: true)
             hashedScans += low.scans.filter { $0.wordHash != nil }.count
+            longKeyScans += low.scans.filter { ($0.wordHash?.maxLength ?? 0) > 16 }.count
             // Every shared word scan qualifies here (no negation; each key unit is one class).
             XCTAssertTrue(low.scans.allSatisfy { $0.rows == nil || $0.wordHash != nil }, low.summary)
             // Every hashed key's classes are found again by the lookup, the first of equal ones.
@@ -58,6 +59,9 @@ final class WordHashTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(hashedScans, 10, "programs with two tables on one text share a scan")
+        // Keys of up to 16 units are compared eight bytes at a time, longer ones unit by unit: both occur.
+        XCTAssertGreaterThan(longKeyScans, 0)
+        XCTAssertLessThan(longKeyScans, hashedScans)
     }
 
     func testTheDumpSaysWhichScansHash() throws {
