@@ -676,16 +676,13 @@ final class Emitter {
         ir.condBr(ir.icmp(LLVMIntSLT, e, ir.i32c(0)), done, check)
         ir.at(check)
         let key = ir.zext(e, ir.i64)
-        let sameHash = ir.icmp(LLVMIntEQ, ir.load(ir.i64, ir.gep(ir.i64, hw.hashes, [key])), h)
         let sameLength = ir.icmp(LLVMIntEQ, ir.zext(ir.load(ir.i32, ir.gep(ir.i32, hw.lengths, [key])), ir.i64), len)
         let base = ir.zext(ir.load(ir.i32, ir.gep(ir.i32, hw.starts, [key])), ir.i64)
         if hw.maxLength <= 16 {
             // Keys of up to 16 units: the run's classes and the key's compared eight bytes at a
             // time, masked to the run's length (the classes array has 16 bytes of padding after
-            // its last key, the run buffer at least 16 bytes), instead of a loop whose exit mispredicts.
-            let wide = ir.block(f, "probe.wide")
-            ir.condBr(ir.and(sameHash, sameLength), wide, next)
-            ir.at(wide)
+            // its last key, the run buffer at least 16 bytes), with the lengths, in one branch:
+            // no hash to load, no loop whose exit mispredicts.
             func word(_ p: LLVMValueRef, _ at: LLVMValueRef) -> LLVMValueRef {
                 let v = ir.load(ir.i64, ir.bitcast(ir.gep(ir.i8, p, [at]), ir.ptr(ir.i64)))
                 LLVMSetAlignment(v, 1)
@@ -699,8 +696,9 @@ final class Emitter {
             let rest = ir.select(ir.icmp(LLVMIntUGT, len, ir.i64c(8)), LLVMBuildSub(ir.b, len, ir.i64c(8), "")!, ir.i64c(0))
             let d0 = ir.and(ir.xor(word(buffer, ir.i64c(0)), word(hw.classes, base)), lowBytes(len))
             let d1 = ir.and(ir.xor(word(buffer, ir.i64c(8)), word(hw.classes, ir.add(base, ir.i64c(8)))), lowBytes(rest))
-            ir.condBr(ir.icmp(LLVMIntEQ, ir.or(d0, d1), ir.i64c(0)), found, next)
+            ir.condBr(ir.and(sameLength, ir.icmp(LLVMIntEQ, ir.or(d0, d1), ir.i64c(0))), found, next)
         } else {
+            let sameHash = ir.icmp(LLVMIntEQ, ir.load(ir.i64, ir.gep(ir.i64, hw.hashes, [key])), h)
             let cmpHead = ir.block(f, "probe.cmp"), cmpBody = ir.block(f, "probe.cmpbody")
             ir.condBr(ir.and(sameHash, sameLength), cmpHead, next)
             ir.at(cmpHead)
