@@ -568,7 +568,8 @@ final class Emitter {
             let h0 = ir.select(run.inWord, run.h, ir.i64c(Int(truncatingIfNeeded: WordHash.seed)))
             let l0 = ir.select(run.inWord, run.len, ir.i64c(0))
             let at = ir.select(ir.icmp(LLVMIntULT, l0, ir.i64c(hw.maxLength)), l0, ir.i64c(hw.maxLength))
-            ir.store(ir.trunc(c, ir.i8), ir.gep(ir.i8, runBuffer, [at]))
+            // Short keys (`HashedWords.records`): each class plus one, so that no unit is a zero byte.
+            ir.store(ir.trunc(hw.records != nil ? ir.add(c, ir.i32c(1)) : c, ir.i8), ir.gep(ir.i8, runBuffer, [at]))
             let h1 = ir.mul(ir.xor(h0, ir.zext(c, ir.i64)), ir.i64c(Int(truncatingIfNeeded: WordHash.prime)))
             let l1 = ir.add(l0, ir.i64c(1))
             ir.br(join)
@@ -649,6 +650,9 @@ final class Emitter {
     struct HashedWords {
         let slots: LLVMValueRef, hashes: LLVMValueRef, lengths: LLVMValueRef, starts: LLVMValueRef, classes: LLVMValueRef, isWord: LLVMValueRef
         let mask: Int, maxLength: Int
+        /// Keys of at most 16 units: per key 16 bytes, its classes each plus one, then zeros (a
+        /// key that never occurs: all zeros). The run buffer then holds classes plus one too.
+        let records: LLVMValueRef?
     }
 
     func hashedWords(_ name: String, _ h: WordHash) -> HashedWords {
@@ -657,8 +661,12 @@ final class Emitter {
         for cs in h.classes { starts.append(Int32(flat.count)); flat += cs ?? [] }
         return HashedWords(slots: ir.constI32s("\(name).slots", h.slots), hashes: ir.constI64s("\(name).hashes", h.hashes.map { Int64(bitPattern: $0) }),
                            lengths: ir.constI32s("\(name).lengths", h.classes.map { Int32($0?.count ?? -1) }), starts: ir.constI32s("\(name).starts", starts),
-                           classes: ir.constBytes("\(name).classes", flat + [UInt8](repeating: 0, count: 16)), isWord: ir.constBytes("\(name).wordclass", h.isWord.map { $0 ? 1 : 0 }),
-                           mask: h.slots.count - 1, maxLength: h.maxLength)
+                           classes: ir.constBytes("\(name).classes", flat + [0]), isWord: ir.constBytes("\(name).wordclass", h.isWord.map { $0 ? 1 : 0 }),
+                           mask: h.slots.count - 1, maxLength: h.maxLength,
+                           records: h.maxLength <= 16 ? ir.constBytes("\(name).records", h.classes.flatMap { cs -> [UInt8] in
+                               let units = (cs ?? []).map { $0 &+ 1 }
+                               return units + [UInt8](repeating: 0, count: 16 - units.count)
+                           }) : nil)
     }
 
     /// The key (index + 1) whose classes the run's are, or 0: `WordHash.lookup` in IR.
@@ -676,13 +684,11 @@ final class Emitter {
         ir.condBr(ir.icmp(LLVMIntSLT, e, ir.i32c(0)), done, check)
         ir.at(check)
         let key = ir.zext(e, ir.i64)
-        let sameLength = ir.icmp(LLVMIntEQ, ir.zext(ir.load(ir.i32, ir.gep(ir.i32, hw.lengths, [key])), ir.i64), len)
-        let base = ir.zext(ir.load(ir.i32, ir.gep(ir.i32, hw.starts, [key])), ir.i64)
-        if hw.maxLength <= 16 {
-            // Keys of up to 16 units: the run's classes and the key's compared eight bytes at a
-            // time, masked to the run's length (the classes array has 16 bytes of padding after
-            // its last key, the run buffer at least 16 bytes), with the lengths, in one branch:
-            // no hash to load, no loop whose exit mispredicts.
+        if let records = hw.records {
+            // Keys of up to 16 units: the run (classes plus one, masked to its length) equals the
+            // key's record exactly when it is the key (a shorter key's record has zeros where the
+            // run has units, a longer one units where the masked run has zeros): two loads of the
+            // key's 16 bytes and one branch, no hash, length or loop.
             func word(_ p: LLVMValueRef, _ at: LLVMValueRef) -> LLVMValueRef {
                 let v = ir.load(ir.i64, ir.bitcast(ir.gep(ir.i8, p, [at]), ir.ptr(ir.i64)))
                 LLVMSetAlignment(v, 1)
@@ -693,11 +699,14 @@ final class Emitter {
                 let bits = ir.shl(ir.select(full, ir.i64c(0), n), ir.i64c(3))
                 return ir.select(full, ir.i64c(-1), LLVMBuildSub(ir.b, ir.shl(ir.i64c(1), bits), ir.i64c(1), "")!)
             }
+            let at = ir.shl(key, ir.i64c(4))
             let rest = ir.select(ir.icmp(LLVMIntUGT, len, ir.i64c(8)), LLVMBuildSub(ir.b, len, ir.i64c(8), "")!, ir.i64c(0))
-            let d0 = ir.and(ir.xor(word(buffer, ir.i64c(0)), word(hw.classes, base)), lowBytes(len))
-            let d1 = ir.and(ir.xor(word(buffer, ir.i64c(8)), word(hw.classes, ir.add(base, ir.i64c(8)))), lowBytes(rest))
-            ir.condBr(ir.and(sameLength, ir.icmp(LLVMIntEQ, ir.or(d0, d1), ir.i64c(0))), found, next)
+            let d0 = ir.xor(ir.and(word(buffer, ir.i64c(0)), lowBytes(len)), word(records, at))
+            let d1 = ir.xor(ir.and(word(buffer, ir.i64c(8)), lowBytes(rest)), word(records, ir.add(at, ir.i64c(8))))
+            ir.condBr(ir.icmp(LLVMIntEQ, ir.or(d0, d1), ir.i64c(0)), found, next)
         } else {
+            let sameLength = ir.icmp(LLVMIntEQ, ir.zext(ir.load(ir.i32, ir.gep(ir.i32, hw.lengths, [key])), ir.i64), len)
+            let base = ir.zext(ir.load(ir.i32, ir.gep(ir.i32, hw.starts, [key])), ir.i64)
             let sameHash = ir.icmp(LLVMIntEQ, ir.load(ir.i64, ir.gep(ir.i64, hw.hashes, [key])), h)
             let cmpHead = ir.block(f, "probe.cmp"), cmpBody = ir.block(f, "probe.cmpbody")
             ir.condBr(ir.and(sameHash, sameLength), cmpHead, next)
