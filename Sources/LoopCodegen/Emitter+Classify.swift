@@ -102,7 +102,7 @@ extension Emitter {
                 }
                 var sums = ir.nullPtr(ir.ptr(ir.f64))
                 if let k = m.rows, let rows = low.scans[k].rows {
-                    sums = entryArray(ir.f64, rows.sums)
+                    sums = entryArray(ir.f64, rows.sums, align: 64)   // whole cache lines for dense rows
                     for j in 0..<rows.sums { ir.store(ir.f64c(0), ir.gep(ir.f64, sums, [ir.i64c(j)])) }
                     weightedSums[k] = sums
                 }

@@ -91,11 +91,12 @@ final class Emitter {
     }
 
     /// An array in the entry block (outside any loop the classify function is inlined into).
-    func entryArray(_ element: LLVMTypeRef, _ count: Int) -> LLVMValueRef {
+    func entryArray(_ element: LLVMTypeRef, _ count: Int, align: UInt32? = nil) -> LLVMValueRef {
         let here = ir.currentBlock
         let first = LLVMGetFirstInstruction(entryBlock)
         if let first { LLVMPositionBuilderBefore(ir.b, first) } else { ir.at(entryBlock) }
         let arr = ir.alloca(LLVMArrayType(element, UInt32(count)))
+        if let align { LLVMSetAlignment(arr, align) }
         ir.at(here)
         return ir.gep(LLVMArrayType(element, UInt32(count)), arr, [ir.i64c(0), ir.i64c(0)])
     }
@@ -793,15 +794,15 @@ final class Emitter {
         for key in index.indices {
             let a = Int(rows.start[key]), b = Int(rows.start[key + 1])
             guard (b - a) * 4 >= rows.sums else { continue }
-            var row = [Double](repeating: 0, count: rows.sums)
+            var row = [Double](repeating: 0, count: Emitter.paddedSums(rows.sums))
             for j in a..<b { row[Int(rows.sum[j])] += rows.weight[j] }
             // Two entries of one key for one sum would be added one after the other: keep them sparse.
             guard Set(rows.sum[a..<b]).count == b - a else { continue }
-            index[key] = Int32(weights.count / rows.sums)
+            index[key] = Int32(weights.count / Emitter.paddedSums(rows.sums))
             weights += row
         }
         guard !weights.isEmpty else { return nil }
-        return (ir.constI32s("scan\(k).denseindex", index), ir.constF64s("scan\(k).dense", weights))
+        return (ir.constI32s("scan\(k).denseindex", index), ir.constF64s("scan\(k).dense", weights, align: 64))
     }
 
     /// When o != 0 (key o - 1 ended here): sums[rowSum[j]] += rowWeight[j] for each j of its row,
@@ -825,7 +826,7 @@ final class Emitter {
             let row = ir.load(ir.i32, ir.gep(ir.i32, dense.index, [key]))
             ir.condBr(ir.icmp(LLVMIntSGE, row, ir.i32c(0)), denseB, sparse)
             ir.at(denseB)
-            let base = ir.mul(ir.zext(row, ir.i64), ir.i64c(n))
+            let base = ir.mul(ir.zext(row, ir.i64), ir.i64c(Emitter.paddedSums(n)))
             ir.br(denseAdd)
             ir.at(denseAdd)
             let s = ir.phi(ir.i64, [(ir.i64c(0), denseB)])
@@ -901,4 +902,10 @@ final class Emitter {
 extension IR {
     /// Constant arrays of i32 already have the right pointer type; kept for symmetry.
     func bitcast0(_ v: LLVMValueRef) -> LLVMValueRef { v }
+}
+
+extension Emitter {
+    /// A row of sums rounded up to whole cache lines of doubles: dense rows are laid out at this
+    /// stride in a 64-byte-aligned table, so that adding one reads whole lines.
+    static func paddedSums(_ n: Int) -> Int { (n + 7) / 8 * 8 }
 }

@@ -85,13 +85,15 @@ final class IR {
         for x in xs { let u = UInt32(bitPattern: x); b += [UInt8(u & 0xFF), UInt8((u >> 8) & 0xFF), UInt8((u >> 16) & 0xFF), UInt8(u >> 24)] }
         return constBlob(name, b, elem: i32, count: xs.count, align: 8)
     }
-    func constI64s(_ name: String, _ xs: [Int64]) -> LLVMValueRef {
+    func constI64s(_ name: String, _ xs: [Int64], align: UInt32 = 8) -> LLVMValueRef {
         var b: [UInt8] = []
         b.reserveCapacity(xs.count * 8)
         for x in xs { let u = UInt64(bitPattern: x); for k in 0..<8 { b.append(UInt8((u >> (8 * UInt64(k))) & 0xFF)) } }
-        return constBlob(name, b, elem: i64, count: xs.count, align: 8)
+        return constBlob(name, b, elem: i64, count: xs.count, align: align)
     }
-    func constF64s(_ name: String, _ xs: [Double]) -> LLVMValueRef { constI64s(name, xs.map { Int64(bitPattern: $0.bitPattern) }).withType(ptr(f64), self) }
+    func constF64s(_ name: String, _ xs: [Double], align: UInt32 = 8) -> LLVMValueRef {
+        constI64s(name, xs.map { Int64(bitPattern: $0.bitPattern) }, align: align).withType(ptr(f64), self)
+    }
     func constBytes(_ name: String, _ bytes: [UInt8]) -> LLVMValueRef {
         constArray(name, i8, (bytes.isEmpty ? [0] : bytes + [0]).map { LLVMConstInt(i8, UInt64($0), 0) })
     }
