@@ -443,15 +443,15 @@ final class Emitter {
         // notes whether such a unit occurs, and its automaton runs in a pass of its own on the
         // texts that hold one; it adds no chain of dependent loads to this loop. The others step
         // their automaton here.
-        let memo = ks.map { k -> (perClass: LLVMValueRef, atStart: Int64)? in
-            let d = low.scans[k].dfa!
-            return d.memoryless(start: Int(d.start[1])).map { (ir.constI64s("scan\(k).perclass", $0.perClass), $0.atStart) }
+        // (`LoweredProgram.flagScanMode`; `loopai dump mir` shows each scan's.)
+        let modes = ks.map { low.flagScanMode($0) }
+        let memo = ks.indices.map { j -> (perClass: LLVMValueRef, atStart: Int64)? in
+            guard case .memoryless(let perClass, let atStart) = modes[j] else { return nil }
+            return (ir.constI64s("scan\(ks[j]).perclass", perClass), atStart)
         }
         let triggered = ks.indices.map { j -> (perClass: LLVMValueRef, scan: (LLVMValueRef, LLVMTypeRef))? in
-            let k = ks[j], plan = low.scans[k], d = plan.dfa!
-            guard memo[j] == nil, let classesIn = d.trigger(start: Int(d.start[1])),
-                  Emitter.commonText.allSatisfy({ !classesIn[Int(plan.classMap.ascii[Int($0)])] }) else { return nil }
-            return (ir.constI64s("scan\(k).trigger", classesIn.map { $0 ? 1 : 0 }), emitScanFunction(k, plan))
+            guard case .triggered(let classesIn) = modes[j] else { return nil }
+            return (ir.constI64s("scan\(ks[j]).trigger", classesIn.map { $0 ? 1 : 0 }), emitScanFunction(ks[j], low.scans[ks[j]]))
         }
         let tables = ks.indices.map { j in memo[j] == nil && triggered[j] == nil ? packedTables("scan\(ks[j])", low.scans[ks[j]].dfa!) : nil }
         var maps: [ClassTables] = []
@@ -641,10 +641,6 @@ final class Emitter {
         ir.ret(nil)
         return (f, type)
     }
-
-    /// Bytes most texts hold (letters, space): a flag scan triggered by one of them would run its
-    /// pass on nearly every text, so it keeps its automaton in the shared loop.
-    static let commonText = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ".utf8)
 
     /// A hashed word scan's tables (`WordHash`): slots, per key its hash, length (−1: never
     /// occurs) and where its classes start in one byte array, and per class whether it is a word class.

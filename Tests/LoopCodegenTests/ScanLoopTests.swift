@@ -63,4 +63,58 @@ final class ScanLoopTests: XCTestCase {
             XCTAssertEqual(x.scores.map(\.bitPattern), y.scores.map(\.bitPattern))
         }
     }
+
+    /// Flag scans in a shared loop: `\d` remembers only the last unit's class (no state), a
+    /// currency pattern cannot match without a digit or a sign (it runs alone on texts with one),
+    /// a word pattern (alone, or grouped with `\d` into one automaton) steps its automaton; the
+    /// dump says which; the answers are the interpreter's.
+    func testFlagScansRunAsTheirAutomataAllow() throws {
+        let source = """
+        program flags
+        input text: text
+        labels a, b
+        use std.text
+        let low = lower(text)
+        score a {
+          1 when has_number(text)
+          2 when has_currency(text)
+          sum_words(low, {"win": 1, "cash": 2})
+        }
+        score b {
+          sum_words(low, {"win": -1, "lose": 3})
+          0.5 when matches(text, /free/i)
+        }
+        otherwise => b
+        """
+        func kinds(_ low: LoweredProgram) throws -> [String] {
+            let loop = try XCTUnwrap(low.loops.first { !$0.flagScans.isEmpty }, low.summary)
+            return loop.flagScans.map { k -> String in
+                switch low.flagScanMode(k) {
+                case .automaton: return "automaton"
+                case .memoryless: return "memoryless"
+                case .triggered(let classes): XCTAssertLessThan(classes.filter { $0 }.count, classes.count); return "triggered"
+                }
+            }.sorted()
+        }
+        // Without the word pattern; with it, alone; with it and `\d` (grouped into one automaton).
+        let without = try XCTUnwrap(checkSource(source.replacingOccurrences(of: "  0.5 when matches(text, /free/i)\n", with: "")))
+        let low = try LoweredProgram(without)
+        XCTAssertEqual(try kinds(low), ["memoryless", "triggered"], low.summary)
+        XCTAssertTrue(low.summary.contains("remembers only the last unit's class"), low.summary)
+        XCTAssertTrue(low.summary.contains("runs alone on texts that hold one"), low.summary)
+        let alone = try XCTUnwrap(checkSource(source.replacingOccurrences(of: "  1 when has_number(text)\n", with: "")
+            .replacingOccurrences(of: "  2 when has_currency(text)\n", with: "")))
+        XCTAssertEqual(try kinds(LoweredProgram(alone)), ["automaton"])
+        let p = try XCTUnwrap(checkSource(source))
+        XCTAssertTrue(try kinds(LoweredProgram(p)).contains("automaton"))
+        for program in [without, alone, p] {
+            let texts = ["win cash now", "WIN $50 cash", "free 3 days", "lose 10 eur", "£ 5", "5 £", "nothing", "", "Free €", "9",
+                     "cash 12.50 usd", "win\u{301} 7"]
+            let inputs = texts.map { [Value.text(Array($0.utf8))] }
+            let interp = Interpreter(program).classifyBatch(inputs)
+            let jit = try JITEngine(program).classifyBatch(inputs)
+            assertSameDecisions(interp, jit, "flag scans", inputs: inputs)
+            for (x, y) in zip(interp, jit) { XCTAssertEqual(x.scores.map(\.bitPattern), y.scores.map(\.bitPattern)) }
+        }
+    }
 }

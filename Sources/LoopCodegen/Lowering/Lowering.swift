@@ -618,6 +618,32 @@ public final class LoweredProgram {
         }
     }
 
+    /// How a flag scan runs in its source's shared loop (Emitter.emitSourceScanFunction).
+    enum FlagScanMode {
+        /// Its automaton steps with the others.
+        case automaton
+        /// It remembers only the last unit's class (`DFA.memoryless`): one table entry per unit.
+        case memoryless(perClass: [Int64], atStart: Int64)
+        /// It cannot match without a unit of these classes (`DFA.trigger`): the loop notes whether
+        /// one occurs, and the automaton runs alone on the texts that hold one.
+        case triggered(classes: [Bool])
+    }
+
+    /// Bytes most texts hold (letters, space): a flag scan triggered by one of them would run its
+    /// pass on nearly every text, so it keeps its automaton in the shared loop.
+    static let commonText = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ".utf8)
+
+    func flagScanMode(_ k: Int) -> FlagScanMode {
+        let plan = scans[k]
+        guard let d = plan.dfa, plan.rows == nil else { return .automaton }
+        if let m = d.memoryless(start: Int(d.start[1])) { return .memoryless(perClass: m.perClass, atStart: m.atStart) }
+        if let classesIn = d.trigger(start: Int(d.start[1])),
+           LoweredProgram.commonText.allSatisfy({ !classesIn[Int(plan.classMap.ascii[Int($0)])] }) {
+            return .triggered(classes: classesIn)
+        }
+        return .automaton
+    }
+
     /// A summary for `loopai dump mir`.
     public var summary: String {
         var s = "sources:\n"
@@ -639,6 +665,14 @@ public final class LoweredProgram {
         if loops.isEmpty { s += "  (none)\n" }
         for l in loops {
             s += "  source#\(l.source): \(l.members.map { "scan#\($0)" }.joined(separator: " + "))\n"
+            for k in l.flagScans {
+                switch flagScanMode(k) {
+                case .automaton: break
+                case .memoryless: s += "    scan#\(k): remembers only the last unit's class: one table entry per unit, no state\n"
+                case .triggered(let classesIn):
+                    s += "    scan#\(k): cannot match without a unit of \(classesIn.filter { $0 }.count) of its \(classesIn.count) classes: runs alone on texts that hold one\n"
+                }
+            }
         }
         s += "flag predicates:\n"
         for (k, ref) in predicateOf.sorted(by: { $0.key < $1.key }) {
