@@ -22,7 +22,9 @@ extension Emitter {
     static let scoreLanes = 8
 
     /// The form of an expression: exact (every literal, table and list) or abstract (numbers and
-    /// table, list and regex constants replaced by placeholders), as a string to compare.
+    /// table, list and regex constants replaced by placeholders), as a string to compare. Not the
+    /// lowering's `key` (TypedDump): that prints −0 and 0 alike, and lanes judged alike share one
+    /// computed value, so numbers are compared here by their bits.
     static func form(_ e: TExpr, abstract: Bool) -> String {
         func f(_ x: TExpr) -> String { form(x, abstract: abstract) }
         switch e.kind {
@@ -117,14 +119,9 @@ extension Emitter {
                     return low.terms[labels[k]][t]
                 }
                 guard let any = terms.compactMap({ $0 }).first else { continue }
-                var v: LLVMValueRef
-                let conditions = Set(terms.compactMap { $0.map { t in t.condition.map { Emitter.form($0, abstract: false) } ?? "-" } })
-                if conditions.count == 1 {
-                    v = vectorValue(terms.map { $0?.value })
-                    if let c = any.condition { v = ir.select(emit(c).b, v, zero) }
-                } else {
-                    v = ir.vector(of: terms.map { $0.map(scalarTerm) ?? ir.f64c(0) }, ir.f64, width: lanes, fill: ir.f64c(0))
-                }
+                // A slot's key holds its condition's exact form, so every lane's condition is this one.
+                var v = vectorValue(terms.map { $0?.value })
+                if let c = any.condition { v = ir.select(emit(c).b, v, zero) }
                 // Non-finite values count as 0; lanes without a term in this slot keep their sum.
                 v = ir.select(ir.fcmp(LLVMRealOEQ, ir.fsub(v, v), zero), v, zero)
                 let present = constVector(terms.map { ir.bool($0 != nil) })
@@ -145,7 +142,7 @@ extension Emitter {
         return lanes.withUnsafeMutableBufferPointer { LLVMConstVector($0.baseAddress, UInt32(xs.count))! }
     }
 
-    /// A term's value as the scalar path computes it: 0 when its condition fails.
+    /// A term's value as the scalar path computes it: 0 when its condition fails (Emitter+Classify).
     func scalarTerm(_ t: (value: TExpr, condition: TExpr?)) -> LLVMValueRef {
         guard let c = t.condition else { return emit(t.value).n }
         let cond = emit(c).b
