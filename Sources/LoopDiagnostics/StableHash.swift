@@ -1,6 +1,7 @@
 /// FNV-1a 64: a small, stable (across runs, machines and Swift versions) hash for naming things
 /// by their content: compiled programs, stored versions and inputs, cached LLM answers.
 public enum StableHash {
+    @inlinable
     public static func fnv1a64<S: Sequence>(_ bytes: S) -> UInt64 where S.Element == UInt8 {
         var h: UInt64 = 0xcbf29ce484222325
         for b in bytes { h ^= UInt64(b); h = h &* 0x100000001b3 }

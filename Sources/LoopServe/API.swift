@@ -24,10 +24,13 @@ enum API {
     }
 
     static func bytes(_ b: [UInt8], type: String) -> Response {
-        var buf = ByteBuffer()
+        var buf = ByteBufferAllocator().buffer(capacity: b.count)
         buf.writeBytes(b)
-        return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: buf))
+        return Response(status: .ok, headers: type == jsonType ? jsonHeaders : [.contentType: type], body: .init(byteBuffer: buf))
     }
+
+    /// The headers of a JSON answer, made once (the request path's answers share them).
+    static let jsonHeaders: HTTPFields = [.contentType: jsonType]
 
     static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {
         json(.object([("error", .object([("code", JSON(code)), ("message", JSON(message))]))]), status: status)
@@ -49,10 +52,10 @@ enum API {
 
     /// The request's body as bytes, within the size limit and with a JSON content type.
     static func bodyBytes(_ request: Request, limit: Int) async throws -> [UInt8] {
-        let type = request.headers[.contentType]?.lowercased() ?? ""
-        guard type.hasPrefix("application/json") || type.hasSuffix("+json") else {
+        let type = request.headers[.contentType] ?? ""
+        guard isJSONType(type) else {
             throw Refusal(.unsupportedMediaType, "unsupported_media_type",
-                          type.isEmpty ? "send the body as JSON with `Content-Type: application/json`" : "the body must be application/json, not \(type)")
+                          type.isEmpty ? "send the body as JSON with `Content-Type: application/json`" : "the body must be application/json, not \(type.lowercased())")
         }
         var req = request
         let buffer: ByteBuffer
@@ -61,6 +64,14 @@ enum API {
         let bytes = Array(buffer.readableBytesView)
         guard !bytes.isEmpty else { throw Refusal(.badRequest, "empty_body", "the body is empty; send a JSON object") }
         return bytes
+    }
+
+    /// `application/json` (with parameters or not) or a `+json` type, in any case.
+    static func isJSONType(_ type: String) -> Bool {
+        func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
+        let u = Array(type.utf8), json = Array("application/json".utf8), plus = Array("+json".utf8)
+        if u.count >= json.count, zip(u, json).allSatisfy({ lower($0) == $1 }) { return true }
+        return u.count >= plus.count && zip(u.suffix(plus.count), plus).allSatisfy { lower($0) == $1 }
     }
 
     static func parse(_ bytes: [UInt8]) throws -> JSON {

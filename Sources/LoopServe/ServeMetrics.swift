@@ -19,15 +19,19 @@ final class ServeMetrics: Sendable {
                                       .milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1)]
 
     func request(task: String, version: Int64, label: String, decidedBy: String, count: Int = 1) {
+        requestCounter(task: task, version: version, label: label, decidedBy: decidedBy).increment(by: Int64(count))
+    }
+
+    /// The counter of requests answered by `version` with `label`, decided by `decidedBy`.
+    func requestCounter(task: String, version: Int64, label: String, decidedBy: String) -> Counter {
         let key = RequestKey(task: task, version: version, label: label, decidedBy: decidedBy)
-        let c = requestCounters.withLock { m -> Counter in
+        return requestCounters.withLock { m -> Counter in
             if let c = m[key] { return c }
             let c = registry.makeCounter(descriptor: MetricNameDescriptor(metricName: "loopai_requests", unitName: "total", helpText: "Requests answered, by task, version, label and deciding rule."),
                                          labels: [("task", task), ("version", "v\(version)"), ("label", label), ("decided_by", decidedBy)])
             m[key] = c
             return c
         }
-        c.increment(by: Int64(count))
     }
 
     func latency(task: String, nanoseconds: UInt64, batch: Bool = false) {

@@ -24,6 +24,14 @@ final class ServedTask: @unchecked Sendable {
     /// `labelSet` as bytes (a batch read from spans compares its labels without making strings).
     let labelBytes: [[UInt8]]
 
+    /// What each version's answers are written with and counted by.
+    let outputs = VersionOutputs()
+    /// The input's field names, in the task's order.
+    let fieldNames: [String]
+    /// The keys a body read as spans looks for (the fields, the label field, then `id`), as
+    /// bytes; nil when a field is not text (such bodies take the full parser).
+    let spanKeys: [[UInt8]]?
+
     var engine: TaskEngine { runner.engine }
 
     init(entry: ServeConfig.TaskEntry, config: ServeConfig, log: @escaping @Sendable (String) -> Void) throws {
@@ -71,6 +79,10 @@ final class ServedTask: @unchecked Sendable {
         inputFields = Set(spec.input.map(\.name))
         labelSet = Set(spec.labelNames + spec.answerNames)
         labelBytes = labelSet.map { Array($0.utf8) }
+        fieldNames = spec.input.map(\.name)
+        let keys = (fieldNames + (labelField.map { [$0] } ?? []) + ["id"]).map { Array($0.utf8) }
+        // One bit per key marks its escapes.
+        spanKeys = spec.input.allSatisfy({ $0.type == .text }) && keys.count <= 64 ? keys : nil
         if resume { log("\(spec.name): resumed run \(engine.run.id ?? 0) at request \(engine.state.requests), v\(engine.state.activeVersion) active") }
         else { log("\(spec.name): new run \(engine.run.id ?? 0), v\(engine.state.activeVersion) active") }
     }

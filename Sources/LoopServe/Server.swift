@@ -23,6 +23,8 @@ public final class LoopServer: Sendable {
     let idCounter = Locked(0)
 
     func madeId(_ n: Int) -> String { idPrefix + "-" + String(n, radix: 36) }
+    /// `idPrefix` and its dash, as bytes.
+    let idPrefixBytes: [UInt8]
 
     /// Runs Swift concurrency on the NIO event loops, so a request does not hop between threads.
     /// Call once, before any task starts (`loopai serve` does).
@@ -47,6 +49,7 @@ public final class LoopServer: Sendable {
         }
         self.tasks = tasks
         self.order = order
+        idPrefixBytes = Array((idPrefix + "-").utf8)
     }
 
     /// Serves until SIGTERM or SIGINT, then drains the requests in flight and commits every
@@ -54,7 +57,7 @@ public final class LoopServer: Sendable {
     public func run() async throws {
         for t in tasks.values { t.runner.start() }
         if ProcessInfo.processInfo.environment["LOOPAI_BENCH_ROUTES"] == "1" { log("benchmark routes on: POST /bench/echo") }
-        let app = Application(router: router(),
+        let app = Application(responder: Responder(server: self, router: router().buildResponder()),
                               server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.idleTimeout * 1000)))),
                               configuration: .init(address: .hostname(config.host, port: config.port), serverName: "loopai"),
                               onServerRunning: { [log, config, order] channel in
@@ -119,41 +122,12 @@ public final class LoopServer: Sendable {
                 return API.text(Dashboard.fragment(t), type: "text/html; charset=utf-8")
             }
         }
+        // The request path: also taken before the router (`Responder`), these are its slow way in.
         r.post("/v1/tasks/:task/classify") { [self] request, context in
-            try await guardedAsync(context) {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                try authorizeClient(request)
-                let t = try task(context)
-                let body = try await API.body(request, limit: config.maxBodyBytes)
-                let (answer, _) = try classify(t, body)
-                let response = API.json(answer)
-                metrics.latency(task: t.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0)
-                return response
-            }
+            try await classifyEndpoint(context.parameters.get("task") ?? "", request)
         }
         r.post("/v1/tasks/:task/classify/batch") { [self] request, context in
-            try await guardedAsync(context) {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                try authorizeClient(request)
-                let t = try task(context)
-                let bytes = try await API.bodyBytes(request, limit: config.maxBodyBytes)
-                if let spans = spanBatch(t, bytes), let served = t.runner.serveSpans(spans) {
-                    let response = API.bytes(answerSpans(t, spans, served), type: API.jsonType)
-                    metrics.latency(task: t.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0, batch: true)
-                    return response
-                }
-                // Any other body (an input refused, a value the scan does not read): the full parser.
-                let body = try API.parse(bytes)
-                guard case .array(let inputs)? = body["inputs"] else {
-                    throw API.Refusal(.badRequest, "invalid_request", "the body is {\"inputs\": [...]}: a list of inputs")
-                }
-                guard inputs.count <= config.maxBatch else {
-                    throw API.Refusal(.contentTooLarge, "batch_too_large", "\(inputs.count) inputs; a batch holds at most \(config.maxBatch)")
-                }
-                let response = API.bytes(answerBatch(t, prepareBatch(t, inputs)), type: API.jsonType)
-                metrics.latency(task: t.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0, batch: true)
-                return response
-            }
+            try await batchEndpoint(context.parameters.get("task") ?? "", request)
         }
         r.post("/v1/tasks/:task/feedback") { [self] request, context in
             try await guardedAsync(context) {
@@ -238,7 +212,10 @@ public final class LoopServer: Sendable {
     // MARK: Handlers
 
     func task(_ context: BasicRequestContext) throws -> ServedTask {
-        let name = context.parameters.get("task") ?? ""
+        try task(named: context.parameters.get("task") ?? "")
+    }
+
+    func task(named name: String) throws -> ServedTask {
         guard let t = tasks[name] else {
             throw API.Refusal(.notFound, "unknown_task", "no task named `\(name)` is served here (tasks: \(order.joined(separator: ", ")))")
         }
@@ -267,279 +244,6 @@ public final class LoopServer: Sendable {
         }
         guard Token.matches(request.headers[.authorization], adminToken) else {
             throw API.Refusal(.unauthorized, "unauthorized", "this endpoint needs `Authorization: Bearer TOKEN` (the admin token)")
-        }
-    }
-
-    /// Classifies one request body; refusals are thrown (the batch endpoint answers them inline).
-    /// A request body made ready for the engine: its id (given or made), the program's input and
-    /// the whole record; refusals are thrown.
-    func prepare(_ t: ServedTask, _ body: JSON) throws -> (key: RequestKey, input: JSON, record: JSON) {
-        guard case .object = body else {
-            throw API.Refusal(.badRequest, "invalid_request", "an input is a JSON object with the task's fields (\(t.spec.input.map(\.name).joined(separator: ", ")))")
-        }
-        let key: RequestKey
-        if let given = body["id"], given != .null {
-            key = .id(try requestId(given))
-        } else {
-            let n = idCounter.withLock { c -> Int in c += 1; return c }
-            key = .id(madeId(n))
-        }
-        let record = body.removing(["id"])
-        var input = record
-        if let f = t.labelField {
-            guard let truth = record[f] else {
-                throw API.Refusal(.unprocessableContent, "missing_field", "this server validates with labels from the `\(f)` field of each request (--oracle labels:\(f)), and it is missing")
-            }
-            guard let name = truth.string, t.labelSet.contains(name) else {
-                throw API.Refusal(.unprocessableContent, "invalid_label", "`\(f)` is one of the task's labels (\(t.spec.answerNames.map { JSONWriter.string(JSON($0)) }.joined(separator: ", "))), not \(JSONWriter.string(truth))")
-            }
-            input = record.removing([f])
-        }
-        return (key, try programInput(t, input), record)
-    }
-
-    /// The answer to one request, or its refusal.
-    func answer(_ t: ServedTask, _ key: RequestKey, _ served: Served) throws -> JSON {
-        switch served.result {
-        case .failure(let e):
-            throw API.Refusal(.unprocessableContent, "invalid_input", e.message)
-        case .success(let a):
-            metrics.request(task: t.name, version: a.versionId, label: a.name, decidedBy: a.decidedBy)
-            return .object([("id", JSON(key.text)), ("label", JSON(a.name)), ("confidence", API.number(a.confidence)),
-                            ("decided_by", JSON(a.decidedBy)), ("version", API.int64(a.versionId))])
-        }
-    }
-
-    func classify(_ t: ServedTask, _ body: JSON) throws -> (answer: JSON, seq: Int) {
-        let r = try prepare(t, body)
-        let served = t.runner.serve(r.key, input: r.input, record: r.record)
-        return (try answer(t, r.key, served), served.seq)
-    }
-
-    /// The plain batch body as spans (`SpanBatch`): every input an object whose task fields,
-    /// label field and id are strings (simple escapes allowed) and whose label is the task's;
-    /// nil otherwise, and the full parser reads it (with the refusals in place).
-    func spanBatch(_ t: ServedTask, _ bytes: [UInt8]) -> SpanBatch? {
-        guard t.spec.input.allSatisfy({ $0.type == .text }) else { return nil }
-        let fields = t.spec.input.map(\.name)
-        let keys = (fields + (t.labelField.map { [$0] } ?? []) + ["id"]).map { Array($0.utf8) }
-        let nk = keys.count, idKey = nk - 1
-        guard nk <= 64 else { return nil }   // one bit per key marks its escapes
-        var batch = SpanBatch(body: bytes, fields: fields, labelField: t.labelField, singleText: t.spec.isSingleText, madeIdPrefix: idPrefix)
-        var unnamed = 0
-        let ok: Bool = bytes.withUnsafeBufferPointer { b in
-            guard let ranges = BatchBody.inputRanges(b), ranges.count <= config.maxBatch else { return false }
-            batch.reserve(ranges.count)
-            var offs: [Int] = []
-            offs.reserveCapacity(2 * nk)
-            var escaped: UInt64 = 0
-            var scratch: [UInt8] = []
-            for r in ranges {
-                offs.removeAll(keepingCapacity: true)
-                guard FastJSONLines.textSpans(b, r.lowerBound, r.upperBound, keys: keys, optional: 1, into: &offs, escaped: &escaped, allowEscapes: true) else {
-                    // Parsed alone (e.g. a `\u` escape): kept when its fields, label and id are
-                    // strings as the scanner would have read them, else the other paths answer.
-                    guard let element = try? JSONParser.parse(Array(b[r])), case .object = element else { return false }
-                    var texts: [[UInt8]] = []
-                    for k in keys.indices.dropLast() {
-                        guard case .string(let v)? = element[String(decoding: keys[k], as: UTF8.self)] else { return false }
-                        texts.append(v)
-                    }
-                    if t.labelField != nil, !t.labelBytes.contains(texts[fields.count]) { return false }
-                    var given: String? = nil
-                    switch element["id"] {
-                    case nil, .null?: break
-                    case .string(let v)?: given = String(decoding: v, as: UTF8.self)
-                    default: return false
-                    }
-                    batch.append(texts: texts, givenId: given, madeNumber: given == nil ? unnamed : -1)
-                    if given == nil { unnamed += 1 }
-                    continue
-                }
-                /// Span j's text, unescaped into `scratch` when it holds an escape.
-                func withSpan<R>(_ j: Int, _ f: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-                    guard escaped & (1 << UInt64(j)) != 0 else { return f(UnsafeBufferPointer(rebasing: b[offs[2 * j]..<offs[2 * j + 1]])) }
-                    scratch.removeAll(keepingCapacity: true)
-                    FastJSONLines.unescape(b, offs[2 * j], offs[2 * j + 1], into: &scratch)
-                    return scratch.withUnsafeBufferPointer(f)
-                }
-                if t.labelField != nil {
-                    let known = withSpan(fields.count) { l in t.labelBytes.contains { $0.count == l.count && $0.elementsEqual(l) } }
-                    guard known else { return false }
-                }
-                var given: String? = nil
-                if offs[2 * idKey] >= 0 { given = withSpan(idKey) { String(decoding: $0, as: UTF8.self) } }
-                batch.append(spans: offs[0..<(2 * idKey)], givenId: given, madeNumber: given == nil ? unnamed : -1)
-                if given == nil { unnamed += 1 }
-                var e = escaped & ~(1 << UInt64(idKey))
-                while e != 0 {
-                    let j = e.trailingZeroBitCount
-                    e &= e - 1
-                    var text: [UInt8] = []
-                    FastJSONLines.unescape(b, offs[2 * j], offs[2 * j + 1], into: &text)
-                    batch.placeLast(j, text)
-                }
-            }
-            return true
-        }
-        guard ok else { return nil }
-        // Ids for the inputs that come without one, taken together (one lock a batch).
-        let base = idCounter.withLock { c -> Int in c += unnamed; return c - unnamed }
-        batch.numberMadeIds(from: base + 1)
-        return batch
-    }
-
-    /// The answers to a batch served from spans, as bytes: the same text `answerBatch` writes.
-    func answerSpans(_ t: ServedTask, _ b: SpanBatch, _ s: SpanServed) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(64 + 110 * b.count)
-        out += AnswerBytes.open
-        // Per version: its labels, deciding texts and number as JSON text, written once.
-        let versions = [s.active] + (s.candidate.map { [$0] } ?? [])
-        let pieces = versions.map { AnswerPieces($0) }
-        // Requests counted once per (version, label, deciding rule) for the batch.
-        var counts: [Int: Int] = [:]
-        let prefix = Array((idPrefix + "-").utf8)
-        for i in 0..<b.count {
-            if i > 0 { out.append(0x2C) }
-            let v = !s.byCandidate.isEmpty && s.byCandidate[i] ? 1 : 0
-            let a = s.answers[i]
-            let p = pieces[v]
-            counts[(v << 62) | (Int(a.label) << 31) | Int(a.decidedBy), default: 0] += 1
-            out += AnswerBytes.id
-            if let given = b.givenIds[i] { JSONWriter.string(given, bytes: &out) }
-            else { out.append(0x22); out += prefix; Self.base36(b.madeNumbers[i], into: &out); out.append(0x22) }
-            out += AnswerBytes.label
-            out += p.labels[Int(a.label)]
-            out += AnswerBytes.confidence
-            if a.confidence.isFinite { JSONWriter.number(a.confidence, bytes: &out) } else { out += AnswerBytes.null }
-            out += AnswerBytes.decidedBy
-            out += p.decidedBy[Int(a.decidedBy)]
-            out += AnswerBytes.version
-            out += p.version
-            out.append(0x7D)
-        }
-        out += [0x5D, 0x7D, 0x0A]
-        for (k, n) in counts {
-            let program = versions[k >> 62]
-            let label = (k >> 31) & 0x7FFF_FFFF, by = k & 0x7FFF_FFFF
-            metrics.request(task: t.name, version: program.versionId, label: program.program.labelNames[label],
-                            decidedBy: program.decidedByTexts[by], count: n)
-        }
-        return out
-    }
-
-    /// One version's parts of an answer as JSON text.
-    struct AnswerPieces {
-        let labels: [[UInt8]], decidedBy: [[UInt8]], version: [UInt8]
-        init(_ p: LoadedProgram) {
-            labels = p.program.labelNames.map { var o: [UInt8] = []; JSONWriter.string($0, bytes: &o); return o }
-            decidedBy = p.decidedByTexts.map { var o: [UInt8] = []; JSONWriter.string($0, bytes: &o); return o }
-            var v: [UInt8] = []
-            JSONWriter.number(Double(p.versionId), bytes: &v)
-            version = v
-        }
-    }
-
-    /// `String(n, radix: 36)` appended as bytes.
-    static func base36(_ n: Int, into out: inout [UInt8]) {
-        var digits: [UInt8] = []
-        var v = n
-        repeat { let d = UInt8(v % 36); digits.append(d < 10 ? 0x30 + d : 0x61 + d - 10); v /= 36 } while v > 0
-        out += digits.reversed()
-    }
-
-    /// Inputs ready for the engine, and for each input of the body its place among them or its refusal.
-    typealias PreparedBatch = (prepared: [(key: RequestKey, input: JSON, record: JSON)], slots: [Result<Int, API.Refusal>])
-
-    /// The full path: every input of the parsed body prepared on its own.
-    func prepareBatch(_ t: ServedTask, _ inputs: [JSON]) -> PreparedBatch {
-        var prepared: [(key: RequestKey, input: JSON, record: JSON)] = []
-        var slots: [Result<Int, API.Refusal>] = []
-        for input in inputs {
-            do { slots.append(.success(prepared.count)); prepared.append(try prepare(t, input)) }
-            catch let e as API.Refusal { slots[slots.count - 1] = .failure(e) }
-            catch { slots[slots.count - 1] = .failure(API.Refusal(.badRequest, "invalid_request", "\(error)")) }
-        }
-        return (prepared, slots)
-    }
-
-    /// The valid inputs answered together; each refusal takes its input's place. The body
-    /// (`{"answers": [...]}`) is written as bytes, the same text `API.json` writes of it.
-    func answerBatch(_ t: ServedTask, _ batch: PreparedBatch) -> [UInt8] {
-        let served = t.runner.serveBatch(batch.prepared)
-        var out: [UInt8] = []
-        out.reserveCapacity(64 + 110 * batch.slots.count)
-        out += AnswerBytes.open
-        // Requests counted once per (version, label, deciding rule) for the batch.
-        var counts: [AnswerKind: Int] = [:]
-        for (i, slot) in batch.slots.enumerated() {
-            if i > 0 { out.append(0x2C) }
-            let refusal: API.Refusal
-            switch slot {
-            case .success(let k):
-                switch served[k].result {
-                case .success(let a):
-                    counts[AnswerKind(version: a.versionId, label: a.name, decidedBy: a.decidedBy), default: 0] += 1
-                    Self.writeAnswer(id: batch.prepared[k].key.text, a, into: &out)
-                    continue
-                case .failure(let e): refusal = API.Refusal(.unprocessableContent, "invalid_input", e.message)
-                }
-            case .failure(let e): refusal = e
-            }
-            metrics.error(task: t.name, kind: refusal.code)
-            JSONWriter.write(.object([("index", API.int(i)), ("error", .object([("code", JSON(refusal.code)), ("message", JSON(refusal.message))]))]), bytes: &out)
-        }
-        out += [0x5D, 0x7D, 0x0A]
-        for (k, n) in counts { metrics.request(task: t.name, version: k.version, label: k.label, decidedBy: k.decidedBy, count: n) }
-        return out
-    }
-
-    struct AnswerKind: Hashable { let version: Int64; let label: String; let decidedBy: String }
-
-    /// `{"id", "label", "confidence", "decided_by", "version"}` as `answer` gives it, as bytes.
-    static func writeAnswer(id: String, _ a: Answer, into out: inout [UInt8]) {
-        out += AnswerBytes.id
-        JSONWriter.string(id, bytes: &out)
-        out += AnswerBytes.label
-        JSONWriter.string(a.name, bytes: &out)
-        out += AnswerBytes.confidence
-        if a.confidence.isFinite { JSONWriter.number(a.confidence, bytes: &out) } else { out += AnswerBytes.null }
-        out += AnswerBytes.decidedBy
-        JSONWriter.string(a.decidedBy, bytes: &out)
-        out += AnswerBytes.version
-        JSONWriter.number(Double(a.versionId), bytes: &out)
-        out.append(0x7D)
-    }
-
-    enum AnswerBytes {
-        static let id = Array(#"{"id":"#.utf8), label = Array(#","label":"#.utf8), confidence = Array(#","confidence":"#.utf8)
-        static let decidedBy = Array(#","decided_by":"#.utf8), version = Array(#","version":"#.utf8), null = Array("null".utf8)
-        static let open = Array(#"{"answers":["#.utf8)
-    }
-
-    /// What the program sees of a request body: the task's fields, checked for presence and type
-    /// where the task declares them (the program's decoder checks the rest).
-    func programInput(_ t: ServedTask, _ body: JSON) throws -> JSON {
-        guard case .object = body else {
-            throw API.Refusal(.unprocessableContent, "invalid_input", "an input is a JSON object with the task's fields (\(t.spec.input.map(\.name).joined(separator: ", ")))")
-        }
-        for f in t.spec.input {
-            switch (f.type, body[f.name]) {
-            case (_, nil): throw API.Refusal(.unprocessableContent, "missing_field", "missing field `\(f.name)` (the task's input: \(t.spec.input.map(\.name).joined(separator: ", ")))")
-            case (.text, .string?), (.number, .number?), (.bool, .bool?): break
-            case (_, let v?): throw API.Refusal(.unprocessableContent, "invalid_input", "field `\(f.name)` is \(f.type.rawValue), not \(v.kindName)")
-            }
-        }
-        return TaskInputProjection.project(body, t.spec)
-    }
-
-    /// A request id: a string, or a whole number below 10^15 (answered as its decimal string).
-    func requestId(_ j: JSON) throws -> String {
-        switch j {
-        case .string(let b): return String(decoding: b, as: UTF8.self)
-        case .number(let x) where x == x.rounded() && abs(x) < 1e15: return String(Int64(x))
-        default: throw API.Refusal(.badRequest, "invalid_request", "`id` is a string or a whole number (below 10^15)")
         }
     }
 
@@ -658,7 +362,10 @@ public final class LoopServer: Sendable {
     // MARK: Refusals
 
     func refused(_ context: BasicRequestContext, _ r: API.Refusal) {
-        let name = context.parameters.get("task") ?? ""
+        refused(task: context.parameters.get("task") ?? "", r)
+    }
+
+    func refused(task name: String, _ r: API.Refusal) {
         metrics.error(task: tasks[name] == nil ? "" : name, kind: r.code)
     }
 
@@ -681,8 +388,12 @@ public final class LoopServer: Sendable {
     static let storeReaders = DispatchQueue(label: "loopai.store-readers", qos: .userInitiated, attributes: .concurrent)
 
     func guardedAsync(_ context: BasicRequestContext, _ body: () async throws -> Response) async throws -> Response {
+        try await guardedAsync(task: context.parameters.get("task") ?? "", body)
+    }
+
+    func guardedAsync(task name: String, _ body: () async throws -> Response) async throws -> Response {
         do { return try await body() }
-        catch let r as API.Refusal { refused(context, r); return r.response }
+        catch let r as API.Refusal { refused(task: name, r); return r.response }
         catch { log("internal error: \(error)"); return API.error(.internalServerError, "internal", "\(error)") }
     }
 }

@@ -19,7 +19,7 @@ final class AnswerBytesTests: XCTestCase {
                            decidedBy: rules.randomElement(using: &rng)!, versionId: Int64.random(in: 1...100_000, using: &rng))
             let id = ids.randomElement(using: &rng)!
             var bytes: [UInt8] = []
-            LoopServer.writeAnswer(id: id, a, into: &bytes)
+            AnswerBytes.write(id: id, a, into: &bytes)
             let json = JSON.object([("id", JSON(id)), ("label", JSON(a.name)), ("confidence", API.number(a.confidence)),
                                     ("decided_by", JSON(a.decidedBy)), ("version", API.int64(a.versionId))])
             XCTAssertEqual(String(decoding: bytes, as: UTF8.self), JSONWriter.string(json))

@@ -218,7 +218,7 @@ struct RecentRequests {
     /// Keeps every input of a batch answered from spans.
     mutating func add(_ batch: SpanBatch, _ served: SpanServed) {
         let kept = RecentBatch(batch, served)
-        for k in 0..<batch.count { put(StableHash.fnv1a64(batch.idText(k).utf8), .batch(kept, k)) }
+        for k in 0..<batch.count { put(batch.idHash(k), .batch(kept, k)) }
     }
 
     func get(_ id: String) -> (input: JSON, answer: Answer)? {

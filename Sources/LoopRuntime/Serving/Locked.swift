@@ -3,12 +3,14 @@ import Foundation
 /// A value behind a mutex. The closure runs with the lock held: keep it short and never do I/O
 /// in it (the request path takes these locks).
 public final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
+    // Inlinable, so that callers in other modules (the server's request path) get a specialized
+    // lock rather than the generic entry point and its metadata lookups.
+    @usableFromInline let lock = NSLock()
+    @usableFromInline var value: Value
 
     public init(_ value: Value) { self.value = value }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
         lock.lock()
         defer { lock.unlock() }

@@ -1,4 +1,5 @@
 import LoopData
+import LoopDiagnostics
 
 /// Many requests read straight from one request body, without a JSON value per input: each
 /// input's text fields (and the label field a labels oracle reads) as byte spans of the body, or
@@ -10,7 +11,9 @@ public struct SpanBatch: @unchecked Sendable {
     public let body: [UInt8]
     /// Texts that are not in the body as they are (unescaped); never empty, so even its empty
     /// texts have an address.
-    public private(set) var extra: [UInt8] = [0]
+    public private(set) var extra: [UInt8] = SpanBatch.noExtra
+    /// One shared buffer for batches without unescaped texts (most): no allocation per batch.
+    static let noExtra: [UInt8] = [0]
     /// The input's fields (all text) in the order of each input's spans.
     public let fields: [String]
     /// The request field the labels oracle reads (its span follows the fields'), if any.
@@ -45,15 +48,19 @@ public struct SpanBatch: @unchecked Sendable {
     }
 
     /// Adds an input: its spans (`spansPerInput` pairs), its given id or made number.
-    public mutating func append(spans s: some Collection<Int>, givenId: String?, madeNumber: Int) {
+    public mutating func append(spans s: ArraySlice<Int>, givenId: String?, madeNumber: Int) {
         spans.append(contentsOf: s)
         givenIds.append(givenId)
         madeNumbers.append(madeNumber)
     }
 
+    public mutating func append(spans s: [Int], givenId: String?, madeNumber: Int) {
+        append(spans: s[...], givenId: givenId, madeNumber: madeNumber)
+    }
+
     /// Adds an input whose texts are not in the body as they are (all placed in `extra`).
     public mutating func append(texts: [[UInt8]], givenId: String?, madeNumber: Int) {
-        append(spans: repeatElement(0, count: 2 * texts.count), givenId: givenId, madeNumber: madeNumber)
+        append(spans: [Int](repeating: 0, count: 2 * texts.count), givenId: givenId, madeNumber: madeNumber)
         for (j, t) in texts.enumerated() { placeLast(j, t) }
     }
 
@@ -113,6 +120,18 @@ public struct SpanBatch: @unchecked Sendable {
     }
 
     public func idText(_ i: Int) -> String { givenIds[i] ?? Self.madeId(madeIdPrefix, madeNumbers[i]) }
+
+    /// `StableHash.fnv1a64` of `idText(i)`, without making the text of a made id.
+    public func idHash(_ i: Int) -> UInt64 {
+        if let given = givenIds[i] { return StableHash.fnv1a64(given.utf8) }
+        var h = StableHash.fnv1a64(madeIdPrefix.utf8)
+        func add(_ b: UInt8) { h ^= UInt64(b); h = h &* 0x100000001b3 }
+        add(0x2D)
+        var n = madeNumbers[i], p = 1
+        while p <= n / 36 { p *= 36 }
+        repeat { let d = UInt8(n / p); add(d < 10 ? 0x30 + d : 0x61 + d - 10); n %= p; p /= 36 } while p > 0
+        return h
+    }
     public func key(_ i: Int) -> RequestKey { .id(idText(i)) }
     public static func madeId(_ prefix: String, _ n: Int) -> String { prefix + "-" + String(n, radix: 36) }
 
