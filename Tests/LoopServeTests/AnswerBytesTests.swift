@@ -25,4 +25,26 @@ final class AnswerBytesTests: XCTestCase {
             XCTAssertEqual(String(decoding: bytes, as: UTF8.self), JSONWriter.string(json))
         }
     }
+
+    func testMadeIdNumbersAreWrittenInBase36() {
+        var rng = SplitMix64(seed: 5)
+        let numbers = [0, 1, 35, 36, 1295, 1296, Int(Int32.max), Int.max] + (0..<2000).map { _ in Int.random(in: 0...Int.max >> Int.random(in: 0...60, using: &rng), using: &rng) }
+        for n in numbers {
+            var out: [UInt8] = [0x78]
+            AnswerBytes.base36(n, into: &out)
+            XCTAssertEqual(String(decoding: out, as: UTF8.self), "x" + String(n, radix: 36))
+        }
+    }
+
+    /// The request path takes exactly the two classify paths; anything else goes to the router.
+    func testTheRequestPathTakesExactlyTheClassifyPaths() {
+        XCTAssertTrue(Responder.classifyPath("/v1/tasks/sms_spam/classify")! == ("sms_spam", false))
+        XCTAssertTrue(Responder.classifyPath("/v1/tasks/sms_spam/classify/batch")! == ("sms_spam", true))
+        XCTAssertTrue(Responder.classifyPath("/v1/tasks/é/classify")! == ("é", false))
+        for other in ["/v1/tasks//classify", "/v1/tasks/a/b/classify", "/v1/tasks/sms%5Fspam/classify", "/v1/tasks/sms_spam/classify/",
+                      "/v1/tasks/sms_spam/classifyx", "/v1/tasks/sms_spam/feedback", "/v1/tasks/sms_spam", "/v1/tasks/", "/v2/tasks/a/classify",
+                      "v1/tasks/a/classify", "/v1/tasks/sms_spam/classify/batch/", "/v1/tasks/sms_spam/classify/batchx", ""] {
+            XCTAssertNil(Responder.classifyPath(other), other)
+        }
+    }
 }

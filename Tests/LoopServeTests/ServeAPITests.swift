@@ -94,6 +94,29 @@ final class ServeAPITests: XCTestCase {
         // Numeric ids come back as strings; an id is optional.
         XCTAssertEqual(try server.post("/v1/tasks/sms_spam/classify", .object([("id", .number(7)), ("text", JSON("hi")), ("label", JSON("ham"))])).json?["id"]?.string, "7")
         XCTAssertNotNil(try server.post("/v1/tasks/sms_spam/classify", .object([("text", JSON("hi")), ("label", JSON("ham"))])).json?["id"]?.string)
+        // A single request with a string id is read as spans; with a numeric id, by the full
+        // parser: the same text, byte for byte (escapes, a control character, é included).
+        for (i, r) in records.prefix(60).enumerated() {
+            let text = i % 7 == 0 ? JSON("say \"hi\" \(i)\n\u{1}é\t/") : r["text"]!
+            let viaSpans = try server.post("/v1/tasks/sms_spam/classify", .object([("text", text), ("label", r["label"]!), ("id", JSON("\(900 + i)"))]))
+            let viaParser = try server.post("/v1/tasks/sms_spam/classify", .object([("id", .number(Double(900 + i))), ("text", text), ("label", r["label"]!)]))
+            XCTAssertEqual(viaSpans.status, 200, viaSpans.text)
+            XCTAssertEqual(viaSpans.text, viaParser.text)
+        }
+        // Ids the server makes for single requests: feedback finds each (the recent requests are
+        // keyed by the made id's hash, computed without its text).
+        for k in 0..<40 {
+            let r = records[100 + k]
+            let reply = try server.post("/v1/tasks/sms_spam/classify", .object([("text", r["text"]!), ("label", r["label"]!)]))
+            let id = try XCTUnwrap(reply.json?["id"]?.string)
+            let fb = try server.post("/v1/tasks/sms_spam/feedback", .object([("id", JSON(id)), ("label", JSON("ham"))]))
+            XCTAssertEqual(fb.status, 200, fb.text)
+            XCTAssertEqual(fb.json?["program"]?.string, reply.json?["label"]?.string)
+        }
+        // Paths the request path does not take exactly go through the router.
+        XCTAssertEqual(try server.request("POST", "/v1/tasks/sms_spam/classify?x=1", body: JSONWriter.string(.object([("text", JSON("hi")), ("label", JSON("ham"))]))).status, 200)
+        XCTAssertEqual(try server.request("POST", "/v1/tasks/sms_spam/classifyx", body: "{}").json?["error"]?["code"]?.string, "not_found")
+        XCTAssertEqual(try server.request("GET", "/v1/tasks/sms_spam/classify").status, 404)
         XCTAssertEqual(server.stop(), 0, server.stderr)
     }
 
@@ -112,6 +135,9 @@ final class ServeAPITests: XCTestCase {
         expect(try server.request("POST", classify, body: "", token: nil), 400, "empty_body")
         expect(try server.request("POST", classify, body: "text=hello", contentType: "application/x-www-form-urlencoded"), 415, "unsupported_media_type")
         expect(try server.request("POST", classify, body: "{\"text\":\"x\"}", contentType: nil), 415, "unsupported_media_type")
+        expect(try server.request("POST", classify, body: "{\"text\":\"x\"}", contentType: "text/json"), 415, "unsupported_media_type")
+        expect(try server.request("POST", classify, body: "{\"text\":\"x\"}", contentType: "Application/JSON; charset=utf-8"), 422, "missing_field")
+        expect(try server.request("POST", classify, body: "{\"text\":\"x\"}", contentType: "application/problem+JSON"), 422, "missing_field")
         expect(try server.post(classify, .array([JSON("x")])), 400, "invalid_request")
         expect(try server.post(classify, .object([("label", JSON("ham"))])), 422, "missing_field")
         expect(try server.post(classify, .object([("text", .number(3)), ("label", JSON("ham"))])), 422, "invalid_input")
