@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         // Already in the graph through Hummingbird; named for NIOPosix's executor take-over.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // Already in the graph through Hummingbird; named for the server's own log handler.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // Already in the graph through postgres-nio; named for SHA-256 in a wheel's RECORD.
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         // Already in the graph through swift-nio; its Deque gives the sample queue O(k) draining.
@@ -73,6 +75,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: [.swiftLanguageMode(.v6)]),
         // The Language Server Protocol's framing and types (JSON-RPC over stdio, Codable), apart
         // from what the server does with them.

@@ -63,7 +63,8 @@ public final class LoopServer: Sendable {
                               onServerRunning: { [log, config, order] channel in
                                   let port = channel.localAddress?.port ?? config.port
                                   log("listening on http://\(config.host):\(port) (tasks: \(order.joined(separator: ", ")))")
-                              })
+                              },
+                              logger: ServerLogHandler.logger(log))
         do { try await app.runService() } catch { log("the server stopped: \(error)") }
         stop()
     }
