@@ -69,10 +69,11 @@ enum API {
     /// `application/json` (with parameters or not) or a `+json` type, in any case.
     static func isJSONType(_ type: String) -> Bool {
         func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
-        let u = Array(type.utf8), json = Array("application/json".utf8), plus = Array("+json".utf8)
-        if u.count >= json.count, zip(u, json).allSatisfy({ lower($0) == $1 }) { return true }
-        return u.count >= plus.count && zip(u.suffix(plus.count), plus).allSatisfy { lower($0) == $1 }
+        let u = type.utf8
+        if u.count >= jsonTypeBytes.count, zip(u, jsonTypeBytes).allSatisfy({ lower($0) == $1 }) { return true }
+        return u.count >= plusJSONBytes.count && zip(u.dropFirst(u.count - plusJSONBytes.count), plusJSONBytes).allSatisfy { lower($0) == $1 }
     }
+    static let jsonTypeBytes = Array("application/json".utf8), plusJSONBytes = Array("+json".utf8)
 
     static func parse(_ bytes: [UInt8]) throws -> JSON {
         do { return try JSONParser.parse(bytes) }

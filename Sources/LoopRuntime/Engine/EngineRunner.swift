@@ -90,8 +90,8 @@ public final class EngineRunner: @unchecked Sendable {
     public func serveSpans(_ batch: SpanBatch) -> SpanServed? {
         guard let served = engine.serveSpans(batch) else { return nil }
         // A body much larger than its inputs' texts (other fields) is not kept whole; the copy
-        // is made before the cache's lock is taken.
-        let kept = batch.body.count > 2 * batch.spanBytes + 64 * batch.count ? batch.compacted() : batch
+        // is made before the cache's lock is taken. (A single request's body is not kept.)
+        let kept = batch.count > 1 && batch.body.count > 2 * batch.spanBytes + 64 * batch.count ? batch.compacted() : batch
         recent.withLock { $0.add(kept, served) }
         if served.anySampled { stepEarlyIfABatchWaits() }
         return served
@@ -215,8 +215,14 @@ struct RecentRequests {
         put(StableHash.fnv1a64(id.utf8), .one(RecentOne(id, input, answer)))
     }
 
-    /// Keeps every input of a batch answered from spans.
+    /// Keeps every input of a batch answered from spans. A batch of one (a single request) is
+    /// kept as its id, input and answer: its body's arrays are then freed with the request, while
+    /// the cache is still warm, rather than when the entry is evicted.
     mutating func add(_ batch: SpanBatch, _ served: SpanServed) {
+        if batch.count == 1 {
+            put(batch.idHash(0), .one(RecentOne(batch.idText(0), batch.input(0), served.answer(0))))
+            return
+        }
         let kept = RecentBatch(batch, served)
         for k in 0..<batch.count { put(batch.idHash(k), .batch(kept, k)) }
     }
