@@ -407,17 +407,10 @@ public final class TaskEngine: @unchecked Sendable {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let byCandidate = requests.map { snap.servedByCandidate($0.key) }
         var results = [Result<Answer, InputError>?](repeating: nil, count: requests.count)
-        var others = [Answer?](repeating: nil, count: requests.count)
-        for (program, chosen) in [(snap.active, false), (snap.candidate, true)] {
-            guard let program else { continue }
-            let idx = requests.indices.filter { byCandidate[$0] == chosen }
-            for (i, r) in zip(idx, program.classifyBatch(idx.map { requests[$0].input })) { results[i] = r }
-            // With a candidate, the version that did not answer gives its answer beside (shadow).
-            if let other = chosen ? snap.active : snap.candidate {
-                let ok = idx.filter { if case .success = results[$0]! { return true }; return false }
-                for (i, r) in zip(ok, other.classifyBatch(ok.map { requests[$0].input })) { others[i] = try? r.get() }
-            }
-        }
+        var others = results
+        snap.classifyShares(requests.count, byCandidate: byCandidate, answers: &results, others: &others,
+                            classify: { p, idx in p.classifyBatch(idx.map { requests[$0].input }).map { Optional($0) } },
+                            shadowed: { if case .success? = $0 { return true }; return false })
         let t1 = DispatchTime.now().uptimeNanoseconds
         let each = (t1 - t0) / UInt64(requests.count)
         let costs = requests.map { allLLMCallCost($0.input) }
@@ -425,7 +418,7 @@ public final class TaskEngine: @unchecked Sendable {
         return live.withLock { l in
             requests.indices.map { i in
                 let r = Classified(key: requests[i].key, input: requests[i].input, record: requests[i].record, truth: nil, result: results[i]!,
-                                   byCandidate: byCandidate[i], other: others[i], oneCall: costs[i], nanoseconds: each)
+                                   byCandidate: byCandidate[i], other: others[i].flatMap { try? $0.get() }, oneCall: costs[i], nanoseconds: each)
                 return count(r, programSeconds: Double(each) / 1e9, time: now, into: &l)
             }
         }
@@ -444,15 +437,8 @@ public final class TaskEngine: @unchecked Sendable {
         let byCandidate = routed ? (0..<n).map { snap.servedByCandidate(b.key($0)) } : []
         var answers = [NativeAnswer](repeating: NativeAnswer(label: 0, decidedBy: 0, confidence: 0), count: n)
         var others = snap.candidate == nil ? [] : answers
-        for (program, chosen) in [(snap.active, false), (snap.candidate, true)] {
-            guard let program else { continue }
-            let idx = routed ? (0..<n).filter { byCandidate[$0] == chosen } : chosen ? [] : Array(0..<n)
-            for (i, a) in zip(idx, program.classifySpans(b, idx)) { answers[i] = a }
-            // With a candidate, the version that did not answer gives its answer beside (shadow).
-            if let other = chosen ? snap.active : snap.candidate {
-                for (i, a) in zip(idx, other.classifySpans(b, idx)) { others[i] = a }
-            }
-        }
+        snap.classifyShares(n, byCandidate: byCandidate, answers: &answers, others: &others,
+                            classify: { p, idx in p.classifySpans(b, idx) }, shadowed: { _ in true })
         let t1 = DispatchTime.now().uptimeNanoseconds
         let each = (t1 - t0) / UInt64(max(n, 1))
         let costs = settings.oraclePricing == nil ? [] : (0..<n).map { allLLMCallCost(inputLength: b.inputJSONLength($0)) }

@@ -59,6 +59,25 @@ public final class ServingSnapshot: @unchecked Sendable {
         return ((byCandidate ? candidate! : active).classify(input), byCandidate)
     }
 
+    /// Many requests: each version classifies its share of the `n` requests in one call
+    /// (`classify(program, indices)`), the candidate's share being those `byCandidate` marks
+    /// (empty: none); with a candidate, the version that did not answer a request gives its answer
+    /// beside (shadow) when `shadowed` accepts the request's answer. Answers land at their
+    /// requests' indices in `answers` and `others`.
+    func classifyShares<R>(_ n: Int, byCandidate: [Bool], answers: inout [R], others: inout [R],
+                           classify: (LoadedProgram, [Int]) -> [R], shadowed: (R) -> Bool) {
+        for (program, chosen) in [(active, false), (candidate, true)] {
+            guard let program else { continue }
+            let idx = byCandidate.isEmpty ? (chosen ? [] : Array(0..<n)) : (0..<n).filter { byCandidate[$0] == chosen }
+            guard !idx.isEmpty else { continue }
+            for (i, a) in zip(idx, classify(program, idx)) { answers[i] = a }
+            if let other = chosen ? active : candidate {
+                let ok = idx.filter { shadowed(answers[$0]) }
+                for (i, a) in zip(ok, classify(other, ok)) { others[i] = a }
+            }
+        }
+    }
+
     public func shadowAnswer(_ input: JSON, servedByCandidate: Bool) -> Answer? {
         guard let c = candidate else { return nil }
         return try? (servedByCandidate ? active : c).classify(input).get()
