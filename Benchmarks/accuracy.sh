@@ -19,32 +19,13 @@ if [[ ! -x $VENV/bin/python ]] || ! $VENV/bin/python -c 'import sklearn' 2>/dev/
 fi
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-induce() {  # NAME DATA FRACTION [--column C]: split, induce (timed), test on the held-out part
-  local name=$1 data=$2 fraction=$3; shift 3
-  mkdir -p "$TMP/$name"
-  local s=$EPOCHREALTIME
-  "$L" generate --generator induce --data "$data" --train-fraction "$fraction" --write-split "$TMP/$name" -o "$TMP/$name/program.loop" "$@" 2>/dev/null
-  python3 -c "print('%.2f' % ($EPOCHREALTIME - $s))" > "$TMP/$name/seconds"
-}
-induce sms_spam Examples/sms_spam/data.jsonl 0.1
-induce sms_spam_folds0 Examples/sms_spam/data.jsonl 0.1 --folds 0
-induce sentiment Examples/sentiment/data.jsonl 0.5
-induce sentiment_folds0 Examples/sentiment/data.jsonl 0.5 --folds 0
-induce hdfs Examples/hdfs_logs/data.jsonl 0.2 --column message
-if [[ -f $B77/train.csv ]]; then
-  mkdir -p "$TMP/banking77"
-  python3 - "$B77" "$TMP/banking77" <<'PY'
-import csv, json, re, sys
-src, out = sys.argv[1], sys.argv[2]
-for split, name in (("train", "train"), ("test", "held")):
-    with open(f"{src}/{split}.csv", newline="") as f, open(f"{out}/{name}.jsonl", "w") as o:
-        for row in csv.DictReader(f):
-            o.write(json.dumps({"text": row["text"], "label": row["category"]}) + "\n")
-PY
-  s=$EPOCHREALTIME
-  "$L" generate --generator induce --data "$TMP/banking77/train.jsonl" --name banking77 -o "$TMP/banking77/program.loop" 2>/dev/null
-  python3 -c "print('%.2f' % ($EPOCHREALTIME - $s))" > "$TMP/banking77/seconds"
-fi
+source Benchmarks/lib.sh
+induce_split "$TMP" sms_spam Examples/sms_spam/data.jsonl 0.1
+induce_split "$TMP" sms_spam_folds0 Examples/sms_spam/data.jsonl 0.1 --folds 0
+induce_split "$TMP" sentiment Examples/sentiment/data.jsonl 0.5
+induce_split "$TMP" sentiment_folds0 Examples/sentiment/data.jsonl 0.5 --folds 0
+induce_split "$TMP" hdfs Examples/hdfs_logs/data.jsonl 0.2 --column message
+[[ -f $B77/train.csv ]] && induce_banking77 "$TMP" "$B77"
 for d in "$TMP"/*/; do
   [[ -f $d/program.loop ]] || continue
   "$L" run "$d/program.loop" --input "$d/held.jsonl" > "$d/answers.jsonl"

@@ -15,26 +15,13 @@ PIN=""
 command -v taskset >/dev/null && PIN="taskset -c 1"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-induce() {  # NAME DATA FRACTION [--column C]
-  local name=$1 data=$2 fraction=$3; shift 3
-  mkdir -p "$TMP/$name"
-  "$L" generate --generator induce --data "$data" --train-fraction "$fraction" --write-split "$TMP/$name" -o "$TMP/$name/program.loop" "$@" 2>/dev/null
-}
+source Benchmarks/lib.sh
 echo "== inducing (the accuracy.sh splits)"
-induce sms_spam Examples/sms_spam/data.jsonl 0.1
-induce sentiment Examples/sentiment/data.jsonl 0.5
-induce hdfs Examples/hdfs_logs/data.jsonl 0.2 --column message
+induce_split "$TMP" sms_spam Examples/sms_spam/data.jsonl 0.1
+induce_split "$TMP" sentiment Examples/sentiment/data.jsonl 0.5
+induce_split "$TMP" hdfs Examples/hdfs_logs/data.jsonl 0.2 --column message
 if [[ -f $B77/train.csv ]]; then
-  mkdir -p "$TMP/banking77"
-  python3 - "$B77" "$TMP/banking77" <<'PY'
-import csv, json, sys
-data, out = sys.argv[1], sys.argv[2]
-for split, name in (("train", "train"), ("test", "held")):
-    with open(f"{data}/{split}.csv", newline="") as f, open(f"{out}/{name}.jsonl", "w") as o:
-        for row in csv.DictReader(f):
-            o.write(json.dumps({"text": row["text"], "label": row["category"]}) + "\n")
-PY
-  "$L" generate --generator induce --data "$TMP/banking77/train.jsonl" --name banking77 -o "$TMP/banking77/program.loop" 2>/dev/null
+  induce_banking77 "$TMP" "$B77"
 else
   echo "(BANKING77 is missing from $B77: skipped)"
 fi

@@ -16,14 +16,8 @@ PIN=""
 command -v taskset >/dev/null && PIN="taskset -c 1"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-python3 - "$DATA" "$TMP" <<'PY'
-import csv, json, re, sys
-data, out = sys.argv[1], sys.argv[2]
-for split in ("train", "test"):
-    with open(f"{data}/{split}.csv", newline="") as f, open(f"{out}/{split}.jsonl", "w") as o:
-        for row in csv.DictReader(f):
-            o.write(json.dumps({"text": row["text"], "label": row["category"]}) + "\n")
-PY
+source Benchmarks/lib.sh
+banking77_jsonl "$DATA" "$TMP" train test
 echo "== BANKING77: induce on the training split"
 t0=$(date +%s%N)
 "$L" generate --generator induce --data "$TMP/train.jsonl" --name banking77 -o "$TMP/banking77.loop"
