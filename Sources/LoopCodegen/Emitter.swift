@@ -569,8 +569,8 @@ final class Emitter {
             let h0 = ir.select(run.inWord, run.h, ir.i64c(Int(truncatingIfNeeded: WordHash.seed)))
             let l0 = ir.select(run.inWord, run.len, ir.i64c(0))
             let at = ir.select(ir.icmp(LLVMIntULT, l0, ir.i64c(hw.maxLength)), l0, ir.i64c(hw.maxLength))
-            // Short keys (`HashedWords.records`): each class plus one, so that no unit is a zero byte.
-            ir.store(ir.trunc(hw.records != nil ? ir.add(c, ir.i32c(1)) : c, ir.i8), ir.gep(ir.i8, runBuffer, [at]))
+            // Short keys (`HashedWords.Keys.records`): each class plus one, so that no unit is a zero byte.
+            ir.store(ir.trunc(hw.usesRecords ? ir.add(c, ir.i32c(1)) : c, ir.i8), ir.gep(ir.i8, runBuffer, [at]))
             let h1 = ir.mul(ir.xor(h0, ir.zext(c, ir.i64)), ir.i64c(Int(truncatingIfNeeded: WordHash.prime)))
             let l1 = ir.add(l0, ir.i64c(1))
             ir.br(join)
@@ -642,28 +642,42 @@ final class Emitter {
         return (f, type)
     }
 
-    /// A hashed word scan's tables (`WordHash`): slots, per key its hash, length (−1: never
-    /// occurs) and where its classes start in one byte array, and per class whether it is a word class.
+    /// A hashed word scan's tables (`WordHash`): slots, per class whether it is a word class,
+    /// and how a run is compared with its candidate key (`Keys`).
     struct HashedWords {
-        let slots: LLVMValueRef, hashes: LLVMValueRef, lengths: LLVMValueRef, starts: LLVMValueRef, classes: LLVMValueRef, isWord: LLVMValueRef
+        let slots: LLVMValueRef, isWord: LLVMValueRef
         let mask: Int, maxLength: Int
-        /// Keys of at most 16 units: per key 16 bytes, its classes each plus one, then zeros (a
-        /// key that never occurs: all zeros). The run buffer then holds classes plus one too.
-        let records: LLVMValueRef?
+        let keys: Keys
+
+        enum Keys {
+            /// Keys of at most 16 units: per key 16 bytes, its classes each plus one, then zeros
+            /// (a key that never occurs: all zeros). The run buffer then holds classes plus one too.
+            case records(LLVMValueRef)
+            /// Longer keys: per key its hash, its length (−1: never occurs) and where its classes
+            /// start in one byte array.
+            case hashed(hashes: LLVMValueRef, lengths: LLVMValueRef, starts: LLVMValueRef, classes: LLVMValueRef)
+        }
+
+        var usesRecords: Bool { if case .records = keys { return true }; return false }
     }
 
     func hashedWords(_ name: String, _ h: WordHash) -> HashedWords {
-        var flat: [UInt8] = []
-        var starts: [Int32] = []
-        for cs in h.classes { starts.append(Int32(flat.count)); flat += cs ?? [] }
-        return HashedWords(slots: ir.constI32s("\(name).slots", h.slots), hashes: ir.constI64s("\(name).hashes", h.hashes.map { Int64(bitPattern: $0) }),
-                           lengths: ir.constI32s("\(name).lengths", h.classes.map { Int32($0?.count ?? -1) }), starts: ir.constI32s("\(name).starts", starts),
-                           classes: ir.constBytes("\(name).classes", flat + [0]), isWord: ir.constBytes("\(name).wordclass", h.isWord.map { $0 ? 1 : 0 }),
-                           mask: h.slots.count - 1, maxLength: h.maxLength,
-                           records: h.maxLength <= 16 ? ir.constBytes("\(name).records", h.classes.flatMap { cs -> [UInt8] in
-                               let units = (cs ?? []).map { $0 &+ 1 }
-                               return units + [UInt8](repeating: 0, count: 16 - units.count)
-                           }) : nil)
+        let keys: HashedWords.Keys
+        if h.maxLength <= 16 {
+            keys = .records(ir.constBytes("\(name).records", h.classes.flatMap { cs -> [UInt8] in
+                let units = (cs ?? []).map { $0 &+ 1 }
+                return units + [UInt8](repeating: 0, count: 16 - units.count)
+            }))
+        } else {
+            var flat: [UInt8] = []
+            var starts: [Int32] = []
+            for cs in h.classes { starts.append(Int32(flat.count)); flat += cs ?? [] }
+            keys = .hashed(hashes: ir.constI64s("\(name).hashes", h.hashes.map { Int64(bitPattern: $0) }),
+                           lengths: ir.constI32s("\(name).lengths", h.classes.map { Int32($0?.count ?? -1) }),
+                           starts: ir.constI32s("\(name).starts", starts), classes: ir.constBytes("\(name).classes", flat + [0]))
+        }
+        return HashedWords(slots: ir.constI32s("\(name).slots", h.slots), isWord: ir.constBytes("\(name).wordclass", h.isWord.map { $0 ? 1 : 0 }),
+                           mask: h.slots.count - 1, maxLength: h.maxLength, keys: keys)
     }
 
     /// The key (index + 1) whose classes the run's are, or 0: `WordHash.lookup` in IR.
@@ -681,7 +695,8 @@ final class Emitter {
         ir.condBr(ir.icmp(LLVMIntSLT, e, ir.i32c(0)), done, check)
         ir.at(check)
         let key = ir.zext(e, ir.i64)
-        if let records = hw.records {
+        switch hw.keys {
+        case .records(let records):
             // Keys of up to 16 units: the run (classes plus one, masked to its length) equals the
             // key's record exactly when it is the key (a shorter key's record has zeros where the
             // run has units, a longer one units where the masked run has zeros): two loads of the
@@ -701,17 +716,17 @@ final class Emitter {
             let d0 = ir.xor(ir.and(word(buffer, ir.i64c(0)), lowBytes(len)), word(records, at))
             let d1 = ir.xor(ir.and(word(buffer, ir.i64c(8)), lowBytes(rest)), word(records, ir.add(at, ir.i64c(8))))
             ir.condBr(ir.icmp(LLVMIntEQ, ir.or(d0, d1), ir.i64c(0)), found, next)
-        } else {
-            let sameLength = ir.icmp(LLVMIntEQ, ir.zext(ir.load(ir.i32, ir.gep(ir.i32, hw.lengths, [key])), ir.i64), len)
-            let base = ir.zext(ir.load(ir.i32, ir.gep(ir.i32, hw.starts, [key])), ir.i64)
-            let sameHash = ir.icmp(LLVMIntEQ, ir.load(ir.i64, ir.gep(ir.i64, hw.hashes, [key])), h)
+        case .hashed(let hashes, let lengths, let starts, let classes):
+            let sameLength = ir.icmp(LLVMIntEQ, ir.zext(ir.load(ir.i32, ir.gep(ir.i32, lengths, [key])), ir.i64), len)
+            let base = ir.zext(ir.load(ir.i32, ir.gep(ir.i32, starts, [key])), ir.i64)
+            let sameHash = ir.icmp(LLVMIntEQ, ir.load(ir.i64, ir.gep(ir.i64, hashes, [key])), h)
             let cmpHead = ir.block(f, "probe.cmp"), cmpBody = ir.block(f, "probe.cmpbody")
             ir.condBr(ir.and(sameHash, sameLength), cmpHead, next)
             ir.at(cmpHead)
             let j = ir.phi(ir.i64, [(ir.i64c(0), check)])
             ir.condBr(ir.icmp(LLVMIntULT, j, len), cmpBody, found)
             ir.at(cmpBody)
-            let a = ir.load(ir.i8, ir.gep(ir.i8, buffer, [j])), b = ir.load(ir.i8, ir.gep(ir.i8, hw.classes, [ir.add(base, j)]))
+            let a = ir.load(ir.i8, ir.gep(ir.i8, buffer, [j])), b = ir.load(ir.i8, ir.gep(ir.i8, classes, [ir.add(base, j)]))
             ir.addIncoming(j, [(ir.add(j, ir.i64c(1)), cmpBody)])
             ir.condBr(ir.icmp(LLVMIntEQ, a, b), cmpHead, next)
         }
