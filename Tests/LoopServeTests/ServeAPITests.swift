@@ -113,10 +113,50 @@ final class ServeAPITests: XCTestCase {
             XCTAssertEqual(fb.status, 200, fb.text)
             XCTAssertEqual(fb.json?["program"]?.string, reply.json?["label"]?.string)
         }
-        // Paths the request path does not take exactly go through the router.
+        // A query string is not part of the path (the request path takes it); paths it does not
+        // take exactly go through the router.
         XCTAssertEqual(try server.request("POST", "/v1/tasks/sms_spam/classify?x=1", body: JSONWriter.string(.object([("text", JSON("hi")), ("label", JSON("ham"))]))).status, 200)
         XCTAssertEqual(try server.request("POST", "/v1/tasks/sms_spam/classifyx", body: "{}").json?["error"]?["code"]?.string, "not_found")
         XCTAssertEqual(try server.request("GET", "/v1/tasks/sms_spam/classify").status, 404)
+        XCTAssertEqual(server.stop(), 0, server.stderr)
+    }
+
+    /// Every answered request is counted once in /metrics, by version, label and deciding rule,
+    /// whichever way it was read: a single body as spans, a single body through the full parser
+    /// (a numeric id), a batch as spans, a batch through the full parser.
+    func testEveryAnswerIsCountedOnceByLabelAndRule() throws {
+        let dir = try serveTempDir("counts")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let server = try startSMS(dir)
+        let records = Array(try jsonLines(sms + "/data.jsonl").prefix(120))
+        func input(_ r: JSON, id: JSON? = nil) -> JSON {
+            .object((id.map { [("id", $0)] } ?? []) + [("text", r["text"]!), ("label", r["label"]!)])
+        }
+        var answers: [JSON] = []
+        for (i, r) in records.prefix(30).enumerated() { answers.append(try XCTUnwrap(try server.post("/v1/tasks/sms_spam/classify", input(r, id: JSON("s\(i)"))).json)) }
+        for (i, r) in records[30..<50].enumerated() { answers.append(try XCTUnwrap(try server.post("/v1/tasks/sms_spam/classify", input(r, id: .number(Double(i)))).json)) }
+        let spans = try server.post("/v1/tasks/sms_spam/classify/batch", .object([("inputs", .array(records[50..<90].map { input($0) }))]))
+        let parsed = try server.post("/v1/tasks/sms_spam/classify/batch", .object([("inputs", .array(records[90..<120].map { input($0) })), ("note", JSON("x"))]))
+        answers += try XCTUnwrap(spans.json?["answers"]?.array) + XCTUnwrap(parsed.json?["answers"]?.array)
+        XCTAssertEqual(answers.count, 120)
+        var expected: [String: Double] = [:]
+        for a in answers {
+            expected["v\(Int(a["version"]?.number ?? 0)) \(a["label"]?.string ?? "?") \(a["decided_by"]?.string ?? "?")", default: 0] += 1
+        }
+        let metrics = try server.get("/metrics").text
+        var counted: [String: Double] = [:]
+        for line in metrics.split(separator: "\n") where line.hasPrefix("loopai_requests_total{") {
+            let labels = line.dropFirst("loopai_requests_total{".count).prefix { $0 != "}" }
+            var kv: [String: String] = [:]
+            for part in labels.split(separator: ",") {
+                let pair = part.split(separator: "=", maxSplits: 1)
+                kv[String(pair[0])] = String(pair[1].dropFirst().dropLast())
+            }
+            guard kv["task"] == "sms_spam", let v = kv["version"], let l = kv["label"], let d = kv["decided_by"] else { continue }
+            counted["\(v) \(l) \(d)", default: 0] += Double(line.split(separator: " ").last ?? "") ?? .nan
+        }
+        XCTAssertEqual(counted, expected)
+        XCTAssertGreaterThan(expected.count, 2, "several labels and rules")
         XCTAssertEqual(server.stop(), 0, server.stderr)
     }
 

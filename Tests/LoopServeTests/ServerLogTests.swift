@@ -4,7 +4,8 @@ import Logging
 import XCTest
 
 /// Hummingbird's logger in `loopai serve`: warnings and errors reach the server's log with their
-/// metadata; information does not, and the request id set on every request is not kept.
+/// metadata; information does not unless LOG_LEVEL asks; the request id set on every request is
+/// kept apart (rendered with a message, read back by Hummingbird).
 final class ServerLogTests: XCTestCase {
     final class Lines: @unchecked Sendable {
         let lock = NSLock()
@@ -18,14 +19,28 @@ final class ServerLogTests: XCTestCase {
         var logger = base
         logger[metadataKey: "hb.request.id"] = "42"
         logger[metadataKey: "channel"] = "7"
-        XCTAssertNil(logger[metadataKey: "hb.request.id"])
+        // Hummingbird's RequestContext.id reads the id back (and force-unwraps it).
+        XCTAssertEqual(logger[metadataKey: "hb.request.id"], "42")
         XCTAssertEqual(logger[metadataKey: "channel"], "7")
         logger.info("Server started and listening on 127.0.0.1:8080")
         logger.debug("HTTP parse error, closing connection")
         logger.warning("connection reset", metadata: ["peer": "127.0.0.1:5000"])
         logger.error("accept failed")
-        XCTAssertEqual(lines.all, ["http warning: connection reset channel=7 peer=127.0.0.1:5000", "http error: accept failed channel=7"])
+        XCTAssertEqual(lines.all, ["http warning: connection reset channel=7 hb.request.id=42 peer=127.0.0.1:5000",
+                                   "http error: accept failed channel=7 hb.request.id=42"])
         base.error("plain")
         XCTAssertEqual(lines.all.last, "http error: plain")
+    }
+
+    func testLogLevelComesFromHummingbirdsVariable() {
+        XCTAssertEqual(ServerLogHandler.level([:]), .warning)
+        XCTAssertEqual(ServerLogHandler.level(["LOG_LEVEL": "debug"]), .debug)
+        XCTAssertEqual(ServerLogHandler.level(["LOG_LEVEL": "INFO"]), .info)
+        XCTAssertEqual(ServerLogHandler.level(["LOG_LEVEL": "loud"]), .warning)
+        let lines = Lines()
+        let logger = ServerLogHandler.logger(level: .debug) { lines.add($0) }
+        logger.debug("Unrecognised Error")
+        logger.trace("noise")
+        XCTAssertEqual(lines.all, ["http debug: Unrecognised Error"])
     }
 }

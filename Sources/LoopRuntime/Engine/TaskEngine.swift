@@ -408,18 +408,19 @@ public final class TaskEngine: @unchecked Sendable {
         let byCandidate = requests.map { snap.servedByCandidate($0.key) }
         var results = [Result<Answer, InputError>?](repeating: nil, count: requests.count)
         var others = results
-        snap.classifyShares(requests.count, byCandidate: byCandidate, answers: &results, others: &others,
-                            classify: { p, idx in p.classifyBatch(idx.map { requests[$0].input }).map { Optional($0) } },
-                            shadowed: { if case .success? = $0 { return true }; return false })
+        let answering = snap.classifyShares(requests.count, byCandidate: byCandidate, answers: &results, others: &others,
+                                            classify: { p, idx in p.classifyBatch(idx.map { requests[$0].input }).map { Optional($0) } },
+                                            shadowed: { if case .success? = $0 { return true }; return false })
         let t1 = DispatchTime.now().uptimeNanoseconds
-        let each = (t1 - t0) / UInt64(requests.count)
+        // Latency: the answering version's time; the program's CPU time: the shadow's too (as `serve`).
+        let each = answering / UInt64(requests.count), cpu = (t1 - t0) / UInt64(requests.count)
         let costs = requests.map { allLLMCallCost($0.input) }
         let now = Date().timeIntervalSince1970
         return live.withLock { l in
             requests.indices.map { i in
                 let r = Classified(key: requests[i].key, input: requests[i].input, record: requests[i].record, truth: nil, result: results[i]!,
                                    byCandidate: byCandidate[i], other: others[i].flatMap { try? $0.get() }, oneCall: costs[i], nanoseconds: each)
-                return count(r, programSeconds: Double(each) / 1e9, time: now, into: &l)
+                return count(r, programSeconds: Double(cpu) / 1e9, time: now, into: &l)
             }
         }
     }
@@ -437,10 +438,11 @@ public final class TaskEngine: @unchecked Sendable {
         let byCandidate = routed ? (0..<n).map { snap.servedByCandidate(b.key($0)) } : []
         var answers = [NativeAnswer](repeating: NativeAnswer(label: 0, decidedBy: 0, confidence: 0), count: n)
         var others = snap.candidate == nil ? [] : answers
-        snap.classifyShares(n, byCandidate: byCandidate, answers: &answers, others: &others,
-                            classify: { p, idx in p.classifySpans(b, idx) }, shadowed: { _ in true })
+        let answering = snap.classifyShares(n, byCandidate: byCandidate, answers: &answers, others: &others,
+                                            classify: { p, idx in p.classifySpans(b, idx) }, shadowed: { _ in true })
         let t1 = DispatchTime.now().uptimeNanoseconds
-        let each = (t1 - t0) / UInt64(max(n, 1))
+        // Latency: the answering version's time; the program's CPU time: the shadow's too (as `serve`).
+        let each = answering / UInt64(max(n, 1)), cpu = (t1 - t0) / UInt64(max(n, 1))
         let costs = settings.oraclePricing == nil ? [] : (0..<n).map { allLLMCallCost(inputLength: b.inputJSONLength($0)) }
         let now = Date().timeIntervalSince1970
         let (first, sampled) = live.withLock { l -> (Int, Bool) in
@@ -450,7 +452,7 @@ public final class TaskEngine: @unchecked Sendable {
                 let c = routed && byCandidate[i]
                 let (program, otherProgram) = c ? (snap.candidate!, snap.active) : (snap.active, snap.candidate)
                 let (_, s) = count(answered: true, truth: nil, byCandidate: c, oneCall: costs.isEmpty ? 0 : costs[i], nanoseconds: each,
-                                   programSeconds: Double(each) / 1e9, time: now, into: &l,
+                                   programSeconds: Double(cpu) / 1e9, time: now, into: &l,
                                    answer: { program.answer(answers[i]) }, other: { otherProgram.map { $0.answer(others[i]) } },
                                    request: { (b.key(i), b.input(i), b.record(i)) })
                 any = any || s

@@ -63,19 +63,25 @@ public final class ServingSnapshot: @unchecked Sendable {
     /// (`classify(program, indices)`), the candidate's share being those `byCandidate` marks
     /// (empty: none); with a candidate, the version that did not answer a request gives its answer
     /// beside (shadow) when `shadowed` accepts the request's answer. Answers land at their
-    /// requests' indices in `answers` and `others`.
+    /// requests' indices in `answers` and `others`. Returns the nanoseconds the answering calls
+    /// took (the requests' latency; the shadow calls are not part of it).
+    @discardableResult
     func classifyShares<R>(_ n: Int, byCandidate: [Bool], answers: inout [R], others: inout [R],
-                           classify: (LoadedProgram, [Int]) -> [R], shadowed: (R) -> Bool) {
+                           classify: (LoadedProgram, [Int]) -> [R], shadowed: (R) -> Bool) -> UInt64 {
+        var answering: UInt64 = 0
         for (program, chosen) in [(active, false), (candidate, true)] {
             guard let program else { continue }
             let idx = byCandidate.isEmpty ? (chosen ? [] : Array(0..<n)) : (0..<n).filter { byCandidate[$0] == chosen }
             guard !idx.isEmpty else { continue }
+            let t0 = DispatchTime.now().uptimeNanoseconds
             for (i, a) in zip(idx, classify(program, idx)) { answers[i] = a }
+            answering += DispatchTime.now().uptimeNanoseconds - t0
             if let other = chosen ? active : candidate {
                 let ok = idx.filter { shadowed(answers[$0]) }
                 for (i, a) in zip(ok, classify(other, ok)) { others[i] = a }
             }
         }
+        return answering
     }
 
     public func shadowAnswer(_ input: JSON, servedByCandidate: Bool) -> Answer? {

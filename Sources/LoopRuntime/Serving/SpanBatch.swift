@@ -124,6 +124,7 @@ public struct SpanBatch: @unchecked Sendable {
     /// `StableHash.fnv1a64` of `idText(i)`, without making the text of a made id.
     public func idHash(_ i: Int) -> UInt64 {
         if let given = givenIds[i] { return StableHash.fnv1a64(given.utf8) }
+        guard madeNumbers[i] >= 0 else { return StableHash.fnv1a64(idText(i).utf8) }
         var h = StableHash.fnv1a64(madeIdPrefix.utf8)
         func add(_ b: UInt8) { h ^= UInt64(b); h = h &* 0x100000001b3 }
         add(0x2D)
