@@ -3,7 +3,13 @@
 public enum StableHash {
     @inlinable
     public static func fnv1a64<S: Sequence>(_ bytes: S) -> UInt64 where S.Element == UInt8 {
-        var h: UInt64 = 0xcbf29ce484222325
+        fnv1a64(bytes, continuing: 0xcbf29ce484222325)
+    }
+
+    /// The hash of what `h` hashed followed by `bytes` (a text hashed in pieces).
+    @inlinable
+    public static func fnv1a64<S: Sequence>(_ bytes: S, continuing h0: UInt64) -> UInt64 where S.Element == UInt8 {
+        var h = h0
         for b in bytes { h ^= UInt64(b); h = h &* 0x100000001b3 }
         return h
     }

@@ -9,36 +9,21 @@ extension LoopServer {
 
     /// `POST /v1/tasks/{task}/classify`.
     func classifyEndpoint(_ name: String, _ request: Request) async throws -> Response {
-        try await guardedAsync(task: name) {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            try authorizeClient(request)
-            let t = try task(named: name)
-            let bytes = try await API.bodyBytes(request, limit: config.maxBodyBytes)
-            let response: Response
+        try await endpoint(name, request, batch: false) { t, bytes in
             if let spans = spanBatch(t, bytes, single: true), let served = t.runner.serveSpans(spans) {
                 // The usual body (the task's text fields, a string id): read as spans, as a batch of one.
-                response = API.bytes(answerSpans(t, spans, served, single: true), type: API.jsonType)
-            } else {
-                // Anything else: the full parser, which gives the exact answer or refusal.
-                let (answer, _) = try classify(t, try API.parse(bytes))
-                response = API.json(answer)
+                return API.bytes(answerSpans(t, spans, served, single: true), type: API.jsonType)
             }
-            metrics.latency(task: t.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0)
-            return response
+            // Anything else: the full parser, which gives the exact answer or refusal.
+            return API.json(try classify(t, try API.parse(bytes)).answer)
         }
     }
 
     /// `POST /v1/tasks/{task}/classify/batch`.
     func batchEndpoint(_ name: String, _ request: Request) async throws -> Response {
-        try await guardedAsync(task: name) {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            try authorizeClient(request)
-            let t = try task(named: name)
-            let bytes = try await API.bodyBytes(request, limit: config.maxBodyBytes)
+        try await endpoint(name, request, batch: true) { t, bytes in
             if let spans = spanBatch(t, bytes), let served = t.runner.serveSpans(spans) {
-                let response = API.bytes(answerSpans(t, spans, served), type: API.jsonType)
-                metrics.latency(task: t.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0, batch: true)
-                return response
+                return API.bytes(answerSpans(t, spans, served), type: API.jsonType)
             }
             // Any other body (an input refused, a value the scan does not read): the full parser.
             let body = try API.parse(bytes)
@@ -48,8 +33,21 @@ extension LoopServer {
             guard inputs.count <= config.maxBatch else {
                 throw API.Refusal(.contentTooLarge, "batch_too_large", "\(inputs.count) inputs; a batch holds at most \(config.maxBatch)")
             }
-            let response = API.bytes(answerBatch(t, prepareBatch(t, inputs)), type: API.jsonType)
-            metrics.latency(task: t.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0, batch: true)
+            return API.bytes(answerBatch(t, prepareBatch(t, inputs)), type: API.jsonType)
+        }
+    }
+
+    /// What both classify endpoints do around their answer: refusals answered as JSON, the
+    /// client authorized, the task found, the body read; the time to an answer recorded.
+    private func endpoint(_ name: String, _ request: Request, batch: Bool,
+                          _ answer: (ServedTask, [UInt8]) throws -> Response) async throws -> Response {
+        try await guardedAsync(task: name) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try authorizeClient(request)
+            let t = try task(named: name)
+            let bytes = try await API.bodyBytes(request, limit: config.maxBodyBytes)
+            let response = try answer(t, bytes)
+            metrics.latency(task: t.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0, batch: batch)
             return response
         }
     }

@@ -22,7 +22,7 @@ public final class LoopServer: Sendable {
     let idPrefix = String(UInt64.random(in: 78_364_164_096..<2_821_109_907_456), radix: 36)   // 36^7 ..< 36^8
     let idCounter = Locked(0)
 
-    func madeId(_ n: Int) -> String { idPrefix + "-" + String(n, radix: 36) }
+    func madeId(_ n: Int) -> String { SpanBatch.madeId(idPrefix, n) }
     /// `idPrefix` and its dash, as bytes.
     let idPrefixBytes: [UInt8]
 

@@ -125,12 +125,14 @@ public struct SpanBatch: @unchecked Sendable {
     public func idHash(_ i: Int) -> UInt64 {
         if let given = givenIds[i] { return StableHash.fnv1a64(given.utf8) }
         guard madeNumbers[i] >= 0 else { return StableHash.fnv1a64(idText(i).utf8) }
-        var h = StableHash.fnv1a64(madeIdPrefix.utf8)
-        func add(_ b: UInt8) { h ^= UInt64(b); h = h &* 0x100000001b3 }
-        add(0x2D)
+        var h = StableHash.fnv1a64(CollectionOfOne(0x2D), continuing: StableHash.fnv1a64(madeIdPrefix.utf8))
         var n = madeNumbers[i], p = 1
         while p <= n / 36 { p *= 36 }
-        repeat { let d = UInt8(n / p); add(d < 10 ? 0x30 + d : 0x61 + d - 10); n %= p; p /= 36 } while p > 0
+        repeat {
+            let d = UInt8(n / p)
+            h = StableHash.fnv1a64(CollectionOfOne(d < 10 ? 0x30 + d : 0x61 + d - 10), continuing: h)
+            n %= p; p /= 36
+        } while p > 0
         return h
     }
     public func key(_ i: Int) -> RequestKey { .id(idText(i)) }
