@@ -37,3 +37,15 @@ induce_banking77() {
   "$L" generate --generator induce --data "$dir/banking77/train.jsonl" --name banking77 -o "$dir/banking77/program.loop" 2>/dev/null
   python3 -c "print('%.2f' % ($EPOCHREALTIME - $s))" > "$dir/banking77/seconds"
 }
+
+# serve_port LOG: the port a `loopai serve` writing its log to LOG listens on, once it says so
+# (within 20 s); prints the log and fails otherwise.
+serve_port() {
+  local port
+  for _ in $(seq 1 200); do
+    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$1" | grep -o '[0-9]*$' || true)
+    [[ -n $port ]] && { echo "$port"; return 0; }
+    sleep 0.1
+  done
+  echo "the server did not start:" >&2; cat "$1" >&2; return 1
+}

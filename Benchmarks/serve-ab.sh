@@ -23,18 +23,13 @@ trap cleanup EXIT
 python3 -c "
 import json
 for l in open('Examples/sms_spam/data.jsonl'): r=json.loads(l); print(json.dumps({'text': r['text'], 'label': r['label']}))" > "$TMP/labeled.jsonl"
+source Benchmarks/lib.sh
 PORTS=()
 for k in "${!BINS[@]}"; do
   LOOPAI_BENCH_ROUTES=1 LOOPAI_ADMIN_TOKEN=bench "${BINS[$k]}" serve --task Examples/sms_spam/task.yaml --program Examples/sms_spam/program.loop \
     --oracle labels:label --generator induce --store "$TMP/s$k" --port 0 --no-cache 2> "$TMP/log$k" &
   PIDS+=($!)
-  port=
-  for _ in $(seq 1 200); do
-    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$TMP/log$k" | grep -o '[0-9]*$' || true)
-    [[ -n $port ]] && break
-    sleep 0.1
-  done
-  [[ -n $port ]] || { echo "serve-ab.sh: the server did not start:"; cat "$TMP/log$k"; exit 1; }
+  port=$(serve_port "$TMP/log$k") || exit 1
   curl -sf -XPOST -H "Authorization: Bearer bench" "http://127.0.0.1:$port/v1/tasks/sms_spam/pause" >/dev/null
   PORTS+=("$port")
 done

@@ -28,6 +28,7 @@ with open(out + "/batch.jsonl", "w") as f:
         f.write(json.dumps({"inputs": [{"text": r["text"]} for r in rows[k:k + 1000]]}) + "\n")
 PY
 
+source Benchmarks/lib.sh
 # start_server NAME ORACLE [ENV...]: starts loopai serve, sets PORT.
 start_server() {
   local name=$1 oracle=$2; shift 2
@@ -35,12 +36,7 @@ start_server() {
   env "$@" LOOPAI_ADMIN_TOKEN=bench "$L" serve --task Examples/sms_spam/task.yaml --program Examples/sms_spam/program.loop \
     --oracle "$oracle" --generator induce --store "$TMP/$name" --port 0 --no-cache 2> "$TMP/$name.log" &
   PIDS+=($!)
-  for _ in $(seq 1 200); do
-    PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$TMP/$name.log" | grep -o '[0-9]*$' || true)
-    [[ -n $PORT ]] && return 0
-    sleep 0.1
-  done
-  echo "serve.sh: the server did not start:"; cat "$TMP/$name.log"; exit 1
+  PORT=$(serve_port "$TMP/$name.log") || exit 1
 }
 stop_server() { kill -TERM "${PIDS[-1]}"; wait "${PIDS[-1]}" || true; unset 'PIDS[-1]'; }
 # load CONNECTIONS PATH BODIES
