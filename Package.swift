@@ -28,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         // Already in the graph through Hummingbird; named for NIOPosix's executor take-over.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // Already in the graph through Hummingbird; named for the classify endpoints' handler on the event loop.
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // Already in the graph through Hummingbird; named for the server's own log handler.
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // Already in the graph through postgres-nio; named for SHA-256 in a wheel's RECORD.
@@ -71,6 +74,9 @@ let package = Package(
         .target(name: "LoopServe", dependencies: [
             "LoopApp", "LoopRuntime", "LoopData", "LoopTask", "LoopStore",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "NIOCore", package: "swift-nio"),

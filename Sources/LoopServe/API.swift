@@ -8,11 +8,17 @@ import NIOCore
 enum API {
     static let jsonType = "application/json"
 
-    static func json(_ value: JSON, status: HTTPResponse.Status = .ok) -> Response {
+    /// A JSON value as the text of an answer (with its newline).
+    static func jsonBytes(_ value: JSON) -> [UInt8] {
         var b: [UInt8] = []
         JSONWriter.write(value, bytes: &b)
         b.append(0x0A)
-        var buf = ByteBuffer()
+        return b
+    }
+
+    static func json(_ value: JSON, status: HTTPResponse.Status = .ok) -> Response {
+        let b = jsonBytes(value)
+        var buf = ByteBufferAllocator().buffer(capacity: b.count)
         buf.writeBytes(b)
         return Response(status: status, headers: [.contentType: jsonType], body: .init(byteBuffer: buf))
     }
@@ -33,8 +39,17 @@ enum API {
     static let jsonHeaders: HTTPFields = [.contentType: jsonType]
 
     static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {
-        json(.object([("error", .object([("code", JSON(code)), ("message", JSON(message))]))]), status: status)
+        json(errorBody(code, message), status: status)
     }
+
+    static func errorBody(_ code: String, _ message: String) -> JSON {
+        .object([("error", .object([("code", JSON(code)), ("message", JSON(message))]))])
+    }
+
+    /// The error body as the text sent back.
+    static func errorBytes(_ code: String, _ message: String) -> [UInt8] { jsonBytes(errorBody(code, message)) }
+
+    static let emptyBody = Refusal(.badRequest, "empty_body", "the body is empty; send a JSON object")
 
     /// A refusal as an error, for handlers that throw it.
     struct Refusal: Error {
@@ -62,7 +77,7 @@ enum API {
         do { buffer = try await req.collectBody(upTo: limit) }
         catch is NIOTooManyBytesError { throw Refusal(.contentTooLarge, "body_too_large", "the body is larger than \(limit) bytes") }
         let bytes = Array(buffer.readableBytesView)
-        guard !bytes.isEmpty else { throw Refusal(.badRequest, "empty_body", "the body is empty; send a JSON object") }
+        guard !bytes.isEmpty else { throw emptyBody }
         return bytes
     }
 

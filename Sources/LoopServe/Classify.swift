@@ -7,49 +7,38 @@ import LoopRuntime
 extension LoopServer {
     // MARK: The request path
 
-    /// `POST /v1/tasks/{task}/classify`.
-    func classifyEndpoint(_ name: String, _ request: Request) async throws -> Response {
-        try await endpoint(name, request, batch: false) { t, bytes in
-            if let spans = spanBatch(t, bytes, single: true), let served = t.runner.serveSpans(spans) {
-                // The usual body (the task's text fields, a string id): read as spans, as a batch of one.
-                return API.bytes(answerSpans(t, spans, served, single: true), type: API.jsonType)
-            }
-            // Anything else: the full parser, which gives the exact answer or refusal.
-            return API.json(try classify(t, try API.parse(bytes)).answer)
-        }
-    }
-
-    /// `POST /v1/tasks/{task}/classify/batch`.
-    func batchEndpoint(_ name: String, _ request: Request) async throws -> Response {
-        try await endpoint(name, request, batch: true) { t, bytes in
-            if let spans = spanBatch(t, bytes), let served = t.runner.serveSpans(spans) {
-                return API.bytes(answerSpans(t, spans, served), type: API.jsonType)
-            }
-            // Any other body (an input refused, a value the scan does not read): the full parser.
-            let body = try API.parse(bytes)
-            guard case .array(let inputs)? = body["inputs"] else {
-                throw API.Refusal(.badRequest, "invalid_request", "the body is {\"inputs\": [...]}: a list of inputs")
-            }
-            guard inputs.count <= config.maxBatch else {
-                throw API.Refusal(.contentTooLarge, "batch_too_large", "\(inputs.count) inputs; a batch holds at most \(config.maxBatch)")
-            }
-            return API.bytes(answerBatch(t, prepareBatch(t, inputs)), type: API.jsonType)
-        }
-    }
-
-    /// What both classify endpoints do around their answer: refusals answered as JSON, the
-    /// client authorized, the task found, the body read; the time to an answer recorded.
-    private func endpoint(_ name: String, _ request: Request, batch: Bool,
-                          _ answer: (ServedTask, [UInt8]) throws -> Response) async throws -> Response {
+    /// `POST /v1/tasks/{task}/classify` and `.../classify/batch`, as Hummingbird's route: the
+    /// way in for requests the event-loop path (`ClassifyChannelHandler`) passes on.
+    func classifyEndpoint(_ name: String, _ request: Request, batch: Bool) async throws -> Response {
         try await guardedAsync(task: name) {
             let t0 = DispatchTime.now().uptimeNanoseconds
             try authorizeClient(request)
             let t = try task(named: name)
             let bytes = try await API.bodyBytes(request, limit: config.maxBodyBytes)
-            let response = try answer(t, bytes)
+            let answer = try self.answer(t, bytes, batch: batch)
             metrics.latency(task: t.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0, batch: batch)
-            return response
+            return API.bytes(answer, type: API.jsonType)
         }
+    }
+
+    /// The answer to a classify body (`batch`: a classify/batch body), as the JSON text sent
+    /// back; refusals are thrown. Synchronous: the event-loop path calls it as the route does.
+    func answer(_ t: ServedTask, _ bytes: [UInt8], batch: Bool) throws -> [UInt8] {
+        if let spans = spanBatch(t, bytes, single: !batch), let served = t.runner.serveSpans(spans) {
+            // The usual body (the task's text fields, string ids): read as spans; a single
+            // input as a batch of one.
+            return answerSpans(t, spans, served, single: !batch)
+        }
+        // Anything else: the full parser, which gives the exact answer or refusal.
+        let body = try API.parse(bytes)
+        guard batch else { return API.jsonBytes(try classify(t, body).answer) }
+        guard case .array(let inputs)? = body["inputs"] else {
+            throw API.Refusal(.badRequest, "invalid_request", "the body is {\"inputs\": [...]}: a list of inputs")
+        }
+        guard inputs.count <= config.maxBatch else {
+            throw API.Refusal(.contentTooLarge, "batch_too_large", "\(inputs.count) inputs; a batch holds at most \(config.maxBatch)")
+        }
+        return answerBatch(t, prepareBatch(t, inputs))
     }
 
     /// A request body made ready for the engine: its id (given or made), the program's input and
@@ -288,7 +277,7 @@ struct Responder: HTTPResponder {
 
     func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
         if request.method == .post, let (name, batch) = Self.classifyPath(request.uri.path) {
-            return batch ? try await server.batchEndpoint(name, request) : try await server.classifyEndpoint(name, request)
+            return try await server.classifyEndpoint(name, request, batch: batch)
         }
         return try await router.respond(to: request, context: context)
     }

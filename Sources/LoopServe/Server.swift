@@ -25,6 +25,9 @@ public final class LoopServer: Sendable {
     func madeId(_ n: Int) -> String { SpanBatch.madeId(idPrefix, n) }
     /// `idPrefix` and its dash, as bytes.
     let idPrefixBytes: [UInt8]
+    /// Whether the classify endpoints are answered on the event loop (`ClassifyChannelHandler`);
+    /// `LOOPAI_CLASSIFY_PATH=route` sends them through Hummingbird's route instead (for comparisons).
+    let classifyOnEventLoop = ProcessInfo.processInfo.environment["LOOPAI_CLASSIFY_PATH"] != "route"
 
     /// Runs Swift concurrency on the NIO event loops, so a request does not hop between threads.
     /// Call once, before any task starts (`loopai serve` does).
@@ -58,8 +61,8 @@ public final class LoopServer: Sendable {
         for t in tasks.values { t.runner.start() }
         if ProcessInfo.processInfo.environment["LOOPAI_BENCH_ROUTES"] == "1" { log("benchmark routes on: POST /bench/echo") }
         let app = Application(responder: Responder(server: self, router: router().buildResponder()),
-                              server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.idleTimeout * 1000)))),
-                              configuration: .init(address: .hostname(config.host, port: config.port), serverName: "loopai"),
+                              server: ServeChannel.builder(self),
+                              configuration: .init(address: .hostname(config.host, port: config.port), serverName: LoopServer.serverName),
                               onServerRunning: { [log, config, order] channel in
                                   let port = channel.localAddress?.port ?? config.port
                                   log("listening on http://\(config.host):\(port) (tasks: \(order.joined(separator: ", ")))")
@@ -125,10 +128,10 @@ public final class LoopServer: Sendable {
         }
         // The request path: also taken before the router (`Responder`), these are its slow way in.
         r.post("/v1/tasks/:task/classify") { [self] request, context in
-            try await classifyEndpoint(context.parameters.get("task") ?? "", request)
+            try await classifyEndpoint(context.parameters.get("task") ?? "", request, batch: false)
         }
         r.post("/v1/tasks/:task/classify/batch") { [self] request, context in
-            try await batchEndpoint(context.parameters.get("task") ?? "", request)
+            try await classifyEndpoint(context.parameters.get("task") ?? "", request, batch: true)
         }
         r.post("/v1/tasks/:task/feedback") { [self] request, context in
             try await guardedAsync(context) {
