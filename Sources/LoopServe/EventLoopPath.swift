@@ -98,6 +98,7 @@ final class ClassifyChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
             let bytes = body.map { Array($0.readableBytesView) } ?? []
             body = nil
             let (status, answer) = server.answerOnEventLoop(t.task, bytes, batch: t.batch, started: t.started)
+            server.metrics.onEventLoop.increment()
             write(context, status, answer)
         }
     }

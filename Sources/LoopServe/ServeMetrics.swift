@@ -13,6 +13,13 @@ final class ServeMetrics: Sendable {
     private let errors = Locked<[String: Counter]>([:])
     /// The last exported value of each state count, so counters advance by the difference.
     private let exported = Locked<[String: Double]>([:])
+    /// Classify requests answered on the event loop (`ClassifyChannelHandler`); the others took Hummingbird's route.
+    let onEventLoop: Counter
+
+    init() {
+        onEventLoop = registry.makeCounter(descriptor: MetricNameDescriptor(metricName: "loopai_classify_on_event_loop", unitName: "total",
+                                                                            helpText: "Classify requests answered on the event loop; the others took Hummingbird's route (Docs/serve.md)."))
+    }
 
     static let buckets: [Duration] = [.microseconds(5), .microseconds(10), .microseconds(25), .microseconds(50), .microseconds(100),
                                       .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
