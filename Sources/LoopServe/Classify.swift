@@ -51,7 +51,7 @@ extension LoopServer {
         if let given = body["id"], given != .null {
             key = .id(try requestId(given))
         } else {
-            let n = idCounter.withLock { c -> Int in c += 1; return c }
+            let n = idCounter.add(1, ordering: .relaxed).newValue
             key = .id(madeId(n))
         }
         let record = body.removing(["id"])
@@ -153,7 +153,7 @@ extension LoopServer {
         }
         guard ok else { return nil }
         // Ids for the inputs that come without one, taken together (one lock a batch).
-        let base = idCounter.withLock { c -> Int in c += unnamed; return c - unnamed }
+        let base = unnamed == 0 ? 0 : idCounter.add(unnamed, ordering: .relaxed).oldValue
         batch.numberMadeIds(from: base + 1)
         return batch
     }

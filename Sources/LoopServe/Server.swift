@@ -6,6 +6,7 @@ import LoopRuntime
 import LoopStore
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// `loopai serve`: the tasks' engines behind HTTP/1.1 (Hummingbird).
 public final class LoopServer: Sendable {
@@ -20,7 +21,7 @@ public final class LoopServer: Sendable {
     /// counter, both in base 36 (`k3x9a0pq-1a`): up to 15 bytes, which Swift keeps without
     /// allocating, until the counter passes 2 billion.
     let idPrefix = String(UInt64.random(in: 78_364_164_096..<2_821_109_907_456), radix: 36)   // 36^7 ..< 36^8
-    let idCounter = Locked(0)
+    let idCounter = Atomic<Int>(0)
 
     func madeId(_ n: Int) -> String { SpanBatch.madeId(idPrefix, n) }
     /// `idPrefix` and its dash, as bytes.

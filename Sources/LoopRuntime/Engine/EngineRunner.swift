@@ -58,7 +58,11 @@ public final class EngineRunner: @unchecked Sendable {
     /// whole batch of samples is waiting.
     public func serve(_ key: RequestKey, input: JSON, record: JSON) -> Served {
         let s = engine.serve(key, input: input, record: record)
-        if case .success(let a) = s.result { recent.withLock { $0.add(key.text, input: input, answer: a) } }
+        if case .success(let a) = s.result {
+            let (h, e) = RecentRequests.entry(key.text, input: input, answer: a)
+            let released = recent.withLock { $0.put(h, e) }
+            _ = released
+        }
         if s.sampled { stepEarlyIfABatchWaits() }
         return s
     }
@@ -78,9 +82,10 @@ public final class EngineRunner: @unchecked Sendable {
     /// Answers many requests (see `TaskEngine.serveBatch`).
     public func serveBatch(_ requests: [(key: RequestKey, input: JSON, record: JSON)]) -> [Served] {
         let served = engine.serveBatch(requests)
-        recent.withLock { rr in
-            for (r, s) in zip(requests, served) { if case .success(let a) = s.result { rr.add(r.key.text, input: r.input, answer: a) } }
-        }
+        var items: [(UInt64, RecentRequests.Entry)] = []
+        for (r, s) in zip(requests, served) { if case .success(let a) = s.result { items.append(RecentRequests.entry(r.key.text, input: r.input, answer: a)) } }
+        let released = recent.withLock { $0.add(items) }
+        _ = released
         if served.contains(where: \.sampled) { stepEarlyIfABatchWaits() }
         return served
     }
@@ -92,7 +97,16 @@ public final class EngineRunner: @unchecked Sendable {
         // A body much larger than its inputs' texts (other fields) is not kept whole; the copy
         // is made before the cache's lock is taken. (A single request's body is not kept.)
         let kept = batch.count > 1 && batch.body.count > 2 * batch.spanBytes + 64 * batch.count ? batch.compacted() : batch
-        recent.withLock { $0.add(kept, served) }
+        // The entries are made, and the ones they evict released, outside the lock.
+        if batch.count == 1 {
+            let (h, e) = RecentRequests.single(batch, served)
+            let released = recent.withLock { $0.put(h, e) }
+            _ = released
+        } else {
+            let items = RecentRequests.entries(kept, served)
+            let released = recent.withLock { $0.add(items) }
+            _ = released
+        }
         if served.anySampled { stepEarlyIfABatchWaits() }
         return served
     }
@@ -175,15 +189,15 @@ final class WeakRef<T: AnyObject>: @unchecked Sendable {
 /// only when feedback looks one up).
 struct RecentRequests {
     let capacity: Int
-    private enum Entry {
+    enum Entry {
         case one(RecentOne)
         case batch(RecentBatch, Int)
     }
-    private final class RecentOne {
+    final class RecentOne {
         let id: String, input: JSON, answer: Answer
         init(_ id: String, _ input: JSON, _ answer: Answer) { self.id = id; self.input = input; self.answer = answer }
     }
-    private final class RecentBatch {
+    final class RecentBatch {
         let batch: SpanBatch, served: SpanServed
         init(_ b: SpanBatch, _ s: SpanServed) { batch = b; served = s }
     }
@@ -211,20 +225,39 @@ struct RecentRequests {
         shift = UInt64(64 - size.trailingZeroBitCount)
     }
 
-    mutating func add(_ id: String, input: JSON, answer: Answer) {
-        put(StableHash.fnv1a64(id.utf8), .one(RecentOne(id, input, answer)))
+    /// An entry as the cache keeps it, made before its lock is taken (making one allocates).
+    static func entry(_ id: String, input: JSON, answer: Answer) -> (UInt64, Entry) {
+        (StableHash.fnv1a64(id.utf8), .one(RecentOne(id, input, answer)))
     }
 
-    /// Keeps every input of a batch answered from spans. A batch of one (a single request) is
-    /// kept as its id, input and answer: its body's arrays are then freed with the request, while
-    /// the cache is still warm, rather than when the entry is evicted.
-    mutating func add(_ batch: SpanBatch, _ served: SpanServed) {
-        if batch.count == 1 {
-            put(batch.idHash(0), .one(RecentOne(batch.idText(0), batch.input(0), served.answer(0))))
-            return
-        }
+    /// The entries of a batch answered from spans. A batch of one (a single request) is kept as
+    /// its id, input and answer: its body's arrays are then freed with the request, while the
+    /// cache is still warm, rather than when the entry is evicted.
+    static func entries(_ batch: SpanBatch, _ served: SpanServed) -> [(UInt64, Entry)] {
+        if batch.count == 1 { return [single(batch, served)] }
         let kept = RecentBatch(batch, served)
-        for k in 0..<batch.count { put(batch.idHash(k), .batch(kept, k)) }
+        return (0..<batch.count).map { (batch.idHash($0), .batch(kept, $0)) }
+    }
+
+    static func single(_ batch: SpanBatch, _ served: SpanServed) -> (UInt64, Entry) {
+        (batch.idHash(0), .one(RecentOne(batch.idText(0), batch.input(0), served.answer(0))))
+    }
+
+    /// Keeps a request (without a lock: tests, and callers that own the cache).
+    mutating func add(_ id: String, input: JSON, answer: Answer) {
+        let (h, e) = Self.entry(id, input: input, answer: answer)
+        _ = put(h, e)
+    }
+
+    /// Keeps a batch answered from spans (without a lock).
+    mutating func add(_ batch: SpanBatch, _ served: SpanServed) { _ = add(Self.entries(batch, served)) }
+
+    /// Keeps entries; returns the ones they replace or evict, for the caller to release after
+    /// the lock (freeing memory another thread allocated may wait for that thread's arena).
+    mutating func add(_ items: [(UInt64, Entry)]) -> [Entry] {
+        var out: [Entry] = []
+        for (h, e) in items { if let old = put(h, e) { out.append(old) } }
+        return out
     }
 
     func get(_ id: String) -> (input: JSON, answer: Answer)? {
@@ -246,18 +279,21 @@ struct RecentRequests {
         }
     }
 
-    private mutating func put(_ h: UInt64, _ e: Entry) {
+    /// Keeps one entry; returns the entry it replaces or evicts.
+    mutating func put(_ h: UInt64, _ e: Entry) -> Entry? {
         if let (_, at) = find(h) {   // the same id again: its latest answer replaces the earlier one
-            entries[at] = e
-            return
+            defer { entries[at] = e }
+            return entries[at]
         }
-        if entries[next] != nil { remove(hashes[next]) }
+        let evicted = entries[next]
+        if evicted != nil { remove(hashes[next]) }
         hashes[next] = h
         entries[next] = e
         var p = home(h)
         while table[p] >= 0 { p = (p + 1) & mask }
         table[p] = Int32(next)
         next = (next + 1) % capacity
+        return evicted
     }
 
     /// Takes `h` out of the table, moving later entries of its probe run back (no tombstones).

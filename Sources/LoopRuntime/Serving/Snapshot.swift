@@ -93,7 +93,7 @@ public final class ServingSnapshot: @unchecked Sendable {
 /// The one mutable reference to the serving snapshot: readers take it under a lock held for a
 /// pointer copy; the control side replaces it.
 public final class SnapshotCell: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = SpinningMutex()
     private var snapshot: ServingSnapshot
 
     public init(_ s: ServingSnapshot) { snapshot = s }
