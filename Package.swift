@@ -71,8 +71,10 @@ let package = Package(
         // task file and choices; the CLI and the server assemble tasks only here.
         .target(name: "LoopApp", dependencies: ["LoopRuntime", "LoopGenerate", "LoopLLM", "LoopTask", "LoopStore", "LoopStorePostgres", "LoopData"]),
         // The HTTP service: routes, auth, metrics and the live dashboard over the runtime's task engines.
+        // `loopai serve --pin-event-loops`: glibc's affinity calls, which need _GNU_SOURCE.
+        .target(name: "CThreadAffinity"),
         .target(name: "LoopServe", dependencies: [
-            "LoopApp", "LoopRuntime", "LoopData", "LoopTask", "LoopStore",
+            "CThreadAffinity", "LoopApp", "LoopRuntime", "LoopData", "LoopTask", "LoopStore",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),

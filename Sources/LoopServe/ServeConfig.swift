@@ -47,6 +47,9 @@ public struct ServeConfig: Sendable {
     public var batchSize = 100
     /// Seconds a connection may stay idle (nothing read or written) before it is closed.
     public var idleTimeout = 60.0
+    /// Each event loop on a CPU of its own (of those the process may use): for a server that has
+    /// the machine, or a cpuset, to itself (Docs/serve.md).
+    public var pinEventLoops = false
     public var llm = LLMSettings()
 
     public init() {}
@@ -63,7 +66,7 @@ public struct ServeConfig: Sendable {
         var c = ServeConfig()
         let known: Set<String> = ["host", "port", "store", "tasks", "admin_token_env", "admin_token_file", "client_token_env", "client_token_file",
                                   "max_body_bytes", "max_batch", "commit_interval", "queue_capacity", "batch_size", "idle_timeout",
-                                  "replica", "lease_seconds"]
+                                  "replica", "lease_seconds", "pin_event_loops"]
         for (k, v) in map {
             guard let key = k.string else { continue }
             let at = "\(path):\(k.mark.map { "\($0.line):\($0.column)" } ?? "?")"
@@ -86,6 +89,9 @@ public struct ServeConfig: Sendable {
             case "max_batch": c.maxBatch = try int()
             case "queue_capacity": c.queueCapacity = try int()
             case "batch_size": c.batchSize = try int()
+            case "pin_event_loops":
+                guard let b = v.bool else { throw AppError("\(at): `pin_event_loops` is true or false", code: 2) }
+                c.pinEventLoops = b
             case "idle_timeout":
                 guard let d = v.float, d > 0 else { throw AppError("\(at): `idle_timeout` is a positive number of seconds", code: 2) }
                 c.idleTimeout = d

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import CThreadAffinity
 import LoopApp
 import LoopData
 import LoopRuntime
@@ -59,6 +60,7 @@ public final class LoopServer: Sendable {
     /// Serves until SIGTERM or SIGINT, then drains the requests in flight and commits every
     /// task's queued samples.
     public func run() async throws {
+        if config.pinEventLoops { await pinEventLoops() }
         for t in tasks.values { t.runner.start() }
         if ProcessInfo.processInfo.environment["LOOPAI_BENCH_ROUTES"] == "1" { log("benchmark routes on: POST /bench/echo") }
         let app = Application(responder: Responder(server: self, router: router().buildResponder()),
@@ -71,6 +73,21 @@ public final class LoopServer: Sendable {
                               logger: ServerLogHandler.logger(log))
         do { try await app.runService() } catch { log("the server stopped: \(error)") }
         stop()
+    }
+
+    /// Pins each event loop (the threads that answer requests) to a CPU of its own. On a small
+    /// machine shared with its clients, an unpinned loop woken by a request tends to be queued
+    /// behind another thread while a core is idle (Docs/performance.md).
+    func pinEventLoops() async {
+        var pinned: [Int32] = []
+        for (i, loop) in MultiThreadedEventLoopGroup.singleton.makeIterator().enumerated() {
+            pinned.append((try? await loop.submit { loopai_pin_this_thread(Int32(i)) }.get()) ?? -1)
+        }
+        if pinned.contains(where: { $0 < 0 }) {
+            log("--pin-event-loops: the system refused to pin some event loops (CPUs: \(pinned.map { $0 < 0 ? "none" : String($0) }.joined(separator: ", "))); those run unpinned")
+        } else {
+            log("event loops pinned to CPUs \(pinned.map(String.init).joined(separator: ", "))")
+        }
     }
 
     /// Validates and commits what every task has queued.

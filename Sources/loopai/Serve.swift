@@ -64,6 +64,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Samples per validation commit (a commit also happens every --commit-interval).")
     var batch: Int?
 
+    @Flag(help: "Pin each event loop to a CPU of its own (for a server that has the machine or a cpuset to itself).")
+    var pinEventLoops = false
+
     @Option(help: "Seconds a connection may stay idle before it is closed.")
     var idleTimeout: Double?
 
@@ -102,6 +105,7 @@ struct ServeCommand: ParsableCommand {
         if let queueCapacity { c.queueCapacity = queueCapacity }
         if let maxBody { c.maxBodyBytes = maxBody }
         if let maxBatch { c.maxBatch = maxBatch }
+        if pinEventLoops { c.pinEventLoops = true }
         c.llm = llm.settings
         // Requests run on the NIO event loops instead of hopping to Swift's global executor.
         LoopServer.prepareProcess()

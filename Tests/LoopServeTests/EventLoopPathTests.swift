@@ -299,4 +299,37 @@ final class EventLoopPathTests: XCTestCase {
         }
         XCTAssertEqual(server.stop(), 0, server.stderr)
     }
+
+    /// `pin_event_loops: true` (a configuration file): each event loop runs on one CPU of its own
+    /// (as /proc shows its threads), the log says which, and requests are answered.
+    func testPinnedEventLoopsRunEachOnOneCPU() throws {
+        let dir = try serveTempDir("pinned")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("serve.yaml")
+        try """
+        store: \(dir.path)
+        pin_event_loops: true
+        tasks:
+          - task: \(sms)/task.yaml
+            program: \(sms)/program.loop
+            oracle: labels:label
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let server = try ServeProcess(["--config", config.path])
+        let logged = try XCTUnwrap(server.stderr.components(separatedBy: "\n").first { $0.contains("event loops pinned to CPUs") }, server.stderr)
+        let cpus = logged.components(separatedBy: "CPUs ").last!.components(separatedBy: ", ").map { Int($0)! }
+        let tasks = "/proc/\(server.process.processIdentifier)/task"
+        var loops: [String] = []
+        for tid in try FileManager.default.contentsOfDirectory(atPath: tasks) {
+            let comm = (try? String(contentsOfFile: "\(tasks)/\(tid)/comm", encoding: .utf8)) ?? ""
+            guard comm.hasPrefix("NIO-SGLTN") else { continue }
+            let status = try String(contentsOfFile: "\(tasks)/\(tid)/status", encoding: .utf8)
+            loops.append(status.components(separatedBy: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }!.components(separatedBy: "\t").last!)
+        }
+        XCTAssertEqual(loops.count, cpus.count, "one CPU logged per event loop")
+        XCTAssertEqual(loops.sorted(), cpus.map(String.init).sorted(), "each loop may run on its one CPU only")
+        XCTAssertEqual(Set(cpus).count, min(cpus.count, ProcessInfo.processInfo.activeProcessorCount), "loops on different CPUs while there are CPUs")
+        let a = try server.post(classify, .object([("id", JSON("pin")), ("text", JSON("see you")), ("label", JSON("ham"))]))
+        XCTAssertEqual(a.json?["id"]?.string, "pin", a.text)
+        XCTAssertEqual(server.stop(), 0, server.stderr)
+    }
 }

@@ -1,0 +1,29 @@
+// Thread affinity for `loopai serve --pin-event-loops`. glibc declares these calls only with
+// _GNU_SOURCE, which the Swift importer does not define: hence this C file.
+#define _GNU_SOURCE
+#include "thread_affinity.h"
+
+#ifdef __linux__
+#include <pthread.h>
+#include <sched.h>
+
+int loopai_pin_this_thread(int n) {
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    if (pthread_getaffinity_np(pthread_self(), sizeof allowed, &allowed) != 0) return -1;
+    int count = CPU_COUNT(&allowed);
+    if (count <= 0 || n < 0) return -1;
+    int k = n % count;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &allowed)) continue;
+        if (k-- > 0) continue;
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        return pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0 ? cpu : -1;
+    }
+    return -1;
+}
+#else
+int loopai_pin_this_thread(int n) { (void)n; return -1; }
+#endif
