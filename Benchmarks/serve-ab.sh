@@ -9,10 +9,12 @@
 # use both cores, so CPU per request is what a change to the request path moves, while
 # requests/s also moves with whatever else the host runs. Several binaries are measured in
 # turn, round by round, so that a change is compared with its predecessor in the same minutes.
+# SERVE_ARGS: more arguments for every server (e.g. --pin-event-loops).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${1:-3}; D=${2:-6}; C=${3:-32}; shift $(( $# < 3 ? $# : 3 ))
 BINS=("$@"); [[ ${#BINS[@]} -gt 0 ]] || BINS=(.build/release/loopai)
+read -r -a EXTRA <<< "${SERVE_ARGS:-}"
 command -v wrk >/dev/null || { echo "serve-ab.sh: wrk is missing (apt-get install wrk)" >&2; exit 2; }
 (( D >= 4 )) || { echo "serve-ab.sh: SECONDS is at least 4" >&2; exit 2; }
 for b in "${BINS[@]}"; do [[ -x $b ]] || { echo "serve-ab.sh: $b is missing; run make release" >&2; exit 2; }; done
@@ -27,7 +29,7 @@ source Benchmarks/lib.sh
 PORTS=()
 for k in "${!BINS[@]}"; do
   LOOPAI_BENCH_ROUTES=1 LOOPAI_ADMIN_TOKEN=bench "${BINS[$k]}" serve --task Examples/sms_spam/task.yaml --program Examples/sms_spam/program.loop \
-    --oracle labels:label --generator induce --store "$TMP/s$k" --port 0 --no-cache 2> "$TMP/log$k" &
+    --oracle labels:label --generator induce --store "$TMP/s$k" --port 0 --no-cache "${EXTRA[@]}" 2> "$TMP/log$k" &
   PIDS+=($!)
   port=$(serve_port "$TMP/log$k") || exit 1
   curl -sf -XPOST -H "Authorization: Bearer bench" "http://127.0.0.1:$port/v1/tasks/sms_spam/pause" >/dev/null

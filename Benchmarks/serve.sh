@@ -4,11 +4,13 @@
 # Single-input requests/s and latency at 8 and 32 keep-alive connections; the batch endpoint's
 # classifications/s; then 5% sampling with a stand-in LLM oracle answering in 300 ms (as the
 # data's labels, then contradicting the program), and with the oracle failing (500s). Every run:
-# the SMS task with its hand-written program.
+# the SMS task with its hand-written program. The server runs with SERVE_ARGS (default
+# --pin-event-loops: this host is the server's own; SERVE_ARGS= measures it unpinned).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 L=${LOOPAI:-.build/release/loopai}
 D=${BENCH_SECONDS:-10}
+read -r -a EXTRA <<< "${SERVE_ARGS---pin-event-loops}"
 command -v wrk >/dev/null || { echo "serve.sh: wrk is missing (apt-get install wrk)" >&2; exit 2; }
 [[ -x $L ]] || { echo "serve.sh: $L is missing; run make release" >&2; exit 2; }
 TMP=$(mktemp -d)
@@ -34,7 +36,7 @@ start_server() {
   local name=$1 oracle=$2; shift 2
   rm -rf "$TMP/$name"; mkdir -p "$TMP/$name"
   env "$@" LOOPAI_ADMIN_TOKEN=bench "$L" serve --task Examples/sms_spam/task.yaml --program Examples/sms_spam/program.loop \
-    --oracle "$oracle" --generator induce --store "$TMP/$name" --port 0 --no-cache 2> "$TMP/$name.log" &
+    --oracle "$oracle" --generator induce --store "$TMP/$name" --port 0 --no-cache "${EXTRA[@]}" 2> "$TMP/$name.log" &
   PIDS+=($!)
   PORT=$(serve_port "$TMP/$name.log") || exit 1
 }
