@@ -6,11 +6,20 @@
 #ifdef __linux__
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
+
+static cpu_set_t before_pinning;
+static atomic_int saved = 0;   // 0: not yet, 1: being saved, 2: saved
 
 int loopai_pin_this_thread(int n) {
     cpu_set_t allowed;
     CPU_ZERO(&allowed);
     if (pthread_getaffinity_np(pthread_self(), sizeof allowed, &allowed) != 0) return -1;
+    int expected = 0;
+    if (atomic_compare_exchange_strong(&saved, &expected, 1)) {
+        before_pinning = allowed;
+        atomic_store(&saved, 2);
+    }
     int count = CPU_COUNT(&allowed);
     if (count <= 0 || n < 0) return -1;
     int k = n % count;
@@ -24,6 +33,12 @@ int loopai_pin_this_thread(int n) {
     }
     return -1;
 }
+
+int loopai_unpin_this_thread(void) {
+    if (atomic_load(&saved) != 2) return 0;
+    return pthread_setaffinity_np(pthread_self(), sizeof before_pinning, &before_pinning) == 0 ? 0 : -1;
+}
 #else
 int loopai_pin_this_thread(int n) { (void)n; return -1; }
+int loopai_unpin_this_thread(void) { return 0; }
 #endif

@@ -66,6 +66,9 @@ final class ClassifyChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var passedOn = 0
     /// Whether an answer was written since the last flush.
     private var unflushed = false
+    /// A read held back while the channel is not writable: a client that sends requests without
+    /// reading the answers is read no further until it does (the answers are not queued without bound).
+    private var heldRead = false
     /// The `Date` header's text for the second `dateSecond`.
     private var date = "", dateSecond = -1
 
@@ -140,10 +143,13 @@ final class ClassifyChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
         context.write(data, promise: promise)
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        taking = nil
-        body = nil
-        context.fireChannelInactive()
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable { context.read() } else { heldRead = true }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if heldRead, context.channel.isWritable { heldRead = false; context.read() }
+        context.fireChannelWritabilityChanged()
     }
 
     /// The `Date` header (RFC 9110's IMF-fixdate), formatted once a second per connection.

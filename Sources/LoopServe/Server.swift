@@ -60,8 +60,9 @@ public final class LoopServer: Sendable {
     /// Serves until SIGTERM or SIGINT, then drains the requests in flight and commits every
     /// task's queued samples.
     public func run() async throws {
-        if config.pinEventLoops { await pinEventLoops() }
+        // The runners start their threads first: a thread started from a pinned one keeps its CPU.
         for t in tasks.values { t.runner.start() }
+        if config.pinEventLoops { await pinEventLoops() }
         if ProcessInfo.processInfo.environment["LOOPAI_BENCH_ROUTES"] == "1" { log("benchmark routes on: POST /bench/echo") }
         let app = Application(responder: Responder(server: self, router: router().buildResponder()),
                               server: ServeChannel.builder(self),
@@ -402,7 +403,11 @@ public final class LoopServer: Sendable {
     /// Runs a store read off the event loop, from an async handler.
     func offLoop<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, Error>) in
-            Self.storeReaders.async { c.resume(with: Result { try body() }) }
+            Self.storeReaders.async {
+                // A pool thread started from a pinned event loop would keep that loop's one CPU.
+                if self.config.pinEventLoops { _ = loopai_unpin_this_thread() }
+                c.resume(with: Result { try body() })
+            }
         }
     }
 

@@ -45,6 +45,22 @@ final class RawConnection {
         }
     }
 
+    /// Sends until the peer stops taking bytes for `seconds`; returns how many it took.
+    func sendUntilStalled(_ bytes: [UInt8], seconds: Int) -> Int {
+        var tv = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var sent = 0
+        while sent < bytes.count {
+            let end = min(bytes.count, sent + 65536)
+            let n = bytes[sent..<end].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { break }
+            sent += n
+        }
+        var none = timeval(tv_sec: 0, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, socklen_t(MemoryLayout<timeval>.size))
+        return sent
+    }
+
     /// A request's bytes, with `Content-Length` unless `headers` name another framing.
     static func request(_ method: String, _ path: String, body: String = "", headers: [String] = ["Content-Type: application/json"]) -> String {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -137,6 +153,8 @@ final class EventLoopPathTests: XCTestCase {
             let dir = try serveTempDir("loop-path")
             defer { try? FileManager.default.removeItem(at: dir) }
             let server = try start(dir, env: env)
+            // Validation paused: no sample, no candidate, so both servers answer with v1 throughout.
+            XCTAssertEqual(try server.post("/v1/tasks/sms_spam/pause", .object([]), token: "t").status, 200)
             let c = try RawConnection(port: server.port)
             var got: [RawConnection.Answer] = []
             for r in requests { c.send(r); got.append(try c.answer()) }
@@ -162,6 +180,12 @@ final class EventLoopPathTests: XCTestCase {
         // Taken on the event loop: every request but those passed on (the body over the limit,
         // the other content type, the unknown task); none with the route.
         XCTAssertEqual(taken, ["loopai_classify_on_event_loop_total \(requests.count - 3)", "loopai_classify_on_event_loop_total 0"])
+    }
+
+    /// `loopai_classify_on_event_loop_total` of a running server.
+    func takenOnEventLoop(_ server: ServeProcess) throws -> Int? {
+        let metrics = try server.get("/metrics").text
+        return metrics.split(separator: "\n").first { $0.hasPrefix("loopai_classify_on_event_loop_total ") }.flatMap { Int($0.split(separator: " ")[1]) }
     }
 
     static let httpDate: DateFormatter = {
@@ -200,9 +224,7 @@ final class EventLoopPathTests: XCTestCase {
         }
         // Each round's first request found nothing unanswered before it, and was taken on the event
         // loop; the ones after the status request were taken only once Hummingbird had answered it.
-        let metrics = try server.get("/metrics").text
-        let taken = metrics.split(separator: "\n").first { $0.hasPrefix("loopai_classify_on_event_loop_total ") }.flatMap { Int($0.split(separator: " ")[1]) }
-        XCTAssertGreaterThanOrEqual(taken ?? 0, 3, metrics)
+        XCTAssertGreaterThanOrEqual(try takenOnEventLoop(server) ?? 0, 3)
         XCTAssertEqual(server.stop(), 0, server.stderr)
     }
 
@@ -236,17 +258,24 @@ final class EventLoopPathTests: XCTestCase {
             bigChunked += Array(String(part.count, radix: 16).utf8) + [13, 10] + part + [13, 10]
         }
         bigChunked += Array("0\r\n\r\n".utf8)
-        c.send(bigChunked)
+        // Sent together with the next request: that one waits for the refusal, then is answered.
+        c.send(bigChunked + Array(RawConnection.request("POST", classify, body: body).utf8))
         let refused = try c.answer()
         XCTAssertEqual(refused.status, 413, refused.text)
         XCTAssertEqual(refused.json?["error"]?["code"]?.string, "body_too_large")
+        XCTAssertEqual(try c.answer().text, whole.text)
         c.send(RawConnection.request("POST", classify, body: body))
         XCTAssertEqual(try c.answer().text, whole.text)
+        // Taken on the event loop: the whole, pieces and chunked ones and the last; the one
+        // after the refusal too when the refusal was written before it arrived (so 4 or 5).
+        let taken = try takenOnEventLoop(server) ?? 0
+        XCTAssertTrue((4...5).contains(taken), "\(taken)")
         XCTAssertEqual(server.stop(), 0, server.stderr)
     }
 
     /// Answers written on the event loop keep a connection alive past the idle timeout; an idle
-    /// connection is closed; `Connection: close` is answered, then the connection closed.
+    /// connection is closed; `Connection: close` (passed on to Hummingbird's route) is answered,
+    /// then the connection closed.
     func testIdleTimeoutAndConnectionCloseHoldForEventLoopAnswers() throws {
         let dir = try serveTempDir("idle")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -257,6 +286,7 @@ final class EventLoopPathTests: XCTestCase {
             XCTAssertEqual(try c.answer().json?["id"]?.string, "i\(i)", "answer \(i) on the same connection")
             Thread.sleep(forTimeInterval: 0.3)
         }
+        XCTAssertEqual(try takenOnEventLoop(server), 12)
         XCTAssertTrue(c.closedByServer(within: 15), "an idle connection is closed after the idle timeout")
         let d = try RawConnection(port: server.port)
         d.send(RawConnection.request("POST", classify, body: #"{"id":"last","text":"ok","label":"ham"}"#, headers: ["Content-Type: application/json", "Connection: close"]))
@@ -273,7 +303,7 @@ final class EventLoopPathTests: XCTestCase {
         let c = try RawConnection(port: server.port)
         let request = Array(RawConnection.request("POST", classify, body: #"{"id":"half","text":"see you","label":"ham"}"#).utf8)
         c.send(Array(request[0..<(request.count - 10)]))
-        Thread.sleep(forTimeInterval: 0.3)
+        Thread.sleep(forTimeInterval: 1)
         kill(server.process.processIdentifier, SIGTERM)
         Thread.sleep(forTimeInterval: 0.5)
         XCTAssertTrue(server.process.isRunning, "the server waits for the request in flight")
@@ -292,11 +322,19 @@ final class EventLoopPathTests: XCTestCase {
         let server = try start(dir, env: ["LOOPAI_CLIENT_TOKEN": "client-secret"])
         let c = try RawConnection(port: server.port)
         let body = #"{"id":"k","text":"ok","label":"ham"}"#
+        func request(_ header: String?) -> String {
+            RawConnection.request("POST", classify, body: body, headers: ["Content-Type: application/json"] + (header.map { [$0] } ?? []))
+        }
         for (header, status) in [("Authorization: Bearer client-secret", 200), ("Authorization: Bearer client-secreT", 401), (nil, 401), ("Authorization: Bearer client-secret", 200)] {
-            c.send(RawConnection.request("POST", classify, body: body, headers: ["Content-Type: application/json"] + (header.map { [$0] } ?? [])))
+            c.send(request(header))
             let a = try c.answer()
             XCTAssertEqual(a.status, status, "\(header ?? "no token"): \(a.text)")
         }
+        XCTAssertEqual(try takenOnEventLoop(server), 2, "the right token's requests are taken on the event loop")
+        // A refusal and a request sent together: answered in their order.
+        c.send(request("Authorization: Bearer nope") + request("Authorization: Bearer client-secret"))
+        XCTAssertEqual(try c.answer().status, 401)
+        XCTAssertEqual(try c.answer().json?["id"]?.string, "k")
         XCTAssertEqual(server.stop(), 0, server.stderr)
     }
 
@@ -330,6 +368,38 @@ final class EventLoopPathTests: XCTestCase {
         XCTAssertEqual(Set(cpus).count, min(cpus.count, ProcessInfo.processInfo.activeProcessorCount), "loops on different CPUs while there are CPUs")
         let a = try server.post(classify, .object([("id", JSON("pin")), ("text", JSON("see you")), ("label", JSON("ham"))]))
         XCTAssertEqual(a.json?["id"]?.string, "pin", a.text)
+        XCTAssertEqual(server.stop(), 0, server.stderr)
+    }
+
+    /// A client that sends batches without reading the answers: the server stops reading it
+    /// once its answers wait unsent (it does not queue them without bound), and when the client
+    /// reads, every answer arrives, in order.
+    func testAClientThatDoesNotReadIsNotReadWithoutBound() throws {
+        let dir = try serveTempDir("backpressure")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let server = try ServeProcess(["--task", sms + "/task.yaml", "--program", sms + "/program.loop", "--oracle", "labels:label",
+                                       "--store", dir.path, "--generator", "induce"])
+        let c = try RawConnection(port: server.port)
+        // About 2.6 KB a request, about 10 KB an answer.
+        let inputs = (0..<100).map { _ in #"{"text":"ok","label":"ham"}"# }.joined(separator: ",")
+        let request = Array(RawConnection.request("POST", classify + "/batch", body: #"{"inputs":[\#(inputs)]}"#).utf8)
+        var all: [UInt8] = []
+        for _ in 0..<8000 { all += request }   // 21 MB of requests, 80 MB of answers
+        let sent = c.sendUntilStalled(all, seconds: 3)
+        XCTAssertLessThan(sent, all.count / 2, "the server stopped reading a client that does not read (\(sent) of \(all.count) bytes taken)")
+        // Reading now (the rest of a request cut short is sent meanwhile): every request sent is
+        // answered, in order, and the connection serves on.
+        let count = (sent + request.count - 1) / request.count
+        let rest = Array(all[sent..<(count * request.count)])
+        let sender = Thread { c.send(rest) }
+        sender.start()
+        for i in 0..<count {
+            let a = try c.answer()
+            XCTAssertEqual(a.status, 200, "answer \(i)")
+            XCTAssertEqual(a.json?["answers"]?.array?.count, 100, "answer \(i)")
+        }
+        c.send(RawConnection.request("POST", classify, body: #"{"id":"after","text":"ok","label":"ham"}"#))
+        XCTAssertEqual(try c.answer().json?["id"]?.string, "after")
         XCTAssertEqual(server.stop(), 0, server.stderr)
     }
 }

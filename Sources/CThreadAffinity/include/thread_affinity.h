@@ -6,4 +6,9 @@
 /// call (anything but Linux).
 int loopai_pin_this_thread(int n);
 
+/// Gives the calling thread back the CPUs the first pinned thread could use before it was
+/// pinned (a thread inherits its creator's CPUs: one started from a pinned thread would keep
+/// its one CPU). Does nothing before a thread was pinned. Returns 0, or -1 when refused.
+int loopai_unpin_this_thread(void);
+
 #endif

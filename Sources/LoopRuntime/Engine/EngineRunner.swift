@@ -84,8 +84,9 @@ public final class EngineRunner: @unchecked Sendable {
         let served = engine.serveBatch(requests)
         var items: [(UInt64, RecentRequests.Entry)] = []
         for (r, s) in zip(requests, served) { if case .success(let a) = s.result { items.append(RecentRequests.entry(r.key.text, input: r.input, answer: a)) } }
-        let released = recent.withLock { $0.add(items) }
-        _ = released
+        var released: [RecentRequests.Entry] = []
+        released.reserveCapacity(items.count)
+        recent.withLock { $0.add(items, released: &released) }
         if served.contains(where: \.sampled) { stepEarlyIfABatchWaits() }
         return served
     }
@@ -104,8 +105,9 @@ public final class EngineRunner: @unchecked Sendable {
             _ = released
         } else {
             let items = RecentRequests.entries(kept, served)
-            let released = recent.withLock { $0.add(items) }
-            _ = released
+            var released: [RecentRequests.Entry] = []
+            released.reserveCapacity(items.count)
+            recent.withLock { $0.add(items, released: &released) }
         }
         if served.anySampled { stepEarlyIfABatchWaits() }
         return served
@@ -250,14 +252,15 @@ struct RecentRequests {
     }
 
     /// Keeps a batch answered from spans (without a lock).
-    mutating func add(_ batch: SpanBatch, _ served: SpanServed) { _ = add(Self.entries(batch, served)) }
+    mutating func add(_ batch: SpanBatch, _ served: SpanServed) {
+        var released: [Entry] = []
+        add(Self.entries(batch, served), released: &released)
+    }
 
     /// Keeps entries; returns the ones they replace or evict, for the caller to release after
     /// the lock (freeing memory another thread allocated may wait for that thread's arena).
-    mutating func add(_ items: [(UInt64, Entry)]) -> [Entry] {
-        var out: [Entry] = []
-        for (h, e) in items { if let old = put(h, e) { out.append(old) } }
-        return out
+    mutating func add(_ items: [(UInt64, Entry)], released: inout [Entry]) {
+        for (h, e) in items { if let old = put(h, e) { released.append(old) } }
     }
 
     func get(_ id: String) -> (input: JSON, answer: Answer)? {

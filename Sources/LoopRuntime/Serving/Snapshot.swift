@@ -105,7 +105,12 @@ public final class SnapshotCell: @unchecked Sendable {
 
     /// Installs a new snapshot built from the current one (its generation is set here).
     public func swap(active: LoadedProgram, candidate: LoadedProgram?, canaryShare: Double) {
-        lock.lock(); defer { lock.unlock() }
-        snapshot = ServingSnapshot(active: active, candidate: candidate, canaryShare: canaryShare, generation: snapshot.generation + 1)
+        lock.lock()
+        let replaced = snapshot
+        snapshot = ServingSnapshot(active: active, candidate: candidate, canaryShare: canaryShare, generation: replaced.generation + 1)
+        lock.unlock()
+        // The replaced snapshot (perhaps the last reference to a retired program) is released
+        // after the lock, which the request path takes.
+        _ = replaced
     }
 }
