@@ -35,6 +35,9 @@ public final class LoopServer: Sendable {
     /// Call once, before any task starts (`loopai serve` does).
     public static func prepareProcess() {
         _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        // The event loops' threads start now, from this thread: a thread inherits its creator's
+        // nice value and CPUs, and the control threads (made with the tasks) run at nice 10.
+        _ = MultiThreadedEventLoopGroup.singleton.next()
     }
 
     /// Loads every task (checks and compiles its active program, resuming its run from the store).

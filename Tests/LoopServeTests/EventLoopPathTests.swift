@@ -364,6 +364,16 @@ final class EventLoopPathTests: XCTestCase {
             loops.append(status.components(separatedBy: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }!.components(separatedBy: "\t").last!)
         }
         XCTAssertEqual(loops.count, cpus.count, "one CPU logged per event loop")
+        // The event loops answer at the process's priority; the task's control thread runs at nice 10.
+        var nice: [String: [Int]] = [:]
+        for tid in try FileManager.default.contentsOfDirectory(atPath: tasks) {
+            let stat = try String(contentsOfFile: "\(tasks)/\(tid)/stat", encoding: .utf8)
+            let name = String(stat[stat.index(after: stat.firstIndex(of: "(")!)..<stat.lastIndex(of: ")")!])
+            let fields = stat[stat.index(stat.lastIndex(of: ")")!, offsetBy: 2)...].split(separator: " ")
+            nice[name, default: []].append(Int(fields[16])!)   // field 19 of stat: nice
+        }
+        XCTAssertEqual(nice.filter { $0.key.hasPrefix("NIO-SGLTN") }.values.flatMap { $0 }, Array(repeating: 0, count: loops.count), "\(nice)")
+        XCTAssertEqual(nice.values.flatMap { $0 }.filter { $0 == 10 }.count, 1, "one task, one control thread at nice 10: \(nice)")
         XCTAssertEqual(loops.sorted(), cpus.map(String.init).sorted(), "each loop may run on its one CPU only")
         XCTAssertEqual(Set(cpus).count, min(cpus.count, ProcessInfo.processInfo.activeProcessorCount), "loops on different CPUs while there are CPUs")
         let a = try server.post(classify, .object([("id", JSON("pin")), ("text", JSON("see you")), ("label", JSON("ham"))]))

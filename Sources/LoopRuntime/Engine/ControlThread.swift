@@ -16,14 +16,16 @@ final class ControlThread: @unchecked Sendable {
     private static func now() -> Double { ProcessInfo.processInfo.systemUptime }
     private var finished = false
 
-    /// The nice value the thread takes: 0 (as the process) unless `LOOPAI_CONTROL_NICE` says
-    /// 1–19 (10 leaves a busy request path about ten times the CPU share). Not lowered by
-    /// default: a thread inherits its creator's nice value, and a pool thread (Dispatch's, which
-    /// also runs Swift concurrency jobs) that happened to be started from the control thread would
-    /// keep the lower priority for requests too.
+    /// The nice value the thread takes: 10 (a busy request path keeps about ten times its CPU
+    /// share), or what `LOOPAI_CONTROL_NICE` says (0–19; 0: the process's). A thread inherits its
+    /// creator's nice value, so threads the control side starts (the improver's, libcurl's) run
+    /// at it too; the threads that answer requests are the server's event loops, started before
+    /// any control thread (Swift concurrency runs on them too, `LoopServer.prepareProcess`), so
+    /// none of them inherits it. In alternating runs of `Benchmarks/serve-oracle-ab.sh` the
+    /// requests' p99 with validation running was +28% (median of 9) over paused at 0, +1% at 10.
     static let defaultNice: Int32 = {
         if let v = ProcessInfo.processInfo.environment["LOOPAI_CONTROL_NICE"], let n = Int32(v) { return max(0, min(19, n)) }
-        return 0
+        return 10
     }()
 
     init(name: String, nice: Int32 = ControlThread.defaultNice) {
