@@ -14,7 +14,8 @@ final class ServingTests: XCTestCase {
     static let ham = "program always_ham\ninput text: text\nlabels spam, ham\notherwise => ham\ntest \"x\" => ham\n"
     static let spam = "program always_spam\ninput text: text\nlabels spam, ham\notherwise => spam\ntest \"x\" => spam\n"
 
-    func engine(_ dir: URL, queueCapacity: Int = 10_000, rate: Double? = nil, program: String = ham) throws -> TaskEngine {
+    func engine(_ dir: URL, queueCapacity: Int = 10_000, rate: Double? = nil, program: String = ham,
+                configure: (inout TaskSpec, inout LoopSettings) -> Void = { _, _ in }) throws -> TaskEngine {
         var task = try F.task("sms_spam")
         if let rate { task.validation.rate = rate }
         var s = LoopSettings(task: task, streamPath: "serve", oracle: LabelsOracle(column: "label", labels: task.labelNames),
@@ -23,6 +24,8 @@ final class ServingTests: XCTestCase {
         s.initialProgram = program
         s.queueCapacity = queueCapacity
         s.batchSize = 1
+        configure(&task, &s)
+        s.task = task
         return try TaskEngine(settings: s, store: try SQLiteStore.open(path: dir.appendingPathComponent("s.sqlite").path, task: task.name), resume: false)
     }
 
@@ -274,5 +277,35 @@ final class ServingTests: XCTestCase {
         XCTAssertGreaterThan(answered.current, 1000)
         XCTAssertEqual(wrong.current, 0)
         XCTAssertEqual(e.requestCount, answered.current, "every request counted once")
+    }
+
+    /// Shadow's window counts the requests whose samples have been validated, not the requests
+    /// answered: a control side behind the traffic (samples still queued, as on a busy server
+    /// with a slow oracle) does not close the window on evidence that has not arrived.
+    func testTheShadowWindowCountsRequestsWhoseEvidenceIsIn() throws {
+        let dir = try F.tempDir("evidence")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let e = try engine(dir, rate: 1) { task, s in
+            task.improvement.window = 50          // shadow lasts 4 × 50 requests
+            s.maxSamplesPerStep = 5               // the control side validates 5 samples a step
+        }
+        XCTAssertEqual(e.shadowLimit, 200)
+        try e.applyImprovement(TaskEngine.Improvement(reason: "test", baseVersion: e.state.activeVersion,
+                                                      generated: GeneratedProgram(source: Self.spam, provenance: "test", calls: [])))
+        XCTAssertEqual(e.state.candidate?.stage, .shadow)
+        // Every request is a disagreement (ham against spam); the oracle sides with each in turn.
+        for i in 0..<260 {
+            let label = i % 2 == 0 ? "spam" : "ham"
+            _ = e.serve(.id("r\(i)"), input: JSON("m\(i)"), record: .object([("text", JSON("m\(i)")), ("label", JSON(label))]))
+        }
+        try e.step()
+        XCTAssertEqual(e.evidenceThrough, 5)
+        XCTAssertEqual(e.state.candidate?.stage, .shadow, "260 requests answered, but only 5 of them validated: the window is open")
+        var steps = 1
+        while e.state.candidate != nil && e.queued > 0 { try e.step(); steps += 1 }
+        XCTAssertNil(e.state.candidate)
+        XCTAssertEqual(steps, 40, "decided once 200 requests' samples were in")
+        let rejected = try XCTUnwrap(e.state.events.last { $0.kind == "rejected" })
+        XCTAssertEqual(rejected.detail, "no significant win in shadow after 200 requests (100–100)")
     }
 }

@@ -22,7 +22,7 @@ extension TaskEngine {
             // With replicas, the canary's evidence is every replica's: the others' validations of
             // the candidate and of the base since the canary began join this replica's own.
             let pooled = pooledCanary(c)
-            switch RolloutMachine.step(pooled, requests: state.requests, policy: rolloutPolicy) {
+            switch RolloutMachine.step(pooled, requests: evidenceThrough, policy: rolloutPolicy) {
             case .stay:
                 break
             case .canary(var n, let why):

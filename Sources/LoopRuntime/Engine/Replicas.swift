@@ -73,7 +73,7 @@ extension TaskEngine {
         let share = stage == .canary ? v.canaryShare : 0
         if state.candidate?.versionId != id {
             let loaded = try LoadedProgram(versionId: id, source: v.source, name: "v\(id).loop")
-            var c = DriverState.Candidate(versionId: id, stage: stage, share: share, since: state.requests, why: "followed from the store")
+            var c = DriverState.Candidate(versionId: id, stage: stage, share: share, since: evidenceThrough, why: "followed from the store")
             c.step = canaryStep(share)
             state.candidate = c
             setServing(candidate: loaded, share: share)
@@ -82,7 +82,7 @@ extension TaskEngine {
             c.stage = stage
             c.share = share
             c.step = canaryStep(share)
-            c.since = state.requests
+            c.since = evidenceThrough
             state.candidate = c
             setServing(candidate: candidateProgram, share: share)
             event(id, "followed", "v\(id) in \(stage.rawValue)" + (stage == .canary ? String(format: " at %.0f%%", share * 100) : ""))

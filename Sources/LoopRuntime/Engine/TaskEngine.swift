@@ -217,6 +217,12 @@ public final class TaskEngine: @unchecked Sendable {
     var lastCommit = 0.0
     /// The cursor of the last step whose rows wait for the next commit.
     var deferredCursor: Int?
+    /// The rollout's clock: the requests whose samples have all been validated (or dropped), the
+    /// cursor of the last step. Shadow and canary windows count these, not the requests answered,
+    /// so a control side that falls behind the traffic (a slow oracle, a busy machine) closes a
+    /// window only once its evidence is in. A replay validates every sample of a batch before it
+    /// decides, so there the two counts are the same.
+    var evidenceThrough = 0
 
     /// Commits the rows of steps that waited for the commit interval (a server stopping).
     public func flush() throws {
@@ -276,6 +282,7 @@ public final class TaskEngine: @unchecked Sendable {
             while s.timeline.count > DriverState.timelineLimit { s.timeline = DriverState.thinned(s.timeline) }
             run = r
             state = s
+            evidenceThrough = s.cursor
             activeProgram = try Self.load(store, s.activeVersion)
             if let problem = Self.contractProblem(activeProgram.program, settings.task) {
                 // The task changed since (its labels gained application strings, say): the version
@@ -584,6 +591,7 @@ public final class TaskEngine: @unchecked Sendable {
         let cursor = waiting ?? counts.requests
         counts.copy(into: &state)
         let (items, answers, ledger, unvalidated) = validate(samples)
+        evidenceThrough = max(evidenceThrough, cursor)
         state.unvalidated += unvalidated
         state.sampler = live.withLock { $0.sampler }
         let interval = state.agreement.interval(level: task.validation.confidence)

@@ -1,15 +1,16 @@
 import Foundation
 
 /// The rollout of a candidate as a pure state machine: the candidate's state and the number of
-/// requests so far in, what happens next out. No store, no clock, no LLM: the engine applies the
+/// requests so far whose evidence is in (the engine's `evidenceThrough`: every sample of them
+/// validated), what happens next out. No store, no clock, no LLM: the engine applies the
 /// outcome (publishes a snapshot, records the rollout row, writes the event).
 public enum RolloutMachine {
     public struct Policy: Sendable {
         public var significance: Double
         public var canarySteps: [Double]
-        /// Requests a candidate may stay in shadow before it is decided on without a significant result.
+        /// Requests (with their evidence in) a candidate may stay in shadow before it is decided on without a significant result.
         public var shadowLimit: Int
-        /// Requests each canary step lasts.
+        /// Requests (with their evidence in) each canary step lasts.
         public var canaryStepLength: Int
 
         public init(significance: Double, canarySteps: [Double], shadowLimit: Int, canaryStepLength: Int) {
