@@ -36,7 +36,8 @@ public final class LoopServer: Sendable {
     public static func prepareProcess() {
         _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         // The event loops' threads start now, from this thread: a thread inherits its creator's
-        // nice value and CPUs, and the control threads (made with the tasks) run at nice 10.
+        // nice value and CPUs, and the control threads (made with the tasks) run at a lower
+        // priority (`ControlThread.defaultNice`).
         _ = MultiThreadedEventLoopGroup.singleton.next()
     }
 

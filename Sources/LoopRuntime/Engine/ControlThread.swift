@@ -16,18 +16,19 @@ final class ControlThread: @unchecked Sendable {
     private static func now() -> Double { ProcessInfo.processInfo.systemUptime }
     private var finished = false
 
-    /// The nice value the thread takes: 0 (the process's) unless `LOOPAI_CONTROL_NICE` says 1–19.
+    /// The nice value the thread takes: 10 unless `LOOPAI_CONTROL_NICE` says 0–19.
     /// A thread inherits its creator's nice value, so threads the control side starts (the
     /// improver's, libcurl's) run at it too; the threads that answer requests are the server's
     /// event loops, started before any control thread (Swift concurrency runs on them too,
     /// `LoopServer.prepareProcess`), so none of them inherits it. At 10, in alternating runs of
     /// `Benchmarks/serve-oracle-ab.sh`, the requests' p99 with validation running was +1% over
-    /// paused (median of 9 rounds) against +28% at 0; but on a saturated machine validation then
-    /// falls behind the requests, and rollout decisions, which count requests, see less evidence
-    /// (a replicas test rejected its candidate so). Not the default until decisions count validations.
+    /// paused (median of 9 rounds) against +28% at 0. On a saturated machine validation then
+    /// falls behind the requests; rollout decisions count only the requests whose samples are
+    /// validated (`TaskEngine.evidenceThrough`), so they wait for the evidence instead of deciding
+    /// on less of it.
     static let defaultNice: Int32 = {
         if let v = ProcessInfo.processInfo.environment["LOOPAI_CONTROL_NICE"], let n = Int32(v) { return max(0, min(19, n)) }
-        return 0
+        return 10
     }()
 
     init(name: String, nice: Int32 = ControlThread.defaultNice) {

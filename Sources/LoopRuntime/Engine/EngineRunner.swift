@@ -5,8 +5,8 @@ import LoopStore
 
 /// Runs a task engine's control side for a server: one thread does every step (on a timer, or
 /// early when a batch of samples is waiting) and every operator command, so the control state is
-/// touched by one thread at a time. Requests never wait for it (`ControlThread`; its priority
-/// can be lowered with `LOOPAI_CONTROL_NICE`).
+/// touched by one thread at a time. Requests never wait for it (`ControlThread`, at nice 10 by
+/// default; `LOOPAI_CONTROL_NICE` sets another value).
 public final class EngineRunner: @unchecked Sendable {
     public let engine: TaskEngine
     let queue: ControlThread
