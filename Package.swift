@@ -64,7 +64,7 @@ let package = Package(
         .target(name: "LoopStorePostgres", dependencies: ["LoopStore", .product(name: "PostgresNIO", package: "postgres-nio")],
                 swiftSettings: [.swiftLanguageMode(.v6)]),
         // The self-improvement loop: executor, sampling, statistics, improvement, rollout, escalation.
-        .target(name: "LoopRuntime", dependencies: ["LoopCodegen", "LoopStore", "LoopGenerate", "LoopTask", "LoopLLM", "LoopInduce",
+        .target(name: "LoopRuntime", dependencies: ["CThreadAffinity", "LoopCodegen", "LoopStore", "LoopGenerate", "LoopTask", "LoopLLM", "LoopInduce",
                                                    .product(name: "DequeModule", package: "swift-collections")],
                 swiftSettings: [.swiftLanguageMode(.v6)]),
         // The composition root: providers, generators, oracles, stores and engine settings from a

@@ -1,5 +1,5 @@
-// Thread affinity for `loopai serve --pin-event-loops`. glibc declares these calls only with
-// _GNU_SOURCE, which the Swift importer does not define: hence this C file.
+// Thread affinity for `loopai serve --pin-event-loops`, and thread names. glibc declares these
+// calls only with _GNU_SOURCE, which the Swift importer does not define: hence this C file.
 #define _GNU_SOURCE
 #include "thread_affinity.h"
 
@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <string.h>
 
 static cpu_set_t before_pinning;
 static atomic_int saved = 0;   // 0: not yet, 1: being saved, 2: saved
@@ -38,7 +39,15 @@ int loopai_unpin_this_thread(void) {
     if (atomic_load(&saved) != 2) return 0;
     return pthread_setaffinity_np(pthread_self(), sizeof before_pinning, &before_pinning) == 0 ? 0 : -1;
 }
+
+int loopai_name_this_thread(const char *name) {
+    char shortened[16];
+    strncpy(shortened, name, sizeof shortened - 1);
+    shortened[sizeof shortened - 1] = 0;
+    return pthread_setname_np(pthread_self(), shortened) == 0 ? 0 : -1;
+}
 #else
 int loopai_pin_this_thread(int n) { (void)n; return -1; }
+int loopai_name_this_thread(const char *name) { (void)name; return -1; }
 int loopai_unpin_this_thread(void) { return 0; }
 #endif

@@ -16,7 +16,7 @@ extension LoopServer {
             let t = try task(named: name)
             let bytes = try await API.bodyBytes(request, limit: config.maxBodyBytes)
             let answer = try self.answer(t, bytes, batch: batch)
-            metrics.latency(task: t.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0, batch: batch)
+            t.recordLatency(since: t0, batch: batch)
             return API.bytes(answer, type: API.jsonType)
         }
     }

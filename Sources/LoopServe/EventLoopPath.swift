@@ -197,14 +197,11 @@ extension LoopServer {
         do {
             guard !bytes.isEmpty else { throw API.emptyBody }
             let answer = try answer(t, bytes, batch: batch)
-            metrics.latency(task: t.name, nanoseconds: DispatchTime.now().uptimeNanoseconds - started, batch: batch)
+            t.recordLatency(since: started, batch: batch)
             return (.ok, answer)
-        } catch let r as API.Refusal {
-            refused(task: t.name, r)
-            return (r.status, API.errorBytes(r.code, r.message))
         } catch {
-            log("internal error: \(error)")
-            return (.internalServerError, API.errorBytes("internal", "\(error)"))
+            let r = failure(task: t.name, error)
+            return (r.status, API.errorBytes(r.code, r.message))
         }
     }
 }

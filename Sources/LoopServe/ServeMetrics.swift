@@ -8,8 +8,6 @@ final class ServeMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private struct RequestKey: Hashable { var task: String; var version: Int64; var label: String; var decidedBy: String }
     private let requestCounters = Locked<[RequestKey: Counter]>([:])
-    private let latency = Locked<[String: DurationHistogram]>([:])
-    private let batchLatency = Locked<[String: DurationHistogram]>([:])
     private let errors = Locked<[String: Counter]>([:])
     /// The last exported value of each state count, so counters advance by the difference.
     private let exported = Locked<[String: Double]>([:])
@@ -41,16 +39,14 @@ final class ServeMetrics: Sendable {
         }
     }
 
-    func latency(task: String, nanoseconds: UInt64, batch: Bool = false) {
-        let h = (batch ? batchLatency : latency).withLock { m -> DurationHistogram in
-            if let h = m[task] { return h }
-            let h = registry.makeDurationHistogram(descriptor: MetricNameDescriptor(metricName: batch ? "loopai_batch_request_duration" : "loopai_request_duration", unitName: "seconds",
-                                                                                   helpText: batch ? "Time from a batch request's body to its answers." : "Time from a request's body to its answer (decode, classify, encode)."),
-                                                   labels: [("task", task)], buckets: Self.buckets)
-            m[task] = h
-            return h
+    /// A task's request latency histograms (single, batch); `ServedTask` keeps them.
+    func latencyHistograms(task: String) -> (single: DurationHistogram, batch: DurationHistogram) {
+        func make(_ name: String, _ help: String) -> DurationHistogram {
+            registry.makeDurationHistogram(descriptor: MetricNameDescriptor(metricName: name, unitName: "seconds", helpText: help),
+                                           labels: [("task", task)], buckets: Self.buckets)
         }
-        h.recordNanoseconds(Int64(nanoseconds))
+        return (make("loopai_request_duration", "Time from a request's body to its answer (decode, classify, encode)."),
+                make("loopai_batch_request_duration", "Time from a batch request's body to its answers."))
     }
 
     func error(task: String, kind: String) {

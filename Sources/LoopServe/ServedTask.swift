@@ -4,6 +4,7 @@ import LoopData
 import LoopRuntime
 import LoopStore
 import LoopTask
+import Prometheus
 
 /// One task a server answers for: its engine (request path and control side), where its
 /// requests' fields go, and its store.
@@ -34,7 +35,15 @@ final class ServedTask: @unchecked Sendable {
 
     var engine: TaskEngine { runner.engine }
 
-    init(entry: ServeConfig.TaskEntry, config: ServeConfig, log: @escaping @Sendable (String) -> Void) throws {
+    /// The request latency histograms (single, batch), made once so a request records without a lookup.
+    let latency: (single: DurationHistogram, batch: DurationHistogram)
+
+    /// Records a classify request's time from `start` (uptime nanoseconds) to now.
+    func recordLatency(since start: UInt64, batch: Bool) {
+        (batch ? latency.batch : latency.single).recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start))
+    }
+
+    init(entry: ServeConfig.TaskEntry, config: ServeConfig, metrics: ServeMetrics, log: @escaping @Sendable (String) -> Void) throws {
         let spec = try TaskAssembly.loadTask(entry.task)
         var assembly = TaskAssembly(spec: spec)
         assembly.oracle = entry.oracle
@@ -70,6 +79,7 @@ final class ServedTask: @unchecked Sendable {
         runner = EngineRunner(engine: engine, commitInterval: config.commitInterval)
         runner.log = { log("\(spec.name): \($0)") }
         self.name = spec.name
+        latency = metrics.latencyHistograms(task: spec.name)
         self.spec = spec
         self.storePath = shared ? store.location : storePath
         self.replica = replica

@@ -51,7 +51,7 @@ public final class LoopServer: Sendable {
         var tasks: [String: ServedTask] = [:]
         var order: [String] = []
         for e in config.tasks {
-            let t = try ServedTask(entry: e, config: config, log: log)
+            let t = try ServedTask(entry: e, config: config, metrics: metrics, log: log)
             guard tasks[t.name] == nil else { throw AppError("two task files are named \(t.name); each served task needs its own name", code: 2) }
             tasks[t.name] = t
             order.append(t.name)
@@ -423,9 +423,15 @@ public final class LoopServer: Sendable {
     }
 
     func guardedAsync(task name: String, _ body: () async throws -> Response) async throws -> Response {
-        do { return try await body() }
-        catch let r as API.Refusal { refused(task: name, r); return r.response }
-        catch { log("internal error: \(error)"); return API.error(.internalServerError, "internal", "\(error)") }
+        do { return try await body() } catch { return failure(task: name, error).response }
+    }
+
+    /// What a request that failed answers, on either path: a refusal as it is (counted in the
+    /// metrics); anything else is an internal error, logged and answered with a 500.
+    func failure(task name: String, _ error: Error) -> API.Refusal {
+        if let r = error as? API.Refusal { refused(task: name, r); return r }
+        log("internal error: \(error)")
+        return API.Refusal(.internalServerError, "internal", "\(error)")
     }
 }
 

@@ -308,4 +308,34 @@ final class ServingTests: XCTestCase {
         let rejected = try XCTUnwrap(e.state.events.last { $0.kind == "rejected" })
         XCTAssertEqual(rejected.detail, "no significant win in shadow after 200 requests (100–100)")
     }
+
+    /// Two replicas share one budget of 10 oracle calls an hour. The second took its 8 samples
+    /// before it learned of the first's 8 calls: when it validates, it asks the oracle only for
+    /// the 2 that still fit, and the other 6 count as unvalidated.
+    func testSamplesThatNoLongerFitTheTasksBudgetAreNotAsked() throws {
+        let dir = try F.tempDir("budget")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func replica(_ name: String) throws -> TaskEngine {
+            try engine(dir, rate: 1) { task, s in
+                task.validation.maxOracleCallsPerHour = 10
+                task.validation.pacing = false
+                s.replica = name
+            }
+        }
+        let a = try replica("a"), b = try replica("b")
+        func serve(_ e: TaskEngine, _ range: Range<Int>) {
+            for i in range { _ = e.serve(.id("r\(i)"), input: JSON("m\(i)"), record: .object([("text", JSON("m\(i)")), ("label", JSON("ham"))])) }
+        }
+        serve(a, 0..<8)
+        serve(b, 8..<16)
+        try a.step()
+        try b.step()
+        XCTAssertEqual(b.oracleCallsElsewhere, 8)
+        XCTAssertEqual(a.state.validated, 8)
+        XCTAssertEqual(b.state.sampled, 8)
+        XCTAssertEqual(b.state.validated, 2, "only 2 of b's samples fit once a's 8 calls are known")
+        XCTAssertEqual(b.state.unvalidated, 6)
+        let store = try SQLiteStore.open(path: dir.appendingPathComponent("s.sqlite").path, task: a.settings.task.name)
+        XCTAssertEqual(try store.executions(run: a.run.id!).count + store.executions(run: b.run.id!).count, 10, "10 oracle answers in all")
+    }
 }

@@ -375,6 +375,7 @@ final class EventLoopPathTests: XCTestCase {
         }
         XCTAssertEqual(nice.filter { $0.key.hasPrefix("NIO-SGLTN") }.values.flatMap { $0 }, Array(repeating: 0, count: loops.count), "\(nice)")
         XCTAssertEqual(nice.values.flatMap { $0 }.filter { $0 == 10 }.count, 1, "one task, one control thread at nice 10: \(nice)")
+        XCTAssertEqual(nice["ctl sms_spam"], [10], "the control thread, named for its task: \(nice)")
         XCTAssertEqual(loops.sorted(), cpus.map(String.init).sorted(), "each loop may run on its one CPU only")
         XCTAssertEqual(Set(cpus).count, min(cpus.count, ProcessInfo.processInfo.activeProcessorCount), "loops on different CPUs while there are CPUs")
         let a = try server.post(classify, .object([("id", JSON("pin")), ("text", JSON("see you")), ("label", JSON("ham"))]))

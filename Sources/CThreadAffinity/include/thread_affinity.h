@@ -11,4 +11,8 @@ int loopai_pin_this_thread(int n);
 /// its one CPU). Does nothing before a thread was pinned. Returns 0, or -1 when refused.
 int loopai_unpin_this_thread(void);
 
+/// Names the calling thread (its first 15 bytes: Linux keeps no more), as `top` and
+/// /proc/PID/task/TID/comm show it. Returns 0, or -1 when refused or not on Linux.
+int loopai_name_this_thread(const char *name);
+
 #endif

@@ -1,3 +1,4 @@
+import CThreadAffinity
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -33,11 +34,17 @@ final class ControlThread: @unchecked Sendable {
 
     init(name: String, nice: Int32 = ControlThread.defaultNice) {
         let thread = Thread { [self] in
+            ControlThread.nameThisThread(name)
             ControlThread.lowerThisThreadsPriority(nice)
             run()
         }
-        thread.name = name
         thread.start()
+    }
+
+    /// Names the calling thread as `top` and `/proc/PID/task/TID/comm` show it (Linux keeps 15
+    /// bytes of it; Foundation's `Thread.name` set before `start()` does not reach the kernel).
+    static func nameThisThread(_ name: String) {
+        _ = loopai_name_this_thread(name)
     }
 
     /// Gives the calling thread the nice value `nice` (Linux: `setpriority(PRIO_PROCESS, 0, …)`

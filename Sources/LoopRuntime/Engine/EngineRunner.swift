@@ -27,15 +27,17 @@ public final class EngineRunner: @unchecked Sendable {
     public init(engine: TaskEngine, commitInterval: Double = 0.25, recentCapacity: Int = 65_536) {
         self.engine = engine
         self.interval = max(commitInterval, 0.01)
-        queue = ControlThread(name: "loopai.control.\(engine.settings.task.name)")
+        queue = ControlThread(name: "ctl \(engine.settings.task.name)")
         status = Locked(engine.state)
         recent = Locked(RecentRequests(capacity: recentCapacity))
         // The improver worker: generation, checks and tests run on their own thread; the result is
         // recorded on the control thread, which validates and commits meanwhile.
         let (q, stopped, status, ref) = (queue, self.stopped, self.status, WeakRef(engine))
+        let improverName = "imp \(engine.settings.task.name)"
         engine.improveAsync = { work, apply in
             // The improver's generation and fits on a thread of their own, as low as the control's.
             Thread.detachNewThread {
+                ControlThread.nameThisThread(improverName)
                 ControlThread.lowerThisThreadsPriority()
                 let r = work()
                 q.async {

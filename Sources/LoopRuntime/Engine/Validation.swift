@@ -30,7 +30,16 @@ extension TaskEngine {
                 }
             }
         }
-        let ask = queue.indices.filter { verdicts[$0] == nil }
+        var ask = queue.indices.filter { verdicts[$0] == nil }
+        // Samples are charged to the budget when they are taken; another replica's calls come to
+        // light later (this step's `coordinate`). The sampled ones that no longer fit are not
+        // asked (they count as unvalidated), so the task as a whole keeps within its budget.
+        let over = live.withLock { $0.sampler.callsOverBudget(at: Date().timeIntervalSince1970) }
+        if over > 0 {
+            let skipped = Set(ask.filter { queue[$0].sampled }.suffix(over))
+            ask.removeAll { skipped.contains($0) }
+            if !skipped.isEmpty { log?("\(skipped.count) sample(s) not sent to the oracle: the task's oracle budget is spent (calls of other replicas)") }
+        }
         var ledger: [LedgerEntry] = []
         var costPerAnswer = [Double](repeating: 0, count: queue.count)
         var unvalidated = 0

@@ -159,6 +159,17 @@ public struct Sampler: Codable, Equatable, Sendable {
         }
     }
 
+    /// How many of the calls charged so far do not fit the budget at `time`: more than the calls
+    /// per hour, or all of them when the day's money is spent. Sampling never charges past the
+    /// budget, so only what was learned after charging (another replica's calls, a call's actual
+    /// cost above its estimate) makes this positive.
+    public func callsOverBudget(at time: Double) -> Int {
+        var over = 0
+        if let limit = budget.callsPerHour { over = max(over, budget.callsInLastHour(at: time) - limit) }
+        if let limit = budget.costPerDay, budget.costInLastDay(at: time) > limit + 1e-12 { over = Int.max }
+        return over
+    }
+
     /// Records an oracle call another replica of the task made: the budget is the task's.
     public mutating func recordCallElsewhere(cost: Double, at time: Double) {
         budget.recordCall(cost: cost, at: time)
