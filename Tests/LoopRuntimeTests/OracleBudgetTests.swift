@@ -53,6 +53,25 @@ final class OracleBudgetTests: XCTestCase {
         XCTAssertEqual(t2.budget.callsInLastHour(at: 0), 0, "no hourly limit, nothing tracked")
     }
 
+    /// Calls learned of after charging (another replica's) can put the budget over: `callsOver`
+    /// says by how many, until the window slides past them; money spent past the day's limit
+    /// puts every call over.
+    func testCallsOverTheBudget() {
+        var b = OracleBudget(callsPerHour: 3)
+        for k in 0..<5 { b.recordCall(at: Double(k)) }
+        XCTAssertEqual(b.callsOver(at: 10), 2)
+        XCTAssertEqual(b.callsOver(at: 3_600.5), 1, "the first call left the hour")
+        XCTAssertEqual(b.callsOver(at: 7_200), 0)
+        var m = OracleBudget(costPerDay: 10)
+        m.recordCall(cost: 6, at: 0)
+        XCTAssertEqual(m.callsOver(at: 1), 0)
+        m.recordCost(5, at: 1)
+        XCTAssertEqual(m.callsOver(at: 2), Int.max)
+        XCTAssertEqual(m.callsOver(at: 86_402), 0, "a day later")
+        var none = OracleBudget()
+        XCTAssertEqual(none.callsOver(at: 0), 0, "unlimited")
+    }
+
     func testBudgetWindowsSlide() {
         var b = OracleBudget(callsPerHour: 3, costPerDay: 5)
         XCTAssertTrue(b.hasRoom(for: 1, at: 0))

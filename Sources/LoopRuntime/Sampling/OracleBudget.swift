@@ -57,6 +57,15 @@ public struct OracleBudget: Codable, Equatable, Sendable {
         return true
     }
 
+    /// How many of the calls recorded do not fit the budget at `time`: those beyond the calls per
+    /// hour, or all of them (`Int.max`) when the day's money is spent. O(1) past the pruning.
+    public mutating func callsOver(at time: Double) -> Int {
+        prune(at: time)
+        if let limit = costPerDay, costInWindow > limit + 1e-12 { return Int.max }
+        guard let limit = callsPerHour else { return 0 }
+        return max(0, callTimes.count - limit)
+    }
+
     /// Records an oracle call made at `time`, with its (estimated) cost.
     public mutating func recordCall(cost: Double = 0, at time: Double) {
         prune(at: time)

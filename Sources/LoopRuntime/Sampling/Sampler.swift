@@ -163,11 +163,8 @@ public struct Sampler: Codable, Equatable, Sendable {
     /// per hour, or all of them when the day's money is spent. Sampling never charges past the
     /// budget, so only what was learned after charging (another replica's calls, a call's actual
     /// cost above its estimate) makes this positive.
-    public func callsOverBudget(at time: Double) -> Int {
-        var over = 0
-        if let limit = budget.callsPerHour { over = max(over, budget.callsInLastHour(at: time) - limit) }
-        if let limit = budget.costPerDay, budget.costInLastDay(at: time) > limit + 1e-12 { over = Int.max }
-        return over
+    public mutating func callsOverBudget(at time: Double) -> Int {
+        budget.isUnlimited ? 0 : budget.callsOver(at: time)
     }
 
     /// Records an oracle call another replica of the task made: the budget is the task's.
