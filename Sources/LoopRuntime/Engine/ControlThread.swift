@@ -21,9 +21,8 @@ final class ControlThread: @unchecked Sendable {
     /// A thread inherits its creator's nice value, so threads the control side starts (the
     /// improver's, libcurl's) run at it too; the threads that answer requests are the server's
     /// event loops, started before any control thread (Swift concurrency runs on them too,
-    /// `LoopServer.prepareProcess`), so none of them inherits it. At 10, in alternating runs of
-    /// `Benchmarks/serve-oracle-ab.sh`, the requests' p99 with validation running was +1% over
-    /// paused (median of 9 rounds) against +28% at 0. On a saturated machine validation then
+    /// `LoopServer.prepareProcess`), so none of them inherits it. The figures at 0, 10 and 19
+    /// are in Docs/performance.md (`Benchmarks/serve-oracle-ab.sh`). On a saturated machine validation then
     /// falls behind the requests; rollout decisions count only the requests whose samples are
     /// validated (`TaskEngine.evidenceThrough`), so they wait for the evidence instead of deciding
     /// on less of it.

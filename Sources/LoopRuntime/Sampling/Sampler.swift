@@ -164,7 +164,7 @@ public struct Sampler: Codable, Equatable, Sendable {
     /// budget, so only what was learned after charging (another replica's calls, a call's actual
     /// cost above its estimate) makes this positive.
     public mutating func callsOverBudget(at time: Double) -> Int {
-        budget.isUnlimited ? 0 : budget.callsOver(at: time)
+        budget.callsOver(at: time)
     }
 
     /// Records an oracle call another replica of the task made: the budget is the task's.
